@@ -1,0 +1,385 @@
+"""The engine: one GGUF model loaded in-process through llama-cpp-python.
+
+It knows tokens, chat templates, sampling and the KV cache; it knows nothing of modes or tools.
+Steering attaches in two places the engine exposes: `ctx` (the raw llama_context, for native
+control vectors) and `hook` (Rudder's compiled graph callback, installed when the context is
+created so steering can change between decode calls without a new context).
+
+KV-cache semantics (decided here, relied on by modes): each call reuses the longest common token
+prefix already in the cache and evaluates only the rest. Cached tokens keep the activations of the
+steering that was active when they were computed; a steering swap never re-processes the conversation.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import ctypes
+import logging
+import os
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import llama_cpp
+import numpy as np
+from llama_cpp import _internals
+from llama_cpp import _logger as llama_logger
+from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+from llama_cpp.llama_grammar import LlamaGrammar
+from pydantic import BaseModel, ConfigDict, Field
+
+from rudder.agent.generation import (
+    GenerationResult,
+    GenerationStats,
+    Sampling,
+    StopMatcher,
+    TokenEvent,
+)
+from rudder.agent.gguf_header import model_identity
+from rudder.agent.model_file import ModelLoadError, check_gguf, embedded_model_path
+from rudder.vectors.hook import GraphHook
+from rudder.vectors.vector import ModelIdentity
+
+__all__ = ["ContextOverflowError", "Engine", "EngineConfig", "EngineError", "ModelInfo", "ModelLoadError"]
+
+# ChatML, for GGUFs that ship no template of their own.
+_FALLBACK_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+class EngineError(RuntimeError):
+    pass
+
+
+class ContextOverflowError(EngineError):
+    """The prompt does not fit the context window."""
+
+
+class EngineConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model_path: Path | None = Field(None, description="GGUF file; empty = the embedded SmolLM2-135M")
+    n_ctx: int = Field(8192, ge=256, description="context window (capped at the model's training length)")
+    n_batch: int = Field(512, ge=32)
+    n_threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores")
+    verbose: bool = Field(False, description="show llama.cpp's own log")
+
+
+class ModelInfo(BaseModel):
+    path: Path
+    name: str
+    architecture: str
+    n_layer: int
+    n_embd: int
+    n_vocab: int
+    n_ctx: int
+    n_ctx_train: int
+    chat_template: str
+    chat_template_source: Literal["gguf", "fallback-chatml"]
+    identity: ModelIdentity
+
+
+class Engine:
+    def __init__(self, config: EngineConfig | None = None) -> None:
+        self.config = config or EngineConfig()
+        path = Path(self.config.model_path) if self.config.model_path else embedded_model_path()
+        header = check_gguf(path)
+        llama_logger.logger.setLevel(logging.DEBUG if self.config.verbose else logging.CRITICAL)
+        threads = self.config.n_threads or os.cpu_count() or 1
+        try:
+            self.llama = llama_cpp.Llama(
+                str(path),
+                n_ctx=self.config.n_ctx,
+                n_batch=self.config.n_batch,
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=self.config.verbose,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelLoadError(f"{path}: llama.cpp could not load this model ({exc})") from exc
+        self.hook = GraphHook()
+        self._install_hook()
+        self.info = self._read_info(path, model_identity(header))
+        self._formatter = Jinja2ChatFormatter(
+            template=self.info.chat_template,
+            eos_token=self._piece(self.llama.token_eos(), special=True),
+            bos_token=self._piece(self.llama.token_bos(), special=True),
+        )
+        self._grammars: dict[str, LlamaGrammar] = {}
+
+    # -- set-up ------------------------------------------------------------------------------------
+
+    def _install_hook(self) -> None:
+        """Replace the context Llama created with one whose cb_eval is Rudder's hook (set once, for life)."""
+        params = self.llama.context_params
+        params.cb_eval = self.hook.callback
+        params.cb_eval_user_data = self.hook.user_data
+        old = self.llama._ctx
+        self.llama._ctx = self.llama._stack.enter_context(
+            contextlib.closing(_internals.LlamaContext(model=self.llama._model, params=params, verbose=False))
+        )
+        old.close()
+
+    def _read_info(self, path: Path, identity: ModelIdentity) -> ModelInfo:
+        meta = self.llama.metadata
+        template = meta.get("tokenizer.chat_template")
+        model = self.llama._model.model
+        return ModelInfo(
+            path=path,
+            name=meta.get("general.name") or path.stem,
+            architecture=meta.get("general.architecture", "unknown"),
+            n_layer=llama_cpp.llama_model_n_layer(model),
+            n_embd=llama_cpp.llama_model_n_embd(model),
+            n_vocab=self.llama.n_vocab(),
+            n_ctx=self.llama.n_ctx(),
+            n_ctx_train=self.llama._model.n_ctx_train(),
+            chat_template=template or _FALLBACK_TEMPLATE,
+            chat_template_source="gguf" if template else "fallback-chatml",
+            identity=identity,
+        )
+
+    @property
+    def ctx(self) -> llama_cpp.llama_context_p:
+        """The raw llama_context (for llama_set_adapter_cvec and other low-level calls)."""
+        return self.llama._ctx.ctx
+
+    def close(self) -> None:
+        self.llama.close()
+        self.hook.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- text <-> tokens ---------------------------------------------------------------------------
+
+    def tokenize(self, text: str, *, special: bool = True, add_bos: bool = True) -> list[int]:
+        return self.llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special)
+
+    def _piece(self, token: int, *, special: bool = False) -> str:
+        return self._piece_bytes(token, special=special).decode("utf-8", errors="replace")
+
+    def _piece_bytes(self, token: int, *, special: bool = False) -> bytes:
+        vocab = self.llama._model.vocab
+        size = 64
+        while True:
+            buf = ctypes.create_string_buffer(size)
+            n = llama_cpp.llama_token_to_piece(vocab, token, buf, size, 0, special)
+            if n >= 0:
+                return buf.raw[:n]
+            size = -n
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        return b"".join(self._piece_bytes(t) for t in tokens).decode("utf-8", errors="replace")
+
+    def format_chat(self, messages: Sequence[dict[str, Any]], *, add_generation_prompt: bool = True) -> str:
+        """Render messages with the model's own chat template."""
+        self._formatter.add_generation_prompt = add_generation_prompt
+        return self._formatter(messages=list(messages)).prompt
+
+    def is_end_of_generation(self, token: int) -> bool:
+        return bool(llama_cpp.llama_vocab_is_eog(self.llama._model.vocab, token))
+
+    # -- evaluation --------------------------------------------------------------------------------
+
+    def fit_prompt(self, tokens: list[int], reserve: int, overflow: Literal["error", "truncate"]) -> list[int]:
+        """Check the prompt leaves `reserve` tokens of room; truncate the middle if the caller allows."""
+        room = self.info.n_ctx - reserve
+        if len(tokens) <= room:
+            return tokens
+        if overflow == "error" or room < 128:
+            raise ContextOverflowError(
+                f"prompt is {len(tokens)} tokens but the context window is {self.info.n_ctx} "
+                f"(with {reserve} reserved for the answer): shorten the input or raise n_ctx "
+                f"(the model was trained on {self.info.n_ctx_train})"
+            )
+        head = min(64, room // 4)  # the system prompt's start stays; the oldest middle goes
+        return tokens[:head] + tokens[len(tokens) - (room - head) :]
+
+    def prefill(self, tokens: Sequence[int], *, reuse_cache: bool = True) -> tuple[int, int]:
+        """Make the KV cache hold exactly `tokens` with logits for the last one.
+
+        Returns (cached, evaluated). Tokens in the common prefix are reused as computed; at least
+        the last token is always evaluated so its logits (and any capture) are fresh.
+        """
+        tokens = list(tokens)
+        if not tokens:
+            raise EngineError("cannot evaluate an empty prompt")
+        if len(tokens) > self.info.n_ctx:
+            raise ContextOverflowError(f"{len(tokens)} tokens exceed the context window of {self.info.n_ctx}")
+        cached = 0
+        if reuse_cache:
+            current = self.llama.input_ids[: self.llama.n_tokens]
+            limit = min(len(current), len(tokens) - 1)
+            if limit > 0:
+                mismatch = np.flatnonzero(current[:limit] != np.asarray(tokens[:limit]))
+                cached = int(mismatch[0]) if mismatch.size else limit
+        self.llama.n_tokens = cached  # eval() drops everything in the KV cache from here on
+        self.hook.set_generating(False)
+        self.llama.eval(tokens[cached:])
+        self.hook.raise_if_failed()
+        return cached, len(tokens) - cached
+
+    @property
+    def n_ubatch(self) -> int:
+        return int(self.llama.context_params.n_ubatch)
+
+    def evaluate_partial(self, tokens: Sequence[int]) -> None:
+        """Run `tokens` through a graph that the hook ends early (capture up to some layer).
+
+        llama.cpp drops an aborted batch from the KV cache, so the cache is left empty. A prompt longer
+        than one micro-batch cannot be cut short (its later chunks need the dropped cache): use prefill.
+        """
+        tokens = list(tokens)
+        if not 0 < len(tokens) <= self.n_ubatch:
+            raise EngineError(f"evaluate_partial takes 1..{self.n_ubatch} tokens, got {len(tokens)}")
+        self.reset()
+        self.llama._batch.set_batch(tokens, n_past=0, logits_all=False)
+        self.hook.set_generating(False)
+        status = llama_cpp.llama_decode(self.ctx, self.llama._batch.batch)
+        self.hook.raise_if_failed()
+        self.reset()
+        if status not in (0, 2):  # 2 = aborted by the hook, as asked
+            raise EngineError(f"llama_decode failed with status {status}")
+
+    def reset(self) -> None:
+        """Forget the KV cache. Temperature-0 output is reproducible from a reset engine: llama.cpp's
+        kernels round differently for different batch splits, so a reused cache can flip a near-tie."""
+        self.llama.n_tokens = 0
+        self.llama._ctx.kv_cache_clear()
+
+    def logits(self) -> np.ndarray:
+        """Logits of the last evaluated token (a copy)."""
+        ptr = self.llama._ctx.get_logits_ith(-1)
+        return np.ctypeslib.as_array(ptr, shape=(self.info.n_vocab,)).copy()
+
+    def _grammar(self, gbnf: str) -> LlamaGrammar:
+        if gbnf not in self._grammars:
+            self._grammars[gbnf] = LlamaGrammar.from_string(gbnf, verbose=False)
+        return self._grammars[gbnf]
+
+    def _sampler(self, sampling: Sampling, grammar: str | None) -> _internals.LlamaSampler:
+        sampler = _internals.LlamaSampler()
+        if sampling.repeat_penalty != 1.0:
+            sampler.add_penalties(self.info.n_vocab, 64, sampling.repeat_penalty, 0.0, 0.0)
+        if grammar is not None:
+            sampler.add_grammar(self.llama._model, self._grammar(grammar))
+        if sampling.temperature == 0.0:
+            sampler.add_greedy()
+            return sampler
+        sampler.add_top_k(sampling.top_k)
+        sampler.add_top_p(sampling.top_p, 1)
+        sampler.add_min_p(sampling.min_p, 1)
+        sampler.add_temp(sampling.temperature)
+        sampler.add_dist(sampling.seed)
+        return sampler
+
+    # -- generation --------------------------------------------------------------------------------
+
+    def stream(
+        self,
+        prompt: str | Sequence[int],
+        sampling: Sampling | None = None,
+        *,
+        grammar: str | None = None,
+        overflow: Literal["error", "truncate"] = "error",
+    ) -> Generation:
+        """Generate token by token. Iterate the result; its `.stats` and `.text` are final at the end.
+
+        Steering may change while the caller holds a yielded token: the next decode uses it.
+        """
+        sampling = sampling or Sampling()
+        tokens = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
+        tokens = self.fit_prompt(tokens, min(sampling.max_tokens, self.info.n_ctx // 4), overflow)
+        return Generation(self, tokens, sampling, grammar)
+
+    def complete(
+        self,
+        prompt: str | Sequence[int],
+        sampling: Sampling | None = None,
+        *,
+        grammar: str | None = None,
+        overflow: Literal["error", "truncate"] = "error",
+    ) -> GenerationResult:
+        generation = self.stream(prompt, sampling, grammar=grammar, overflow=overflow)
+        for _ in generation:
+            pass
+        return generation.result()
+
+
+class Generation(Iterator[TokenEvent]):
+    """One streaming generation; also records tokens, text and stats as it goes."""
+
+    def __init__(self, engine: Engine, prompt: list[int], sampling: Sampling, grammar: str | None) -> None:
+        self.engine = engine
+        self.sampling = sampling
+        self.stats = GenerationStats(prompt_tokens=len(prompt))
+        self.tokens: list[int] = []
+        self._stops = StopMatcher(sampling.stop)
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._events = self._run(prompt, grammar)
+        self.cancelled = False
+
+    @property
+    def text(self) -> str:
+        return self._stops.text
+
+    def __next__(self) -> TokenEvent:
+        return next(self._events)
+
+    def cancel(self) -> None:
+        """Stop after the current token (safe to call from another thread)."""
+        self.cancelled = True
+
+    def result(self) -> GenerationResult:
+        return GenerationResult(text=self.text, tokens=list(self.tokens), stats=self.stats)
+
+    def _run(self, prompt: list[int], grammar: str | None) -> Iterator[TokenEvent]:
+        engine, stats = self.engine, self.stats
+        started = time.perf_counter()
+        stats.prompt_tokens_cached, stats.prompt_tokens_evaluated = engine.prefill(prompt)
+        stats.prompt_seconds = time.perf_counter() - started
+        sampler = engine._sampler(self.sampling, grammar)
+        started = time.perf_counter()
+        try:
+            while True:
+                reason = self._limit_reached()
+                if reason:
+                    stats.stop_reason = reason
+                    break
+                token = sampler.sample(engine.llama._ctx, -1)
+                if engine.is_end_of_generation(token):
+                    stats.stop_reason = "eos"
+                    break
+                self.tokens.append(token)
+                stats.generated_tokens += 1
+                text = self._stops.feed(self._utf8.decode(engine._piece_bytes(token)))
+                if self._stops.stopped:
+                    stats.stop_reason = "stop"
+                    yield TokenEvent(token, text)
+                    break
+                yield TokenEvent(token, text)
+                engine.hook.set_generating(True)
+                engine.llama.eval([token])
+                engine.hook.raise_if_failed()
+            tail = self._stops.feed(self._utf8.decode(b"", final=True)) + self._stops.flush()
+            if tail and not self._stops.stopped:
+                yield TokenEvent(-1, tail)
+        finally:
+            stats.generate_seconds = time.perf_counter() - started
+            engine.hook.set_generating(False)
+
+    def _limit_reached(self) -> str | None:
+        if self.cancelled:
+            return "cancelled"
+        if self.stats.generated_tokens >= self.sampling.max_tokens:
+            return "length"
+        if self.engine.llama.n_tokens >= self.engine.info.n_ctx:
+            return "context"
+        return None

@@ -1,0 +1,51 @@
+"""Rudder: a local coding agent steered from the inside.
+
+The model runs in this process (llama.cpp); steering vectors are added to its residual stream while it
+writes, and modes swap them per agent step.
+
+Examples:
+
+    rudder chat                                  # plain streaming chat with the embedded model
+    rudder run "add a --verbose flag to cli.py"  # headless agent run in the current repo
+    rudder vectors extract data.jsonl -o terse.gguf
+    rudder vectors apply terse.gguf "Explain recursion" --scale 0.25
+    rudder modes list
+"""
+
+from __future__ import annotations
+
+import typer
+
+from rudder import __version__
+from rudder.cli import chat, vectors
+
+app = typer.Typer(
+    help=__doc__,
+    no_args_is_help=False,
+    invoke_without_command=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+app.command("chat")(chat.chat)
+app.add_typer(vectors.app, name="vectors")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rudder {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="show the version"),
+) -> None:
+    """Start Rudder in the current repository (today: `rudder chat`)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(chat.chat)
+
+
+def main() -> None:
+    app()

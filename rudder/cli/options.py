@@ -1,0 +1,59 @@
+"""Options shared by several commands, declared once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from rudder.config import ConfigError, RudderConfig, load_config
+
+ModelOpt = Annotated[
+    Path | None,
+    typer.Option("--model", "-m", help="GGUF model file [default: the embedded SmolLM2-135M-Instruct]"),
+]
+RepoOpt = Annotated[
+    Path,
+    typer.Option("--repo", "-C", help="the git repository to work in", file_okay=False, exists=True),
+]
+CtxOpt = Annotated[int | None, typer.Option("--n-ctx", help="context window in tokens")]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads [default: all]")]
+TempOpt = Annotated[float | None, typer.Option("--temperature", "-t", help="0 = greedy")]
+MaxTokOpt = Annotated[int | None, typer.Option("--max-tokens", help="tokens per answer")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="sampling seed")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", help="show llama.cpp's log")]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one clear error line and return the exit to raise."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def build_config(
+    repo: Path | None,
+    *,
+    model: Path | None = None,
+    n_ctx: int | None = None,
+    threads: int | None = None,
+    verbose: bool = False,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    seed: int | None = None,
+    agent: dict[str, Any] | None = None,
+) -> RudderConfig:
+    overrides = {
+        "model": {
+            "model_path": str(model) if model else None,
+            "n_ctx": n_ctx,
+            "n_threads": threads,
+            "verbose": verbose or None,
+        },
+        "sampling": {"temperature": temperature, "max_tokens": max_tokens, "seed": seed},
+        "agent": agent or {},
+    }
+    try:
+        return load_config(repo, overrides)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None

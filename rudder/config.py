@@ -1,0 +1,116 @@
+"""Configuration: defaults < user config < the repo's .rudder.toml < command-line flags.
+
+    user config:  $RUDDER_CONFIG_DIR/config.toml, else the platform's config dir (~/.config/rudder)
+    repo config:  <repo>/.rudder.toml
+
+Every file is validated on its own first, so an error names the file and the key:
+    .rudder.toml: model.n_ctx: Input should be a valid integer (got 'big')
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rudder.agent.engine import EngineConfig
+from rudder.agent.generation import Sampling
+
+REPO_CONFIG = ".rudder.toml"
+
+
+class ConfigError(ValueError):
+    """A config file or flag is invalid; the message names the file and key."""
+
+
+class AgentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_steps: int = Field(20, ge=1, description="tool calls before the run stops")
+    token_budget: int = Field(200_000, ge=1000, description="prompt + generated tokens for one run")
+    approval: Literal["auto", "ask", "read-only"] = Field(
+        "auto", description="auto: run every tool; ask: confirm writes and shell; read-only: refuse them"
+    )
+    mode: str = Field("neutral", description="the mode a run starts in")
+    shell_timeout: float = Field(60.0, gt=0, le=3600, description="seconds before a command is killed")
+    trajectory_dir: Path = Field(Path(".rudder/trajectories"), description="relative to the repo")
+
+
+class RudderConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: EngineConfig = Field(default_factory=EngineConfig)
+    sampling: Sampling = Field(default_factory=Sampling)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
+
+
+def user_config_dir() -> Path:
+    return Path(os.environ.get("RUDDER_CONFIG_DIR") or platformdirs.user_config_dir("rudder"))
+
+
+def describe_validation_error(source: str, error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        got = f" (got {item['input']!r})" if item["type"] != "extra_forbidden" else ""
+        msg = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        lines.append(f"{source}: {key}: {msg}{got}")
+    return "\n".join(lines)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _validated(source: str, data: dict[str, Any]) -> RudderConfig:
+    try:
+        return RudderConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(source, exc)) from None
+
+
+def load_config(repo: Path | None, overrides: dict[str, Any] | None = None) -> RudderConfig:
+    """Merge the config layers; `overrides` are the flags, nested like the files ({"model": {...}})."""
+    merged: dict[str, Any] = {}
+    files = [user_config_dir() / "config.toml"]
+    if repo is not None:
+        files.append(repo / REPO_CONFIG)
+    for path in files:
+        if path.is_file():
+            data = read_toml(path)
+            _validated(str(path), data)
+            merged = _deep_merge(merged, data)
+    if overrides:
+        merged = _deep_merge(merged, _drop_none(overrides))
+    config = _validated("command line", merged)
+    if repo is not None and config.model.model_path and not config.model.model_path.is_absolute():
+        config.model.model_path = (repo / config.model.model_path).resolve()
+    return config
+
+
+def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: _drop_none(value) if isinstance(value, dict) else value
+        for key, value in data.items()
+        if value is not None
+    }

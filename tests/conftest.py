@@ -1,0 +1,27 @@
+"""Shared fixtures. Tests that need the real model use `engine` (one SmolLM2 load per session)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[object]:
+    from rudder.agent.engine import Engine, EngineConfig
+
+    eng = Engine(EngineConfig(n_ctx=4096))
+    yield eng
+    eng.close()
+
+
+@pytest.fixture
+def fresh(engine):
+    """The shared engine with an empty KV cache and no steering, restored after the test."""
+    engine.reset()
+    engine.hook.clear()
+    yield engine
+    engine.hook.clear()
+    engine.hook.set_capture(None)
+    engine.reset()

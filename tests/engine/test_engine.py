@@ -1,0 +1,125 @@
+"""The engine on the real embedded model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rudder.agent.engine import ContextOverflowError, Engine, EngineConfig, ModelLoadError
+from rudder.agent.generation import Sampling, StopMatcher
+
+pytestmark = pytest.mark.slow
+
+QUESTION = [{"role": "user", "content": "Name three colours."}]
+
+
+def test_metadata_of_the_embedded_model(engine) -> None:
+    info = engine.info
+    assert (info.architecture, info.n_layer, info.n_embd) == ("llama", 30, 576)
+    assert info.n_ctx_train == 8192 and info.n_ctx == 4096
+    assert info.chat_template_source == "gguf" and "<|im_start|>" in info.chat_template
+    assert info.identity.n_embd == 576 and len(info.identity.layout_hash) == 64
+
+
+def test_chat_template_comes_from_the_model(engine) -> None:
+    prompt = engine.format_chat([{"role": "system", "content": "S"}, *QUESTION])
+    assert prompt == (
+        "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nName three colours.<|im_end|>\n"
+        "<|im_start|>assistant\n"
+    )
+
+
+def test_greedy_output_is_deterministic_from_a_reset_engine(fresh) -> None:
+    prompt = fresh.format_chat(QUESTION)
+    first = fresh.complete(prompt, Sampling(max_tokens=40))
+    fresh.reset()
+    second = fresh.complete(prompt, Sampling(max_tokens=40))
+    assert first.text == second.text and first.tokens == second.tokens
+    assert len(first.text) > 10
+
+
+def test_seeded_sampling_is_reproducible_and_seed_matters(fresh) -> None:
+    prompt = fresh.format_chat(QUESTION)
+    texts = []
+    for seed in (1, 1, 2):
+        fresh.reset()
+        texts.append(fresh.complete(prompt, Sampling(temperature=1.0, seed=seed, max_tokens=30)).text)
+    assert texts[0] == texts[1]
+    assert texts[0] != texts[2]
+
+
+def test_streaming_yields_the_same_text_as_complete(fresh) -> None:
+    prompt = fresh.format_chat(QUESTION)
+    whole = fresh.complete(prompt, Sampling(max_tokens=40))
+    fresh.reset()
+    generation = fresh.stream(prompt, Sampling(max_tokens=40))
+    pieces = [event.text for event in generation]
+    assert len(pieces) > 5
+    assert "".join(pieces) == whole.text == generation.text
+    assert generation.stats.generated_tokens == len(whole.tokens)
+
+
+def test_stats_count_tokens_and_report_speed(fresh) -> None:
+    prompt = fresh.format_chat(QUESTION)
+    result = fresh.complete(prompt, Sampling(max_tokens=8))
+    stats = result.stats
+    assert stats.prompt_tokens == len(fresh.tokenize(prompt))
+    assert stats.prompt_tokens_evaluated == stats.prompt_tokens and stats.prompt_tokens_cached == 0
+    assert stats.generated_tokens == 8 and stats.stop_reason == "length"
+    assert stats.decode_tok_s > 1 and stats.prompt_tok_s > 1
+
+
+def test_second_call_reuses_the_cached_prefix(fresh) -> None:
+    first = fresh.format_chat(QUESTION)
+    fresh.complete(first, Sampling(max_tokens=4))
+    longer = fresh.format_chat([*QUESTION, {"role": "assistant", "content": "Red."}, *QUESTION])
+    stats = fresh.complete(longer, Sampling(max_tokens=4)).stats
+    n_first = len(fresh.tokenize(first))
+    assert stats.prompt_tokens_cached >= n_first - 1
+    assert stats.prompt_tokens_evaluated == stats.prompt_tokens - stats.prompt_tokens_cached
+
+
+def test_stop_sequences_end_generation_and_are_not_returned(fresh) -> None:
+    prompt = fresh.format_chat([{"role": "user", "content": "Count from 1 to 10, separated by commas."}])
+    free = fresh.complete(prompt, Sampling(max_tokens=40)).text
+    assert "4" in free
+    fresh.reset()
+    stopped = fresh.complete(prompt, Sampling(max_tokens=40, stop=["4"]))
+    assert stopped.stats.stop_reason == "stop"
+    assert stopped.text == free[: free.index("4")]
+
+
+def test_too_long_prompt_is_one_clear_error(fresh) -> None:
+    prompt = "word " * 5000
+    with pytest.raises(ContextOverflowError, match=r"prompt is \d+ tokens but the context window is 4096"):
+        fresh.complete(prompt, Sampling(max_tokens=8))
+    truncated = fresh.complete(prompt, Sampling(max_tokens=8), overflow="truncate")
+    assert truncated.stats.prompt_tokens <= 4096 - 8
+
+
+def test_missing_file_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="model file not found: .*nope.gguf"):
+        Engine(EngineConfig(model_path=tmp_path / "nope.gguf"))
+
+
+def test_non_gguf_file_is_one_clear_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "weights.gguf"
+    bogus.write_text("this is not a model\n")
+    with pytest.raises(ModelLoadError, match="is not a GGUF model"):
+        Engine(EngineConfig(model_path=bogus))
+
+
+def test_truncated_gguf_is_one_clear_error(tmp_path: Path, engine) -> None:
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(engine.info.path.read_bytes()[:4096])
+    with pytest.raises(ModelLoadError, match="cut.gguf"):
+        Engine(EngineConfig(model_path=cut))
+
+
+def test_stop_matcher_holds_back_partial_stops() -> None:
+    matcher = StopMatcher(["STOP"])
+    shown = matcher.feed("abc ST") + matcher.feed("O") + matcher.feed("P tail")
+    assert shown == "abc " and matcher.stopped and matcher.text == "abc "
+    plain = StopMatcher(["STOP"])
+    assert plain.feed("abc ST") + plain.feed("x") + plain.flush() == "abc STx"
