@@ -17,6 +17,7 @@
  *   ablate       y -= d * dot(d, y)             (full directional ablation)
  *   capture      copy the rows out through a Python callback
  * Entries with scope "generated" only act while the engine decodes generated tokens.
+ * An optional observer sees the name, type and shape of every node asked about (site discovery).
  *
  * The module is built as a CPython extension only so that setuptools compiles and installs it; the
  * functions are called through ctypes.
@@ -38,6 +39,7 @@ typedef const char *(*get_name_fn)(const void *tensor);
 typedef void (*tensor_get_fn)(const void *tensor, void *data, size_t offset, size_t size);
 typedef void (*tensor_set_fn)(void *tensor, const void *data, size_t offset, size_t size);
 typedef void (*capture_fn)(int32_t entry, const float *data, int64_t n_embd, int64_t n_rows);
+typedef void (*observe_fn)(const char *name, int32_t type, const int64_t *ne);
 
 typedef struct {
     char name[RUDDER_NAME_MAX];
@@ -53,8 +55,10 @@ typedef struct {
     tensor_get_fn tensor_get;
     tensor_set_fn tensor_set;
     capture_fn capture;
+    observe_fn observe;     /* when set, sees every node llama.cpp asks about (site discovery) */
     rudder_entry *entries;
     int32_t n_entries;
+    int32_t abort_after;    /* entry index whose node ends the graph early (capture only), or -1 */
     int32_t generating;
     int32_t error;          /* first error seen since the last reset */
     char error_node[RUDDER_NAME_MAX];
@@ -109,10 +113,11 @@ static void apply_entry(rudder_hook *h, int32_t index, float *rows, int64_t n_em
 
 static bool rudder_cb_eval(void *tensor, bool ask, void *user_data) {
     rudder_hook *h = (rudder_hook *)user_data;
-    if (h == NULL || h->n_entries == 0) return !ask;
+    if (h == NULL || (h->n_entries == 0 && h->observe == NULL)) return !ask;
     const char *name = h->get_name(tensor);
     if (ask) {
         h->calls_ask++;
+        if (h->observe) h->observe(name, *(const int32_t *)tensor, (const int64_t *)((const char *)tensor + 16));
         for (int32_t i = 0; i < h->n_entries; i++) {
             if (entry_active(h, &h->entries[i]) && strcmp(h->entries[i].name, name) == 0) return true;
         }
@@ -156,7 +161,8 @@ static bool rudder_cb_eval(void *tensor, bool ask, void *user_data) {
         modified = modified || e->op != OP_CAPTURE;
     }
     if (modified) h->tensor_set(tensor, h->scratch, 0, len * sizeof(float));
-    return true;
+    /* Returning false aborts the rest of the graph: capture-only runs skip the layers they don't need. */
+    return !(h->abort_after >= 0 && strcmp(h->entries[h->abort_after].name, name) == 0);
 }
 
 /* ---- the ctypes surface ---------------------------------------------------------------------- */
@@ -171,6 +177,7 @@ rudder_hook *rudder_hook_new(void *get_name, void *tensor_get, void *tensor_set)
     h->get_name = (get_name_fn)get_name;
     h->tensor_get = (tensor_get_fn)tensor_get;
     h->tensor_set = (tensor_set_fn)tensor_set;
+    h->abort_after = -1;
     return h;
 }
 
@@ -181,9 +188,11 @@ void rudder_hook_free(rudder_hook *h) {
     free(h);
 }
 
-/* Replace the whole table at once; returns 0, or -1 when out of memory (the old table stays). */
-int32_t rudder_hook_set_entries(rudder_hook *h, const rudder_entry *entries, int32_t n) {
+/* Replace the whole table at once; returns 0, or -1 when out of memory (the old table stays).
+ * abort_after: index of the entry whose node is the last one the caller needs, or -1. */
+int32_t rudder_hook_set_entries(rudder_hook *h, const rudder_entry *entries, int32_t n, int32_t abort_after) {
     rudder_entry *copy = NULL;
+    if (abort_after >= n) return -2;
     if (n > 0) {
         copy = (rudder_entry *)malloc((size_t)n * sizeof(rudder_entry));
         if (copy == NULL) return -1;
@@ -192,10 +201,12 @@ int32_t rudder_hook_set_entries(rudder_hook *h, const rudder_entry *entries, int
     free(h->entries);
     h->entries = copy;
     h->n_entries = n;
+    h->abort_after = abort_after;
     return 0;
 }
 
 void rudder_hook_set_capture(rudder_hook *h, void *capture) { h->capture = (capture_fn)capture; }
+void rudder_hook_set_observer(rudder_hook *h, void *observe) { h->observe = (observe_fn)observe; }
 void rudder_hook_set_generating(rudder_hook *h, int32_t generating) { h->generating = generating; }
 int32_t rudder_hook_error(const rudder_hook *h) { return h->error; }
 const char *rudder_hook_error_node(const rudder_hook *h) { return h->error_node; }

@@ -60,6 +60,7 @@ class _Entry(ctypes.Structure):
 CaptureFn = ctypes.CFUNCTYPE(
     None, ctypes.c_int32, ctypes.POINTER(ctypes.c_float), ctypes.c_int64, ctypes.c_int64
 )
+ObserveFn = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int32, ctypes.POINTER(ctypes.c_int64))
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,12 @@ def _load_library() -> ctypes.CDLL:
     lib.rudder_hook_new.restype = ctypes.c_void_p
     lib.rudder_hook_new.argtypes = [ctypes.c_void_p] * 3
     lib.rudder_hook_free.argtypes = [ctypes.c_void_p]
-    lib.rudder_hook_set_entries.argtypes = [ctypes.c_void_p, ctypes.POINTER(_Entry), ctypes.c_int32]
+    lib.rudder_hook_set_entries.argtypes = [
+        ctypes.c_void_p, ctypes.POINTER(_Entry), ctypes.c_int32, ctypes.c_int32
+    ]
     lib.rudder_hook_set_entries.restype = ctypes.c_int32
     lib.rudder_hook_set_capture.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    lib.rudder_hook_set_observer.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
     lib.rudder_hook_set_generating.argtypes = [ctypes.c_void_p, ctypes.c_int32]
     lib.rudder_hook_error.argtypes = [ctypes.c_void_p]
     lib.rudder_hook_error.restype = ctypes.c_int32
@@ -123,13 +127,18 @@ class GraphHook:
         self._entries: tuple[HookEntry, ...] = ()
         self._keepalive: list[np.ndarray] = []
         self._capture_fn: ctypes._CFuncPtr | None = None
+        self._observe_fn: ctypes._CFuncPtr | None = None
 
     @property
     def entries(self) -> tuple[HookEntry, ...]:
         return self._entries
 
-    def set_entries(self, entries: Sequence[HookEntry]) -> None:
-        """Replace the table. Takes effect at the next decode call; never needs a new context."""
+    def set_entries(self, entries: Sequence[HookEntry], *, abort_after: int | None = None) -> None:
+        """Replace the table. Takes effect at the next decode call; never needs a new context.
+
+        `abort_after` (an index into `entries`) stops the graph right after that node: the decode call
+        then returns 2 and llama.cpp drops the batch from its cache. Only for capture runs.
+        """
         table = (_Entry * max(1, len(entries)))()
         keepalive: list[np.ndarray] = []
         for slot, entry in zip(table, entries, strict=False):
@@ -149,7 +158,10 @@ class GraphHook:
                 raise ValueError(f"{entry.op.name.lower()} on {entry.node} needs a direction")
             else:
                 slot.n_embd = -1
-        if _LIB.rudder_hook_set_entries(self._state, table, len(entries)) != 0:
+        abort = -1 if abort_after is None else abort_after
+        if not -1 <= abort < len(entries):
+            raise ValueError(f"abort_after={abort_after} is not an entry index")
+        if _LIB.rudder_hook_set_entries(self._state, table, len(entries), abort) != 0:
             raise MemoryError("could not install the hook table")
         self._entries = tuple(entries)
         self._keepalive = keepalive  # the old arrays may go only after C dropped its copy
@@ -170,6 +182,19 @@ class GraphHook:
 
         self._capture_fn = CaptureFn(trampoline)
         _LIB.rudder_hook_set_capture(self._state, ctypes.cast(self._capture_fn, ctypes.c_void_p))
+
+    def set_observer(self, fn: Callable[[str, int, tuple[int, int, int, int]], None] | None) -> None:
+        """`fn(name, ggml_type, ne)` sees every graph node llama.cpp evaluates (for site discovery)."""
+        if fn is None:
+            self._observe_fn = None
+            _LIB.rudder_hook_set_observer(self._state, None)
+            return
+
+        def trampoline(name: bytes, type_: int, ne: ctypes._Pointer) -> None:
+            fn(name.decode(errors="replace"), type_, (ne[0], ne[1], ne[2], ne[3]))
+
+        self._observe_fn = ObserveFn(trampoline)
+        _LIB.rudder_hook_set_observer(self._state, ctypes.cast(self._observe_fn, ctypes.c_void_p))
 
     def set_generating(self, generating: bool) -> None:
         """Tell the hook whether the next decode processes generated tokens (for scope=generated)."""

@@ -1,0 +1,91 @@
+"""Extraction: dataset → activations → one direction per layer → SteeringVector.
+
+The maths are plain numpy functions of (positive, negative) activation matrices, so they are tested
+without a model; `extract` wires them to the engine through `capture`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+import numpy as np
+
+from rudder.vectors.capture import Position, capture
+from rudder.vectors.dataset import Dataset, Prompt
+from rudder.vectors.vector import SteeringVector, VectorError, VectorMeta
+
+Method = Literal["mean-diff", "pca"]
+
+
+def mean_difference(positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
+    """CAA: the mean of paired differences. Keeps its natural size (not normalised)."""
+    return (positive - negative).mean(axis=0).astype(np.float32)
+
+
+def pca_direction(positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
+    """First principal component of the paired differences, sign-corrected and sized.
+
+    Uncentred on purpose: centring would subtract the mean difference, which is the very concept
+    (it leaves only how strongly each pair expresses it). Sign: positives must project above negatives
+    on average (repeng's correction). Size: the mean projection of the differences, so a PCA vector and
+    a mean-diff vector have comparable magnitudes.
+    """
+    diffs = (positive - negative).astype(np.float64)
+    _, _, vt = np.linalg.svd(diffs, full_matrices=False)
+    unit = vt[0]
+    if (positive @ unit).mean() < (negative @ unit).mean():
+        unit = -unit
+    size = float((diffs @ unit).mean())
+    return (unit * size).astype(np.float32)
+
+
+METHODS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "mean-diff": mean_difference,
+    "pca": pca_direction,
+}
+
+
+def render_prompts(engine, prompts: Sequence[Prompt]) -> list[str]:
+    """Chat prompts go through the model's template (ending where the assistant starts)."""
+    return [p if isinstance(p, str) else engine.format_chat(p) for p in prompts]
+
+
+def extract(
+    engine,
+    dataset: Dataset,
+    layers: Sequence[int],
+    *,
+    method: Method = "mean-diff",
+    site: str = "l_out",
+    position: Position = "last",
+    name: str | None = None,
+    description: str = "",
+    progress: Callable[[int, int], None] | None = None,
+) -> SteeringVector:
+    if method not in METHODS:
+        raise VectorError(f"unknown extraction method {method!r}; expected one of {', '.join(METHODS)}")
+    if position == "all":
+        raise VectorError("position 'all' keeps every token; extraction needs last, mean or generated")
+    total = 2 * len(dataset)
+
+    def tick(offset: int) -> Callable[[int, int], None] | None:
+        return (lambda done, _n: progress(offset + done, total)) if progress else None
+
+    pos = capture(engine, render_prompts(engine, dataset.positives), layers, site=site, position=position,
+                  progress=tick(0))
+    neg = capture(engine, render_prompts(engine, dataset.negatives), layers, site=site, position=position,
+                  progress=tick(len(dataset)))
+    directions = {layer: METHODS[method](pos.data[layer], neg.data[layer]) for layer in layers}  # type: ignore[arg-type]
+    pos_norms, neg_norms = pos.norms(), neg.norms()
+    meta = VectorMeta(
+        name=name or dataset.name,
+        description=description,
+        model=engine.info.identity,
+        site=site,
+        method=method,
+        dataset=dataset.name,
+        dataset_hash=dataset.sha256,
+        layer_norms={layer: (pos_norms[layer] + neg_norms[layer]) / 2 for layer in layers},
+    )
+    return SteeringVector(meta, directions)

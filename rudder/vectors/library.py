@@ -1,0 +1,85 @@
+"""The vector library: named vectors found for the loaded model.
+
+Search order (first match wins):
+    <repo>/.rudder/vectors/          the project's own vectors
+    <user config dir>/vectors/       vectors you extracted (`rudder vectors extract --save NAME`)
+    rudder/vectors/library/          vectors shipped with Rudder, with their measured effects
+A library file is a Rudder-format GGUF; its metadata names the vector and the model it was made for,
+so one folder can hold vectors for several models. A mode refers to vectors by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rudder.config import user_config_dir
+from rudder.vectors.formats import load_vector
+from rudder.vectors.vector import ModelIdentity, SteeringVector, VectorError
+
+SHIPPED_DIR = Path(__file__).parent / "library"
+
+
+@dataclass(frozen=True)
+class LibraryEntry:
+    name: str
+    path: Path
+    model: ModelIdentity
+
+
+def library_dirs(repo: Path | None) -> list[Path]:
+    dirs = []
+    if repo is not None:
+        dirs.append(repo / ".rudder" / "vectors")
+    return [*dirs, user_config_dir() / "vectors", SHIPPED_DIR]
+
+
+def _matches(model: ModelIdentity, wanted: ModelIdentity) -> bool:
+    if (model.architecture, model.n_embd, model.n_layer) != (wanted.architecture, wanted.n_embd, wanted.n_layer):
+        return False
+    return not (model.layout_hash and wanted.layout_hash) or model.layout_hash == wanted.layout_hash
+
+
+def list_library(repo: Path | None, model: ModelIdentity | None = None) -> list[LibraryEntry]:
+    entries = []
+    for directory in library_dirs(repo):
+        for path in sorted(directory.glob("*.gguf")) if directory.is_dir() else []:
+            try:
+                vector = load_vector(path)
+            except VectorError:
+                continue  # not a vector file of ours; `rudder vectors show` explains why
+            if model is None or _matches(vector.meta.model, model):
+                entries.append(LibraryEntry(vector.meta.name, path, vector.meta.model))
+    return entries
+
+
+class VectorResolver:
+    """Turns a mode's `vector = "..."` into a SteeringVector for the loaded model (cached)."""
+
+    def __init__(self, model: ModelIdentity, repo: Path | None, base_dir: Path | None = None) -> None:
+        self.model, self.repo, self.base_dir = model, repo, base_dir
+        self._cache: dict[str, SteeringVector] = {}
+
+    def __call__(self, ref: str) -> SteeringVector:
+        if ref not in self._cache:
+            self._cache[ref] = self._load(ref)
+        return self._cache[ref]
+
+    def _load(self, ref: str) -> SteeringVector:
+        looks_like_path = "/" in ref or ref.endswith((".gguf", ".f32", ".json"))
+        if looks_like_path:
+            path = Path(ref).expanduser()
+            if not path.is_absolute() and self.base_dir is not None:
+                path = self.base_dir / path
+            vector = load_vector(path, model=self.model)
+            vector.check_model(self.model, source=str(path))
+            return vector
+        for entry in list_library(self.repo, self.model):
+            if entry.name == ref:
+                return load_vector(entry.path, model=self.model)
+        others = sorted({e.name for e in list_library(self.repo, self.model)})
+        raise VectorError(
+            f"no vector named {ref!r} for {self.model.name or self.model.architecture} in the library "
+            f"({', '.join(str(d) for d in library_dirs(self.repo))}); available: {', '.join(others) or 'none'}. "
+            "Extract one with `rudder vectors extract DATASET --save NAME`."
+        )
