@@ -73,10 +73,16 @@ class Workspace:
             raise PathEscapeError(f"absolute paths are not allowed: {raw!r} (use a path relative to the repo)")
         if ".." in candidate.parts:
             raise PathEscapeError(f"'..' is not allowed in paths: {raw!r}")
-        resolved = (self.root / candidate).resolve(strict=False)
+        try:
+            resolved = (self.root / candidate).resolve(strict=False)
+            exists = resolved.exists() if must_exist else True
+        except RuntimeError as exc:  # Python 3.11 reports symlink loops as RuntimeError
+            raise ToolError(f"cannot resolve {raw!r}: symlink loop") from exc
+        except (OSError, ValueError) as exc:  # ENAMETOOLONG, unencodable characters, ...
+            raise ToolError(f"invalid path {raw!r}: {exc}") from exc
         if resolved != self.root and self.root not in resolved.parents:
             raise PathEscapeError(f"{raw!r} resolves outside the repository (through a symlink)")
-        if must_exist and not resolved.exists():
+        if not exists:
             raise ToolError(f"no such file or directory: {raw}")
         return resolved
 
@@ -88,28 +94,52 @@ def truncate(text: str, limit: int, *, what: str = "output") -> str:
     """Keep the head and the tail of `text`, with a note saying how much was cut from the middle."""
     if len(text) <= limit:
         return text
-    head = limit * 2 // 3
-    tail = limit - head
-    cut = len(text) - head - tail
-    return f"{text[:head]}\n[... {what} truncated: {cut} characters omitted ...]\n{text[-tail:]}"
+    head, tail = head_and_tail(text, limit)
+    cut = len(text) - len(head) - len(tail)
+    return f"{head}\n[... {what} truncated: {cut} characters omitted ...]\n{tail}"
+
+
+def head_and_tail(text: str, limit: int) -> tuple[str, str]:
+    """About 2/3 of `limit` from the start of `text` and 1/3 from its end, cut at line breaks when one is near."""
+    head, tail = text[: limit * 2 // 3], text[len(text) - (limit - limit * 2 // 3) :]
+    newline = head.rfind("\n")
+    if newline >= len(head) * 4 // 5:  # a partial first or last line is noise for the model
+        head = head[:newline]
+    newline = tail.find("\n")
+    if 0 <= newline <= len(tail) // 5:
+        tail = tail[newline + 1 :]
+    return head, tail
 
 
 def atomic_write(path: Path, content: str) -> None:
     """Write via a temp file in the same directory and rename, keeping the old file's mode."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o7777 if path.exists() else None
+    # mkstemp creates 0600 files; a new file gets the mode the user's umask would give it instead
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".rudder-tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where /proc allows (os.umask alone is racy)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
 
 
 @dataclass(frozen=True)
