@@ -37,7 +37,10 @@ class AgentConfig(BaseModel):
     )
     mode: str = Field("neutral", description="the mode a run starts in")
     shell_timeout: float = Field(60.0, gt=0, le=3600, description="seconds before a command is killed")
-    trajectory_dir: Path = Field(Path(".rudder/trajectories"), description="relative to the repo")
+    trajectory_dir: Path | None = Field(
+        None, description="where run trajectories go (relative to the repo); default .git/rudder/trajectories"
+    )
+    plan_first: bool = Field(False, description="start each run with a short free-text plan step")
 
 
 class RudderConfig(BaseModel):

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from rudder.agent.generation import Sampling
 from rudder.vectors.hook import HookEntry, HookOp
+
+if TYPE_CHECKING:  # the engine imports this package: type-only import avoids the cycle
+    from rudder.agent.engine import Engine
 
 Position = Literal["last", "mean", "all", "generated"]
 
@@ -55,7 +58,7 @@ class _Recorder:
 
 
 def capture(
-    engine,
+    engine: Engine,
     prompts: Sequence[str | Sequence[int]],
     layers: Sequence[int],
     *,
@@ -118,7 +121,7 @@ def _reduce(rows: np.ndarray, position: Position) -> np.ndarray:
     return rows.mean(axis=0)
 
 
-def _generate(engine, prompt: list[int], n: int) -> None:
+def _generate(engine: Engine, prompt: list[int], n: int) -> None:
     """Greedy continuation, capturing the generated tokens' rows (prefill already done)."""
     sampling = Sampling(temperature=0.0, max_tokens=n)
     for _ in engine.stream(prompt, sampling):

@@ -7,13 +7,16 @@ without a model; `extract` wires them to the engine through `capture`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from rudder.vectors.capture import Position, capture
 from rudder.vectors.dataset import Dataset, Prompt
 from rudder.vectors.vector import SteeringVector, VectorError, VectorMeta
+
+if TYPE_CHECKING:  # the engine imports this package: type-only import avoids the cycle
+    from rudder.agent.engine import Engine
 
 Method = Literal["mean-diff", "pca"]
 
@@ -46,13 +49,13 @@ METHODS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 }
 
 
-def render_prompts(engine, prompts: Sequence[Prompt]) -> list[str]:
+def render_prompts(engine: Engine, prompts: Sequence[Prompt]) -> list[str]:
     """Chat prompts go through the model's template (ending where the assistant starts)."""
     return [p if isinstance(p, str) else engine.format_chat(p) for p in prompts]
 
 
 def extract(
-    engine,
+    engine: Engine,
     dataset: Dataset,
     layers: Sequence[int],
     *,

@@ -93,7 +93,7 @@ def build_plan(uses: list[VectorUse], label: str = "") -> SteeringPlan:
             }
         )
     if not ops:
-        return SteeringPlan(label=label or "unsteered")
+        return UNSTEERED  # one canonical empty plan: swapping between "no steering"s is free
     return SteeringPlan(tuple(ops), label or "+".join(u.vector.meta.name for u in uses), tuple(summary))
 
 

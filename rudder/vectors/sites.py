@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rudder.vectors.vector import VectorError
+
+if TYPE_CHECKING:  # the engine imports this package: type-only import avoids the cycle
+    from rudder.agent.engine import Engine
 
 _NODE = re.compile(r"^(?P<site>[A-Za-z_][A-Za-z0-9_.]*)-(?P<layer>\d+)$")
 _GGML_TYPES = {0: "f32", 1: "f16", 30: "bf16"}
@@ -30,7 +34,7 @@ class Site:
         return f"{self.name}-{layer}"
 
 
-def discover_sites(engine, probe: str = "Hello") -> dict[str, Site]:
+def discover_sites(engine: Engine, probe: str = "Hello") -> dict[str, Site]:
     """Evaluate a short probe with the hook's observer on; group `name-N` nodes by name."""
     seen: dict[str, Site] = {}
 

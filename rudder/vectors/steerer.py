@@ -14,7 +14,7 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import llama_cpp
 import numpy as np
@@ -24,6 +24,9 @@ from rudder.vectors.plan import UNSTEERED, PlannedOp, Scope, SteeringPlan
 from rudder.vectors.sites import Site, discover_sites, require_site
 from rudder.vectors.vector import SteeringOp, VectorError
 
+if TYPE_CHECKING:  # the engine imports this package: type-only import avoids the cycle
+    from rudder.agent.engine import Engine
+
 Backend = Literal["auto", "native", "callback"]
 NATIVE_SITE = "l_out"  # where llama.cpp's build_cvec adds its control vector
 
@@ -31,7 +34,7 @@ _HOOK_OPS = {SteeringOp.ADD: HookOp.ADD, SteeringOp.PROJECT_OUT: HookOp.PROJECT_
 
 
 class Steerer:
-    def __init__(self, engine, backend: Backend = "auto") -> None:
+    def __init__(self, engine: Engine, backend: Backend = "auto") -> None:
         self.engine = engine
         self.backend: Backend = backend
         self.plan: SteeringPlan = UNSTEERED

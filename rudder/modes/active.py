@@ -1,0 +1,62 @@
+"""A mode bound to a loaded model: every (step kind, phase) resolved to a SteeringPlan up front, so a
+swap during a run is a dictionary lookup plus the Steerer's table update (well under a millisecond)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rudder.agent.generation import Sampling
+from rudder.interfaces import Phase, StepKind
+from rudder.modes.mode import Mode, VectorSpec
+from rudder.vectors.plan import UNSTEERED, SteeringPlan, VectorUse, build_plan
+from rudder.vectors.vector import SteeringVector
+
+VectorResolver = Callable[[str], SteeringVector]
+
+
+class ActiveMode:
+    """Implements the agent's StepPolicy for one mode on one model."""
+
+    def __init__(self, mode: Mode, resolve: VectorResolver) -> None:
+        self.mode = mode
+        self.name = mode.name
+        self._plans: dict[tuple[StepKind, Phase], SteeringPlan] = {}
+        by_specs: dict[tuple[str, ...], SteeringPlan] = {}
+        for kind in StepKind:
+            specs = mode.vectors_for(kind)
+            key = tuple(spec.model_dump_json() for spec in specs)
+            if key not in by_specs:  # equal steering on two kinds = one plan object = a free swap
+                by_specs[key] = build_plan([_use(spec, resolve) for spec in specs], label=mode.name)
+            plan = by_specs[key]
+            self._plans[(kind, Phase.THOUGHT)] = plan
+            self._plans[(kind, Phase.TOOL_CALL)] = plan if mode.steers_tool_calls(kind) else UNSTEERED
+
+    def plan(self, kind: StepKind, phase: Phase) -> SteeringPlan:
+        return self._plans[(kind, phase)]
+
+    def sampling(self, kind: StepKind, base: Sampling) -> Sampling:
+        return self.mode.sampling_for(kind, base)
+
+    def addendum(self, kind: StepKind) -> str:
+        return self.mode.addendum_for(kind)
+
+    def read_only(self, kind: StepKind) -> bool:
+        return self.mode.read_only_for(kind)
+
+
+def _use(spec: VectorSpec, resolve: VectorResolver) -> VectorUse:
+    return VectorUse(
+        vector=resolve(spec.vector),
+        scale=spec.scale,
+        layers=spec.layers,
+        op=spec.op,
+        scope=spec.scope,
+        scale_mode=spec.scale_mode,
+    )
+
+
+class NoVectors:
+    """A resolver for runs where vectors cannot be loaded (e.g. the mode has none)."""
+
+    def __call__(self, name: str) -> SteeringVector:
+        raise LookupError(f"vector {name!r} requested, but this run resolves no vectors")

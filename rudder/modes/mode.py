@@ -1,0 +1,149 @@
+"""A mode file: steering vectors, scales, sampling, a prompt addendum and a tool policy, with
+per-step-kind overrides. TOML in, a validated `Mode` out.
+
+    name = "careful-review"
+    description = "Reads before it edits, runs the tests, reviews the diff."
+    hotkey = "c"
+    addendum = "Read the code before you edit it. Run the tests before you finish."
+    steer_tool_calls = false          # no steering while the model writes the tool call itself
+
+    [sampling]
+    temperature = 0.0
+
+    [[vectors]]
+    vector = "careful"                # a library name, or a path relative to the mode file
+    scale = 0.04                      # relative to the layer's residual norm (scale_mode = "raw" to opt out)
+    layers = "10-15"
+    op = "add"                        # add | project-out | ablate
+    scope = "all"                     # all | generated
+
+    [steps.review]                    # plan, explore, edit, test, review, answer
+    scale_factor = 1.5                # multiply every vector's scale on review steps
+    read_only = true
+
+    [steps.edit]
+    vectors = []                      # replace the vectors on edit steps: here, none
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from rudder.agent.generation import Sampling
+from rudder.interfaces import StepKind
+from rudder.vectors.plan import ScaleMode, Scope
+from rudder.vectors.vector import SteeringOp
+
+_RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
+
+
+def parse_layers(spec: str | list[int] | None) -> tuple[int, ...] | None:
+    """"10-15", "3,5,7-9", [10, 11] or None (= every layer of the vector)."""
+    if spec is None or isinstance(spec, list):
+        return tuple(spec) if spec is not None else None
+    layers: list[int] = []
+    for part in spec.split(","):
+        match = _RANGE.match(part)
+        if not match:
+            raise ValueError(f"layers must look like '10-15' or '3,5,7-9', got {spec!r}")
+        start, end = int(match[1]), int(match[2] or match[1])
+        if end < start:
+            raise ValueError(f"layer range {part.strip()!r} runs backwards")
+        layers.extend(range(start, end + 1))
+    return tuple(sorted(set(layers)))
+
+
+class VectorSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    vector: str = Field(min_length=1, description="library name or path (relative to the mode file)")
+    scale: float = Field(ge=-10.0, le=10.0)
+    scale_mode: ScaleMode = ScaleMode.RELATIVE
+    layers: tuple[int, ...] | None = None
+    op: SteeringOp | None = Field(None, description="default: the vector's own op")
+    scope: Scope = Scope.ALL
+
+    @field_validator("layers", mode="before")
+    @classmethod
+    def _layers(cls, value: object) -> object:
+        return parse_layers(value) if isinstance(value, str | list) else value
+
+
+class SamplingOverride(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    temperature: float | None = Field(None, ge=0.0, le=5.0)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    max_tokens: int | None = Field(None, ge=1)
+    repeat_penalty: float | None = Field(None, ge=0.5, le=3.0)
+
+    def apply(self, base: Sampling) -> Sampling:
+        changes = self.model_dump(exclude_none=True)
+        return base.model_copy(update=changes) if changes else base
+
+
+class StepOverride(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    vectors: list[VectorSpec] | None = Field(None, description="replaces the mode's vectors on this step kind")
+    scale_factor: float = Field(1.0, ge=-10.0, le=10.0)
+    steer_tool_calls: bool | None = None
+    addendum: str | None = None
+    sampling: SamplingOverride | None = None
+    read_only: bool | None = None
+
+
+class Mode(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=40)
+    description: str = ""
+    hotkey: str | None = Field(None, pattern=r"^[a-z0-9]$", description="one key the TUI binds")
+    addendum: str = ""
+    vectors: list[VectorSpec] = Field(default_factory=list)
+    sampling: SamplingOverride = Field(default_factory=SamplingOverride)
+    steer_tool_calls: bool = True
+    read_only: bool = False
+    steps: dict[StepKind, StepOverride] = Field(default_factory=dict)
+    source: Path | None = Field(None, exclude=True, description="the file it came from (set by the loader)")
+
+    @model_validator(mode="after")
+    def _vectors_named_once(self) -> Mode:
+        names = [spec.vector for spec in self.vectors]
+        if len(names) != len(set(names)):
+            raise ValueError("a vector is listed twice; give it one entry with the summed scale")
+        return self
+
+    def override(self, kind: StepKind) -> StepOverride:
+        return self.steps.get(kind, StepOverride())
+
+    def vectors_for(self, kind: StepKind) -> list[VectorSpec]:
+        override = self.override(kind)
+        specs = override.vectors if override.vectors is not None else self.vectors
+        if override.scale_factor == 1.0:
+            return list(specs)
+        return [s.model_copy(update={"scale": s.scale * override.scale_factor}) for s in specs]
+
+    def steers_tool_calls(self, kind: StepKind) -> bool:
+        value = self.override(kind).steer_tool_calls
+        return self.steer_tool_calls if value is None else value
+
+    def addendum_for(self, kind: StepKind) -> str:
+        extra = self.override(kind).addendum
+        return f"{self.addendum}\n{extra}".strip() if extra else self.addendum
+
+    def sampling_for(self, kind: StepKind, base: Sampling) -> Sampling:
+        sampling = self.sampling.apply(base)
+        step = self.override(kind).sampling
+        return step.apply(sampling) if step else sampling
+
+    def read_only_for(self, kind: StepKind) -> bool:
+        value = self.override(kind).read_only
+        return self.read_only if value is None else value
+
+    @property
+    def uses_vectors(self) -> bool:
+        return bool(self.vectors) or any(o.vectors for o in self.steps.values())
