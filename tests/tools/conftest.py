@@ -8,7 +8,7 @@ from pathlib import Path
 import git
 import pytest
 
-from rudder.tools import files, gitops, search, shell  # noqa: F401 -- importing registers the tools
+from rudder.tools import files, gitops, outline, search, shell  # noqa: F401 -- importing registers the tools
 from rudder.tools.base import REGISTRY, Workspace
 
 
