@@ -113,7 +113,5 @@ def load_config(repo: Path | None, overrides: dict[str, Any] | None = None) -> R
 
 def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
     return {
-        key: _drop_none(value) if isinstance(value, dict) else value
-        for key, value in data.items()
-        if value is not None
+        key: _drop_none(value) if isinstance(value, dict) else value for key, value in data.items() if value is not None
     }

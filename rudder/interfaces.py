@@ -1,9 +1,9 @@
 """Rudder's few interfaces in one place. Implementations live in their own modules and plug in here.
 
-    Engine    -- agent/engine.py     a loaded model: tokenize, format chat, stream tokens
-    Tool      -- tools/base.py       a typed function the agent may call inside the repo
-    Protocol  -- agent/protocol.py   how tool calls are written (JSON schema + grammar; DSML later)
-    Steerer   -- vectors/steerer.py  applies a SteeringPlan to an engine between decode calls
+Engine    -- agent/engine.py     a loaded model: tokenize, format chat, stream tokens
+Tool      -- tools/base.py       a typed function the agent may call inside the repo
+Protocol  -- agent/protocol.py   how tool calls are written (JSON schema + grammar; DSML later)
+Steerer   -- vectors/steerer.py  applies a SteeringPlan to an engine between decode calls
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ Examples:
 
     rudder chat                                  # plain streaming chat with the embedded model
     rudder run "add a --verbose flag to cli.py"  # headless agent run in the current repo
+    rudder run "explain src/" --mode explain     # with a mode: steering + prompt + tool policy
+    rudder replay .git/rudder/trajectories/<run>.jsonl
+    rudder undo                                  # revert the agent's last step
     rudder vectors extract data.jsonl -o terse.gguf
     rudder vectors apply terse.gguf "Explain recursion" --scale 0.25
     rudder modes list
@@ -17,7 +20,7 @@ from __future__ import annotations
 import typer
 
 from rudder import __version__
-from rudder.cli import chat, vectors
+from rudder.cli import chat, modes, run, vectors
 
 app = typer.Typer(
     help=__doc__,
@@ -28,7 +31,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("chat")(chat.chat)
+app.command("run")(run.run)
+app.command("replay")(run.replay)
+app.command("undo")(run.undo)
 app.add_typer(vectors.app, name="vectors")
+app.add_typer(modes.app, name="modes")
 
 
 def _version(value: bool) -> None:

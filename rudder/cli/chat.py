@@ -40,8 +40,14 @@ def chat(
     With stdin not a terminal, each input line is one user turn (handy in scripts).
     """
     config = build_config(
-        Path.cwd(), model=model, n_ctx=n_ctx, threads=threads, verbose=verbose,
-        temperature=temperature, max_tokens=max_tokens, seed=seed,
+        Path.cwd(),
+        model=model,
+        n_ctx=n_ctx,
+        threads=threads,
+        verbose=verbose,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        seed=seed,
     )
     try:
         engine = Engine(config.model)
@@ -84,6 +90,7 @@ def chat(
         typer.secho(
             f"[{stats.generated_tokens} tokens, {stats.decode_tok_s:.0f} tok/s, "
             f"prompt {stats.prompt_tokens_evaluated} new + {stats.prompt_tokens_cached} cached]",
-            dim=True, err=not interactive,
+            dim=True,
+            err=not interactive,
         )
     engine.close()

@@ -41,7 +41,7 @@ _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
 
 
 def parse_layers(spec: str | list[int] | None) -> tuple[int, ...] | None:
-    """"10-15", "3,5,7-9", [10, 11] or None (= every layer of the vector)."""
+    """ "10-15", "3,5,7-9", [10, 11] or None (= every layer of the vector)."""
     if spec is None or isinstance(spec, list):
         return tuple(spec) if spec is not None else None
     layers: list[int] = []

@@ -47,5 +47,3 @@ def outline(ws: Workspace, args: OutlineArgs) -> str:
     if not sections:
         return f"{args.path}: no source files in {', '.join(supported_languages())}"
     return truncate("\n".join(sections), ws.output_limit, what="outline")
-
-

@@ -75,10 +75,17 @@ def extract(
     def tick(offset: int) -> Callable[[int, int], None] | None:
         return (lambda done, _n: progress(offset + done, total)) if progress else None
 
-    pos = capture(engine, render_prompts(engine, dataset.positives), layers, site=site, position=position,
-                  progress=tick(0))
-    neg = capture(engine, render_prompts(engine, dataset.negatives), layers, site=site, position=position,
-                  progress=tick(len(dataset)))
+    pos = capture(
+        engine, render_prompts(engine, dataset.positives), layers, site=site, position=position, progress=tick(0)
+    )
+    neg = capture(
+        engine,
+        render_prompts(engine, dataset.negatives),
+        layers,
+        site=site,
+        position=position,
+        progress=tick(len(dataset)),
+    )
     directions = {layer: METHODS[method](pos.data[layer], neg.data[layer]) for layer in layers}  # type: ignore[arg-type]
     pos_norms, neg_norms = pos.norms(), neg.norms()
     meta = VectorMeta(

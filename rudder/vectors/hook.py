@@ -57,9 +57,7 @@ class _Entry(ctypes.Structure):
     ]
 
 
-CaptureFn = ctypes.CFUNCTYPE(
-    None, ctypes.c_int32, ctypes.POINTER(ctypes.c_float), ctypes.c_int64, ctypes.c_int64
-)
+CaptureFn = ctypes.CFUNCTYPE(None, ctypes.c_int32, ctypes.POINTER(ctypes.c_float), ctypes.c_int64, ctypes.c_int64)
 ObserveFn = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int32, ctypes.POINTER(ctypes.c_int64))
 
 
@@ -80,9 +78,7 @@ def _load_library() -> ctypes.CDLL:
     lib.rudder_hook_new.restype = ctypes.c_void_p
     lib.rudder_hook_new.argtypes = [ctypes.c_void_p] * 3
     lib.rudder_hook_free.argtypes = [ctypes.c_void_p]
-    lib.rudder_hook_set_entries.argtypes = [
-        ctypes.c_void_p, ctypes.POINTER(_Entry), ctypes.c_int32, ctypes.c_int32
-    ]
+    lib.rudder_hook_set_entries.argtypes = [ctypes.c_void_p, ctypes.POINTER(_Entry), ctypes.c_int32, ctypes.c_int32]
     lib.rudder_hook_set_entries.restype = ctypes.c_int32
     lib.rudder_hook_set_capture.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
     lib.rudder_hook_set_observer.argtypes = [ctypes.c_void_p, ctypes.c_void_p]

@@ -69,9 +69,7 @@ def require_site(sites: dict[str, Site], name: str, layers: list[int], n_embd: i
     """The site, or one clear error naming what is available."""
     usable = steerable_sites(sites, n_embd)
     if name not in usable:
-        raise VectorError(
-            f"unknown steering site {name!r}; this model offers: {', '.join(usable) or 'none'}"
-        )
+        raise VectorError(f"unknown steering site {name!r}; this model offers: {', '.join(usable) or 'none'}")
     site = usable[name]
     missing = sorted(set(layers) - set(site.layers))
     if missing:

@@ -79,9 +79,7 @@ class SteeringVector:
             raise VectorError(f"{where}: has no layers")
         for layer, direction in self.directions.items():
             if not 0 <= layer < self.meta.model.n_layer:
-                raise VectorError(
-                    f"{where}: layer {layer} is outside the model's 0..{self.meta.model.n_layer - 1}"
-                )
+                raise VectorError(f"{where}: layer {layer} is outside the model's 0..{self.meta.model.n_layer - 1}")
             if direction.shape != (self.n_embd,):
                 raise VectorError(
                     f"{where}: layer {layer} has shape {direction.shape}, expected ({self.n_embd},) "
@@ -96,8 +94,7 @@ class SteeringVector:
         where = f"{source} {self.meta.name!r}"
         if mine.architecture != model.architecture:
             raise VectorError(
-                f"{where} was made for architecture {mine.architecture!r}, "
-                f"the loaded model is {model.architecture!r}"
+                f"{where} was made for architecture {mine.architecture!r}, the loaded model is {model.architecture!r}"
             )
         if (mine.n_embd, mine.n_layer) != (model.n_embd, model.n_layer):
             raise VectorError(
@@ -137,14 +134,11 @@ class SteeringVector:
 
     def _combine(self, other: SteeringVector, sign: float) -> SteeringVector:
         if other.meta.model.n_embd != self.n_embd or other.meta.site != self.meta.site:
-            raise VectorError(
-                f"cannot combine {self.meta.name!r} and {other.meta.name!r}: different n_embd or site"
-            )
+            raise VectorError(f"cannot combine {self.meta.name!r} and {other.meta.name!r}: different n_embd or site")
         layers = sorted(set(self.directions) | set(other.directions))
         zero = np.zeros(self.n_embd, np.float32)
         directions = {
-            layer: self.directions.get(layer, zero) + sign * other.directions.get(layer, zero)
-            for layer in layers
+            layer: self.directions.get(layer, zero) + sign * other.directions.get(layer, zero) for layer in layers
         }
         op = "+" if sign > 0 else "-"
         meta = self.meta.model_copy(

@@ -25,8 +25,7 @@ def test_metadata_of_the_embedded_model(engine) -> None:
 def test_chat_template_comes_from_the_model(engine) -> None:
     prompt = engine.format_chat([{"role": "system", "content": "S"}, *QUESTION])
     assert prompt == (
-        "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nName three colours.<|im_end|>\n"
-        "<|im_start|>assistant\n"
+        "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nName three colours.<|im_end|>\n<|im_start|>assistant\n"
     )
 
 

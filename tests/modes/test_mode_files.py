@@ -58,7 +58,10 @@ def test_a_good_mode_file_resolves_per_step_kind() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (GOOD.replace("scale = 0.05", 'scale = "big"'), r"demo.toml:13: vectors\[0\].scale: Input should be a valid number"),
+        (
+            GOOD.replace("scale = 0.05", 'scale = "big"'),
+            r"demo.toml:13: vectors\[0\].scale: Input should be a valid number",
+        ),
         (GOOD.replace('layers = "10-12"', 'layers = "twelve"'), r"demo.toml:14: vectors\[0\].layers: .*'10-15'"),
         (GOOD.replace("[steps.review]", "[steps.reviw]"), r"demo.toml:16: steps.reviw\[key\]: .*plan.*explore"),
         (GOOD.replace("read_only = true", "readonly = true"), r"demo.toml:18: steps.review.readonly: unknown key"),

@@ -57,8 +57,15 @@ def test_plans_follow_step_kind_and_phase(active: ActiveMode) -> None:
     # equal steering on two step kinds is one plan object: swapping between them costs nothing
     assert active.plan(StepKind.EXPLORE, Phase.THOUGHT) is active.plan(StepKind.PLAN, Phase.THOUGHT)
     assert plan.describe() == [
-        {"vector": "push", "scale": 0.05, "scale_mode": "relative", "layers": [10, 11, 12], "op": "add",
-         "scope": "all", "site": "l_out"}
+        {
+            "vector": "push",
+            "scale": 0.05,
+            "scale_mode": "relative",
+            "layers": [10, 11, 12],
+            "op": "add",
+            "scope": "all",
+            "site": "l_out",
+        }
     ]
 
 

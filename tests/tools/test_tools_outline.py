@@ -10,20 +10,32 @@ from rudder.tools.base import PathEscapeError, ToolError
 from rudder.tools.tags import file_tags
 
 SAMPLES = {
-    "a.py": ("class Shape:\n    def area(self):\n        return helper()\n\ndef helper():\n    return 1\n",
-             {("class", "Shape"), ("function", "area"), ("function", "helper")}),
-    "a.js": ("function greet(n) { return say(n); }\nclass Box { open() { return 1; } }\nconst f = () => 2;\n",
-             {("function", "greet"), ("class", "Box"), ("method", "open"), ("function", "f")}),
-    "a.ts": ("interface Point { x: number }\nclass Grid { cell(): number { return 0; } }\ntype Id = string;\n"
-             "enum Colour { Red }\n",
-             {("interface", "Point"), ("class", "Grid"), ("method", "cell"), ("type", "Id"), ("enum", "Colour")}),
-    "a.go": ("package a\ntype Server struct { port int }\nfunc (s *Server) Start() { run() }\nfunc run() {}\n",
-             {("struct", "Server"), ("method", "Start"), ("function", "run")}),
-    "a.rs": ("struct Point { x: i32 }\ntrait Draw { fn draw(&self); }\nimpl Point { fn new() -> Self { Point { x: 0 } } }\n"
-             "fn main() { Point::new(); }\n",
-             {("struct", "Point"), ("trait", "Draw"), ("impl", "Point"), ("function", "new"), ("function", "main")}),
-    "a.c": ("struct node { int v; };\nint add(int a, int b) { return a + b; }\nchar *name(void) { return 0; }\n",
-            {("struct", "node"), ("function", "add"), ("function", "name")}),
+    "a.py": (
+        "class Shape:\n    def area(self):\n        return helper()\n\ndef helper():\n    return 1\n",
+        {("class", "Shape"), ("function", "area"), ("function", "helper")},
+    ),
+    "a.js": (
+        "function greet(n) { return say(n); }\nclass Box { open() { return 1; } }\nconst f = () => 2;\n",
+        {("function", "greet"), ("class", "Box"), ("method", "open"), ("function", "f")},
+    ),
+    "a.ts": (
+        "interface Point { x: number }\nclass Grid { cell(): number { return 0; } }\ntype Id = string;\n"
+        "enum Colour { Red }\n",
+        {("interface", "Point"), ("class", "Grid"), ("method", "cell"), ("type", "Id"), ("enum", "Colour")},
+    ),
+    "a.go": (
+        "package a\ntype Server struct { port int }\nfunc (s *Server) Start() { run() }\nfunc run() {}\n",
+        {("struct", "Server"), ("method", "Start"), ("function", "run")},
+    ),
+    "a.rs": (
+        "struct Point { x: i32 }\ntrait Draw { fn draw(&self); }\nimpl Point { fn new() -> Self { Point { x: 0 } } }\n"
+        "fn main() { Point::new(); }\n",
+        {("struct", "Point"), ("trait", "Draw"), ("impl", "Point"), ("function", "new"), ("function", "main")},
+    ),
+    "a.c": (
+        "struct node { int v; };\nint add(int a, int b) { return a + b; }\nchar *name(void) { return 0; }\n",
+        {("struct", "node"), ("function", "add"), ("function", "name")},
+    ),
 }
 
 

@@ -18,11 +18,20 @@ MODEL = ModelIdentity(architecture="llama", name="tiny", n_embd=8, n_layer=6, la
 OTHER = ModelIdentity(architecture="llama", name="other", n_embd=8, n_layer=6, layout_hash="cd" * 32)
 
 
-def make_vector(layers: tuple[int, ...] = (1, 2, 4), op: SteeringOp = SteeringOp.ADD, site: str = "l_out") -> SteeringVector:
+def make_vector(
+    layers: tuple[int, ...] = (1, 2, 4), op: SteeringOp = SteeringOp.ADD, site: str = "l_out"
+) -> SteeringVector:
     rng = np.random.default_rng(0)
     meta = VectorMeta(
-        name="demo", description="a demo", model=MODEL, site=site, op=op, method="mean-diff",
-        dataset="d", dataset_hash="00" * 32, layer_norms={layer: 10.0 + layer for layer in layers},
+        name="demo",
+        description="a demo",
+        model=MODEL,
+        site=site,
+        op=op,
+        method="mean-diff",
+        dataset="d",
+        dataset_hash="00" * 32,
+        layer_norms={layer: 10.0 + layer for layer in layers},
     )
     return SteeringVector(meta, {layer: rng.standard_normal(8).astype(np.float32) for layer in layers})
 

@@ -1,0 +1,55 @@
+"""Shared helpers for the benchmarks: load the engine once, time things side by side, print tables."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.table import Table
+
+from rudder.agent.engine import Engine, EngineConfig
+from rudder.agent.generation import Sampling
+
+console = Console()
+PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper and a storm."}]
+
+
+def load_engine(n_ctx: int = 4096) -> Engine:
+    return Engine(EngineConfig(n_ctx=n_ctx))
+
+
+def decode_tok_s(engine: Engine, tokens: int = 128) -> float:
+    """Greedy decode speed from a reset cache (prompt time excluded)."""
+    engine.reset()
+    result = engine.complete(engine.format_chat(PROMPT), Sampling(max_tokens=tokens, stop=[]))
+    if result.stats.generated_tokens < tokens // 2:
+        raise RuntimeError("the model stopped early; use a longer prompt for the benchmark")
+    return result.stats.decode_tok_s
+
+
+def interleaved(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+    """Run each variant once per round, in turn, so machine noise hits all of them alike."""
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            samples[name].append(run())
+    return samples
+
+
+def ratio_table(title: str, samples: dict[str, list[float]], baseline: str, unit: str) -> Table:
+    table = Table(title=title)
+    for column in ("variant", f"median {unit}", "min", "max", f"ratio vs {baseline}"):
+        table.add_column(column)
+    base = statistics.median(samples[baseline])
+    for name, values in samples.items():
+        median = statistics.median(values)
+        table.add_row(name, f"{median:.1f}", f"{min(values):.1f}", f"{max(values):.1f}", f"{median / base:.3f}")
+    return table
+
+
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started

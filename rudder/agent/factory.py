@@ -1,0 +1,64 @@
+"""Wiring: engine + repo + config + mode -> a ready Session. Shared by the CLI, the TUI and the A/B harness."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rudder.agent.engine import Engine
+from rudder.agent.records import Trajectory
+from rudder.agent.repomap import build_repo_map
+from rudder.agent.session import Approver, Listener, Session, trajectory_path
+from rudder.config import RudderConfig
+from rudder.modes.active import ActiveMode
+from rudder.modes.registry import get_mode
+from rudder.tools.base import Workspace
+from rudder.vectors.library import VectorResolver
+from rudder.vectors.steerer import Steerer
+
+
+def activate_mode(engine: Engine, repo: Path | None, name: str) -> ActiveMode:
+    """Load a mode by name and resolve its vectors for the loaded model (errors name the vector)."""
+    mode = get_mode(name, repo)
+    base_dir = mode.source.parent if mode.source else None
+    return ActiveMode(mode, VectorResolver(engine.info.identity, repo, base_dir))
+
+
+def repo_map_budget(engine: Engine) -> int:
+    """A sixteenth of the context for the map: enough to orient a small model, not enough to drown it."""
+    return max(128, engine.info.n_ctx // 16)
+
+
+def open_session(
+    engine: Engine,
+    repo: Path,
+    config: RudderConfig,
+    *,
+    mode: str | None = None,
+    steerer: Steerer | None = None,
+    approver: Approver | None = None,
+    listener: Listener | None = None,
+    trajectory: Path | None = None,
+    record: bool = True,
+) -> Session:
+    policy = activate_mode(engine, repo, mode or config.agent.mode)
+    workspace = Workspace(repo, shell_timeout=config.agent.shell_timeout)
+    repo_map = build_repo_map(
+        repo,
+        budget_tokens=repo_map_budget(engine),
+        count_tokens=lambda text: len(engine.tokenize(text, add_bos=False)),
+    )
+    path = None
+    if record:
+        path = trajectory or trajectory_path(repo, config.agent.trajectory_dir)
+    return Session(
+        engine,
+        workspace,
+        policy,
+        config=config.agent,
+        sampling=config.sampling,
+        steerer=steerer,
+        approver=approver,
+        trajectory=Trajectory(path),
+        repo_map=repo_map,
+        listener=listener,
+    )

@@ -1,0 +1,189 @@
+"""How the model writes tool calls. The JSON protocol makes a small model's calls valid by construction:
+
+    {"tool": "write_file", "path": "notes.txt", "content": "done"}
+
+The schema is a `oneOf` with one object per tool (`"tool": {"const": ...}` first, then that tool's
+arguments from its pydantic model), turned into a llama.cpp grammar, so sampling can only produce a
+well-formed call. Parsing still validates everything: models without the grammar (or a truncated
+generation) produce garbage, and garbage must become a `ProtocolError` the model can read and correct.
+Other protocols (DeepSeek-V4's DSML) implement the same four methods.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from llama_cpp.llama_grammar import json_schema_to_gbnf
+from pydantic import Field, ValidationError
+
+from rudder.interfaces import Phase
+from rudder.tools.base import Tool, ToolArgs
+
+FINISH = "finish"
+
+
+class ProtocolError(ValueError):
+    """The model's output is not a valid tool call; the message tells the model what to fix."""
+
+
+class FinishArgs(ToolArgs):
+    answer: str = Field(max_length=2000, description="what you did or the answer to the question")
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    tool: str
+    args: ToolArgs
+    raw: str = ""
+    thought: str = ""
+
+    @property
+    def is_finish(self) -> bool:
+        return self.tool == FINISH
+
+    def arguments(self) -> dict[str, Any]:
+        return self.args.model_dump(mode="json")
+
+
+class ToolCallProtocol(Protocol):
+    def grammar(self) -> str | None: ...
+
+    def describe_tools(self) -> str: ...
+
+    def render_call(self, tool: str, arguments: Mapping[str, Any]) -> str: ...
+
+    def parse(self, text: str) -> ToolCall: ...
+
+    def phase(self, partial: str) -> Phase: ...
+
+
+GRAMMAR_MAX_LENGTH = 256  # longer caps explode llama.cpp's grammar; max_tokens bounds long text instead
+PATH_MAX_LENGTH = 160  # a small model rambling inside a path is cut short here
+
+
+def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Drop what does not constrain output (titles, descriptions, defaults) and over-long length caps."""
+    if isinstance(schema, dict):
+        return {
+            k: _clean_schema(v)
+            for k, v in schema.items()
+            if k not in ("title", "description", "default")
+            and not (k == "maxLength" and isinstance(v, int) and v > GRAMMAR_MAX_LENGTH)
+        }
+    if isinstance(schema, list):
+        return [_clean_schema(v) for v in schema]
+    return schema
+
+
+def call_schema(name: str, args: type[ToolArgs], with_thought: bool) -> dict[str, Any]:
+    schema = args.model_json_schema()
+    if "$defs" in schema:
+        raise TypeError(f"tool {name}: nested argument models are not supported by the JSON protocol")
+    properties: dict[str, Any] = {}
+    required = ["tool"]
+    if with_thought:
+        properties["thought"] = {"type": "string", "maxLength": 300}
+        required.insert(0, "thought")
+    properties["tool"] = {"const": name}
+    properties.update(_clean_schema(schema.get("properties", {})))
+    for key in ("path", "glob"):
+        if properties.get(key, {}).get("type") == "string":
+            properties[key] = {**properties[key], "maxLength": PATH_MAX_LENGTH}
+    required += [r for r in schema.get("required", [])]
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+
+
+@dataclass
+class JsonProtocol:
+    """Grammar-constrained JSON tool calls. `with_thought` adds a short "thought" field first."""
+
+    tools: Mapping[str, Tool]
+    with_thought: bool = False
+    _grammar: str | None = field(default=None, init=False, repr=False)
+
+    def _arg_models(self) -> dict[str, type[ToolArgs]]:
+        return {**{name: t.args for name, t in self.tools.items()}, FINISH: FinishArgs}
+
+    def schema(self) -> dict[str, Any]:
+        return {"oneOf": [call_schema(n, a, self.with_thought) for n, a in self._arg_models().items()]}
+
+    def grammar(self) -> str:
+        if self._grammar is None:
+            self._grammar = json_schema_to_gbnf(json.dumps(self.schema()))
+        return self._grammar
+
+    def describe_tools(self) -> str:
+        lines = []
+        for name, model in self._arg_models().items():
+            params = ", ".join(model.model_fields)
+            description = self.tools[name].description if name in self.tools else "end the task with your answer"
+            lines.append(f"- {name}({params}): {description}")
+        return "\n".join(lines)
+
+    def render_call(self, tool: str, arguments: Mapping[str, Any], thought: str = "") -> str:
+        head = {"thought": thought} if self.with_thought else {}
+        return json.dumps({**head, "tool": tool, **arguments}, ensure_ascii=False)
+
+    def parse(self, text: str) -> ToolCall:
+        data = _first_json_object(text)
+        thought = data.pop("thought", "") if self.with_thought else ""
+        if not isinstance(thought, str):
+            raise ProtocolError('"thought" must be a string')
+        tool = data.pop("tool", None)
+        models = self._arg_models()
+        if not isinstance(tool, str) or tool not in models:
+            raise ProtocolError(f'"tool" must be one of: {", ".join(models)} (got {tool!r})')
+        try:
+            args = models[tool].model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()
+            )
+            raise ProtocolError(f"bad arguments for {tool}: {problems}") from None
+        return ToolCall(tool, args, raw=text, thought=thought)
+
+    def phase(self, partial: str) -> Phase:
+        """THOUGHT while the model is inside the "thought" value, TOOL_CALL otherwise."""
+        if not self.with_thought:
+            return Phase.TOOL_CALL
+        key = partial.find('"thought"')
+        if key == -1:
+            return Phase.THOUGHT if partial.strip() in ("", "{") else Phase.TOOL_CALL
+        value = partial.find('"', partial.find(":", key) + 1)
+        if value == -1:
+            return Phase.THOUGHT
+        return Phase.TOOL_CALL if _string_closed(partial, value) else Phase.THOUGHT
+
+
+def _string_closed(text: str, start: int) -> bool:
+    """Whether the JSON string opening at text[start] is closed (escapes respected)."""
+    i = start + 1
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == '"':
+            return True
+        i += 1
+    return False
+
+
+def _first_json_object(text: str) -> dict[str, Any]:
+    if not isinstance(text, str):
+        raise ProtocolError("the tool call must be text")
+    start = text.find("{")
+    if start == -1:
+        preview = text.strip()[:80] or "(empty)"
+        raise ProtocolError(f'expected a JSON object like {{"tool": ...}}, got: {preview}')
+    try:
+        data, _ = json.JSONDecoder().raw_decode(text, start)
+    except json.JSONDecodeError as exc:
+        raise ProtocolError(f"invalid JSON at character {exc.pos}: {exc.msg}") from None
+    except RecursionError:
+        raise ProtocolError("invalid JSON: nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("the tool call must be a JSON object")
+    return data

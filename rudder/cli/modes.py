@@ -1,0 +1,79 @@
+"""`rudder modes ...`: list, show and check modes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rudder.agent.generation import Sampling
+from rudder.cli.options import RepoOpt, fail
+from rudder.interfaces import Phase, StepKind
+from rudder.modes.registry import ModeError, get_mode, load_mode_file, load_modes
+
+app = typer.Typer(help="List, show and check modes (bundles of steering, sampling and prompt).", no_args_is_help=True)
+console = Console()
+
+
+@app.command("list")
+def list_cmd(repo: RepoOpt = Path("."), twins: Annotated[bool, typer.Option(help="include the twins")] = False) -> None:
+    """Every mode available in this repo: built-in, user (~/.config/rudder/modes), repo (.rudder/modes)."""
+    try:
+        modes = load_modes(repo.resolve())
+    except ModeError as exc:
+        raise fail(str(exc)) from None
+    table = Table("mode", "key", "vectors", "description")
+    for name, mode in modes.items():
+        if "/" in name and not twins:
+            continue
+        vectors = ", ".join(sorted({s.vector for k in StepKind for s in mode.vectors_for(k)})) or "-"
+        table.add_row(name, mode.hotkey or "", vectors, mode.description)
+    console.print(table)
+    if not twins:
+        console.print("each mode M also runs as M/prompt-only and M/vector-only (--twins lists them)")
+
+
+@app.command("show")
+def show_cmd(name: Annotated[str, typer.Argument(help="mode name")], repo: RepoOpt = Path(".")) -> None:
+    """What a mode does on each step kind: vectors and scales per phase, addendum, sampling, tool policy."""
+    try:
+        mode = get_mode(name, repo.resolve())
+    except ModeError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"[bold]{mode.name}[/] ({mode.source or 'generated twin'}) - {mode.description}")
+    if mode.addendum:
+        console.print(f"addendum: {mode.addendum}")
+    table = Table("step", *(f"steering ({p})" for p in Phase), "sampling", "tools")
+    for kind in StepKind:
+        specs = mode.vectors_for(kind)
+        steering = ", ".join(f"{s.vector} ×{s.scale:g} @{_span(s.layers)} {s.op or ''}".strip() for s in specs) or "-"
+        sampling = mode.sampling_for(kind, Sampling())
+        table.add_row(
+            str(kind),
+            steering,
+            steering if mode.steers_tool_calls(kind) else "-",
+            f"t={sampling.temperature:g}",
+            "read-only" if mode.read_only_for(kind) else "all",
+        )
+    console.print(table)
+
+
+@app.command("check")
+def check_cmd(path: Annotated[Path, typer.Argument(help="a mode TOML file")]) -> None:
+    """Validate a mode file; prints each problem with its file:line and key."""
+    try:
+        mode = load_mode_file(path)
+    except ModeError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"{path}: ok (mode {mode.name!r}, {len(mode.vectors)} vectors, {len(mode.steps)} step overrides)")
+
+
+def _span(layers: tuple[int, ...] | None) -> str:
+    if not layers:
+        return "all"
+    if list(layers) == list(range(layers[0], layers[-1] + 1)):
+        return f"{layers[0]}-{layers[-1]}"
+    return ",".join(map(str, layers))

@@ -1,0 +1,205 @@
+"""`rudder vectors ...`: extract, inspect, convert and try steering vectors."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from rudder.agent.engine import Engine, EngineError
+from rudder.agent.generation import Sampling
+from rudder.agent.model_file import ModelLoadError
+from rudder.cli.options import CtxOpt, MaxTokOpt, ModelOpt, ThreadsOpt, build_config, fail
+from rudder.config import user_config_dir
+from rudder.modes.mode import parse_layers
+from rudder.vectors.dataset import load_dataset
+from rudder.vectors.extract import extract
+from rudder.vectors.formats import VectorFormat, load_vector, save_vector
+from rudder.vectors.plan import ScaleMode, Scope, VectorUse, build_plan
+from rudder.vectors.sites import discover_sites, steerable_sites
+from rudder.vectors.steerer import Steerer
+from rudder.vectors.vector import SteeringOp, VectorError
+
+app = typer.Typer(help="Extract, inspect, convert and try steering vectors.", no_args_is_help=True)
+console = Console()
+
+LayersOpt = Annotated[str | None, typer.Option("--layers", "-l", help="e.g. 10-15 or 3,5,7-9")]
+
+
+def _engine(model: Path | None, n_ctx: int | None = None, threads: int | None = None) -> Engine:
+    config = build_config(Path.cwd(), model=model, n_ctx=n_ctx, threads=threads)
+    try:
+        return Engine(config.model)
+    except ModelLoadError as exc:
+        raise fail(str(exc)) from None
+
+
+def _layers(spec: str | None, default: list[int]) -> list[int]:
+    try:
+        parsed = parse_layers(spec)
+    except ValueError as exc:
+        raise fail(f"--layers: {exc}") from None
+    return list(parsed) if parsed is not None else default
+
+
+@app.command("extract")
+def extract_cmd(
+    dataset: Annotated[Path, typer.Argument(help="contrastive JSONL (see rudder/vectors/dataset.py)", exists=True)],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="where to write the vector")] = None,
+    save: Annotated[str | None, typer.Option("--save", help="name it and put it in your vector library")] = None,
+    layers: LayersOpt = None,
+    method: Annotated[str, typer.Option(help="mean-diff (CAA) or pca")] = "mean-diff",
+    site: Annotated[str, typer.Option(help="graph node prefix to read (see `rudder vectors sites`)")] = "l_out",
+    position: Annotated[str, typer.Option(help="last, mean or generated")] = "last",
+    limit: Annotated[int | None, typer.Option(help="use only the first N pairs")] = None,
+    description: Annotated[str, typer.Option(help="what the vector does")] = "",
+    model: ModelOpt = None,
+) -> None:
+    """Extract a steering vector from a contrastive dataset (positive minus negative activations)."""
+    if output is None and save is None:
+        raise fail("say where the vector goes: --output FILE and/or --save NAME")
+    engine = _engine(model)
+    try:
+        data = load_dataset(dataset, limit)
+        chosen = _layers(layers, list(range(1, engine.info.n_layer - 1)))
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(f"reading {len(data)} pairs", total=2 * len(data))
+            started = time.perf_counter()
+            vector = extract(
+                engine,
+                data,
+                chosen,
+                method=method,
+                site=site,
+                position=position,  # type: ignore[arg-type]
+                name=save or dataset.stem,
+                description=description,
+                progress=lambda done, total: bar.update(task, completed=done),
+            )
+        seconds = time.perf_counter() - started
+        targets = [output] if output else []
+        if save:
+            targets.append(user_config_dir() / "vectors" / f"{save}.gguf")
+        for target in targets:
+            save_vector(vector, target, VectorFormat.RUDDER)
+            console.print(f"wrote {target}")
+        console.print(f"{len(data)} pairs, layers {chosen[0]}..{chosen[-1]}, {method}, {seconds:.1f} s")
+    except VectorError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.close()
+
+
+@app.command("show")
+def show_cmd(path: Annotated[Path, typer.Argument(help="a vector file (any supported format)")]) -> None:
+    """Print a vector's metadata and per-layer sizes."""
+    try:
+        vector = load_vector(path)
+    except VectorError as exc:
+        raise fail(str(exc)) from None
+    meta = vector.meta
+    console.print(f"[bold]{meta.name}[/] - {meta.description or 'no description'}")
+    console.print(
+        f"model {meta.model.name or '?'} ({meta.model.architecture}, n_embd {meta.model.n_embd}, "
+        f"{meta.model.n_layer} layers, layout {meta.model.layout_hash[:12] or 'unknown'})"
+    )
+    console.print(f"site {meta.site}, op {meta.op}, method {meta.method}, dataset {meta.dataset or '-'}")
+    table = Table("layer", "|d|", "residual norm", "|d| / norm")
+    for layer, direction in vector.directions.items():
+        norm = float(np.linalg.norm(direction))
+        resid = meta.layer_norms.get(layer)
+        table.add_row(
+            str(layer), f"{norm:.3f}", f"{resid:.1f}" if resid else "-", f"{norm / resid:.4f}" if resid else "-"
+        )
+    console.print(table)
+
+
+@app.command("sites")
+def sites_cmd(model: ModelOpt = None, all_nodes: Annotated[bool, typer.Option("--all")] = False) -> None:
+    """List the graph nodes this model offers for capture and steering (discovered, not hard-coded)."""
+    engine = _engine(model)
+    try:
+        sites = discover_sites(engine)
+        shown = sites if all_nodes else steerable_sites(sites, engine.info.n_embd)
+        table = Table("site", "layers", "row shape", "type", title=f"{engine.info.name} ({engine.info.architecture})")
+        for site in shown.values():
+            table.add_row(site.name, f"{site.layers[0]}..{site.layers[-1]}", str(site.shape), site.dtype)
+        console.print(table)
+        if not all_nodes:
+            console.print("(residual-sized f32 sites only; --all lists every node)")
+    finally:
+        engine.close()
+
+
+@app.command("convert")
+def convert_cmd(
+    source: Annotated[Path, typer.Argument(help="input vector file")],
+    target: Annotated[Path, typer.Argument(help="output file")],
+    to: Annotated[VectorFormat, typer.Option("--to", help="output format")] = VectorFormat.RUDDER,
+    from_cvector_generator: Annotated[
+        bool, typer.Option(help="input was written by llama-cvector-generator (its layers are off by one)")
+    ] = False,
+) -> None:
+    """Convert between llama.cpp control vectors, ds4 directional steering and Rudder's format."""
+    try:
+        vector = load_vector(source, from_cvector_generator=from_cvector_generator)
+        save_vector(vector, target, to)
+    except VectorError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"wrote {target} ({to.value}, layers {vector.layers[0]}..{vector.layers[-1]})")
+
+
+@app.command("apply")
+def apply_cmd(
+    vector_path: Annotated[Path, typer.Argument(metavar="VECTOR", help="vector file")],
+    prompt: Annotated[str, typer.Argument(help="a user message")],
+    scale: Annotated[float, typer.Option("--scale", "-s", help="strength (see --scale-mode)")] = 0.05,
+    scale_mode: Annotated[ScaleMode, typer.Option(help="relative: x residual norm; raw: x stored vector")] = (
+        ScaleMode.RELATIVE
+    ),
+    layers: LayersOpt = None,
+    op: Annotated[SteeringOp | None, typer.Option(help="add, project-out or ablate [default: the vector's]")] = None,
+    scope: Annotated[Scope, typer.Option(help="all tokens or generated tokens only")] = Scope.ALL,
+    max_tokens: MaxTokOpt = 200,
+    model: ModelOpt = None,
+    n_ctx: CtxOpt = None,
+    threads: ThreadsOpt = None,
+) -> None:
+    """Answer PROMPT with and without the vector, side by side (greedy, so the difference is the vector's)."""
+    engine = _engine(model, n_ctx, threads)
+    try:
+        vector = load_vector(vector_path, model=engine.info.identity)
+        vector.check_model(engine.info.identity, source=str(vector_path))
+        chosen = tuple(_layers(layers, vector.layers)) if layers else None
+        plan = build_plan([VectorUse(vector, scale, chosen, op, scope, scale_mode)])
+        steerer = Steerer(engine)
+        chat = engine.format_chat([{"role": "user", "content": prompt}])
+        sampling = Sampling(max_tokens=max_tokens or 200)
+        engine.reset()
+        plain = engine.complete(chat, sampling)
+        engine.reset()
+        with steerer.steering(plan):
+            steered = engine.complete(chat, sampling)
+    except (VectorError, EngineError) as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.close()
+    table = Table(
+        f"unsteered ({len(plain.text.split())} words)", f"{plan.label} ×{scale:g} ({len(steered.text.split())} words)"
+    )
+    table.add_row(textwrap.fill(plain.text, 60), textwrap.fill(steered.text, 60))
+    console.print(table)
