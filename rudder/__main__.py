@@ -1,0 +1,5 @@
+"""`python -m rudder` = the `rudder` command."""
+
+from rudder.cli import main
+
+main()

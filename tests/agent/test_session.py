@@ -1,0 +1,232 @@
+"""The agent loop with a scripted model and real tools, git and checkpoints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import git
+import numpy as np
+import pytest
+
+from rudder.agent.records import Trajectory, read_trajectory
+from rudder.agent.session import Session
+from rudder.config import AgentConfig
+from rudder.interfaces import StepKind
+from rudder.modes.active import ActiveMode
+from rudder.modes.registry import get_mode, parse_mode
+from rudder.tools.base import Workspace
+from rudder.tools.checkpoints import Checkpoints
+from rudder.vectors.plan import SteeringPlan
+from rudder.vectors.vector import SteeringVector, VectorMeta
+from tests.agent.scripted import ScriptedEngine
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    r = git.Repo.init(root)
+    with r.config_writer() as config:
+        config.set_value("user", "name", "T").set_value("user", "email", "t@example.com")
+    (root / "hello.py").write_text('print("hello wrold")\n')
+    r.index.add(["hello.py"])
+    r.index.commit("init")
+    return root
+
+
+def call(tool: str, **args: object) -> str:
+    return json.dumps({"tool": tool, **args})
+
+
+def any_vector(name: str) -> SteeringVector:
+    """Stands in for the library: every named vector exists for the scripted model."""
+    layers = range(1, 16)
+    identity = ScriptedEngine([]).info.identity.model_copy(update={"n_layer": 30})
+    meta = VectorMeta(name=name, model=identity, layer_norms=dict.fromkeys(layers, 1.0))
+    return SteeringVector(meta, {layer: np.ones(8, np.float32) for layer in layers})
+
+
+class RecordingSteerer:
+    """Records which plans the session swapped in (the real Steerer is tested on the real model)."""
+
+    def __init__(self) -> None:
+        self.applied: list[str] = []
+
+    def apply(self, plan: SteeringPlan) -> None:
+        self.applied.append(plan.label)
+
+    def clear(self) -> None:
+        self.applied.append("clear")
+
+
+def session(repo: Path, replies: list[str], mode: str = "neutral", **config: object) -> tuple[Session, ScriptedEngine]:
+    engine = ScriptedEngine(replies)
+    policy = ActiveMode(get_mode(mode), any_vector)
+    s = Session(
+        engine,  # type: ignore[arg-type]
+        Workspace(repo),
+        policy,
+        config=AgentConfig(**config),
+        steerer=RecordingSteerer(),  # type: ignore[arg-type]
+        trajectory=Trajectory(repo / ".git" / "run.jsonl"),
+    )
+    return s, engine
+
+
+def test_a_run_edits_then_finishes_and_records_every_step(repo: Path) -> None:
+    s, engine = session(
+        repo,
+        [
+            call("read_file", path="hello.py"),
+            call("edit_file", path="hello.py", search="wrold", replace="world"),
+            call("finish", answer="fixed the typo"),
+        ],
+    )
+    summary = s.run("fix the typo in hello.py")
+    assert (summary.status, summary.answer, summary.steps) == ("finished", "fixed the typo", 3)
+    assert (repo / "hello.py").read_text() == 'print("hello world")\n'
+    assert [r.kind for r in s.history] == [StepKind.EXPLORE, StepKind.EXPLORE, StepKind.TEST]
+    assert all(g is not None for g in engine.grammars)  # every tool step is grammar-constrained
+    assert "Result of read_file:" in engine.prompts[1] and "wrold" in engine.prompts[1]
+    records = read_trajectory(repo / ".git" / "run.jsonl")
+    assert [r["type"] for r in records] == ["run", "step", "step", "step", "end"]
+    assert records[2]["tool"] == "edit_file" and records[2]["checkpoint"] == "1"
+    assert records[-1]["status"] == "finished"
+
+
+def test_garbled_calls_become_error_observations_and_are_counted(repo: Path) -> None:
+    s, engine = session(repo, ["not json at all", call("nope"), call("finish", answer="done")])
+    summary = s.run("anything")
+    assert summary.status == "finished" and summary.protocol_errors == 2
+    assert "Error: expected a JSON object" in engine.prompts[1]
+    assert 'Error: "tool" must be one of' in engine.prompts[2]
+
+
+def test_tool_errors_and_escapes_are_observations_not_crashes(repo: Path) -> None:
+    s, _ = session(repo, [call("read_file", path="../../etc/passwd"), call("finish", answer="x")])
+    summary = s.run("read something")
+    assert summary.tool_errors == 1 and "'..' is not allowed" in s.history[0].observation
+
+
+def test_read_only_policy_refuses_writes(repo: Path) -> None:
+    s, _ = session(
+        repo, [call("write_file", path="new.txt", content="x"), call("finish", answer="x")], approval="read-only"
+    )
+    s.run("write")
+    assert not (repo / "new.txt").exists()
+    assert s.history[0].error_kind == "refused" and "read-only" in s.history[0].observation
+
+
+def test_ask_policy_uses_the_approver(repo: Path) -> None:
+    s, _ = session(
+        repo,
+        [
+            call("write_file", path="a.txt", content="x"),
+            call("write_file", path="b.txt", content="y"),
+            call("finish", answer="x"),
+        ],
+        approval="ask",
+    )
+    decisions = iter([False, True])
+    s.approver = lambda call, tool: next(decisions)
+    s.run("write two files")
+    assert not (repo / "a.txt").exists() and (repo / "b.txt").read_text() == "y"
+    assert "declined" in s.history[0].observation
+
+
+def test_mode_tool_policy_makes_review_steps_read_only(repo: Path) -> None:
+    (repo / "test_hello.py").write_text("def test_ok():\n    assert True\n")
+    replies = [
+        call("write_file", path="a.txt", content="x"),
+        call("run_tests"),
+        call("write_file", path="b.txt", content="y"),
+        call("finish", answer="x"),
+    ]
+    s, _ = session(repo, replies, mode="careful-review")
+    s.run("write")
+    kinds = [(r.kind, r.tool, r.error_kind) for r in s.history]
+    assert kinds[:3] == [
+        (StepKind.EXPLORE, "write_file", None),
+        (StepKind.TEST, "run_tests", None),
+        (StepKind.REVIEW, "write_file", "refused"),  # careful-review forbids writes while reviewing
+    ]
+    assert (repo / "a.txt").exists() and not (repo / "b.txt").exists()
+
+
+def test_limits_stop_the_run(repo: Path) -> None:
+    s, _ = session(repo, [call("list_files")] * 10, max_steps=3)
+    summary = s.run("loop forever")
+    assert summary.status == "max_steps" and summary.steps == 3
+
+
+def test_stop_from_outside_ends_the_run(repo: Path) -> None:
+    s, _ = session(repo, [call("list_files")] * 5)
+    s.stop()
+    assert s.run("anything").status == "stopped"
+
+
+def test_every_edit_step_can_be_undone(repo: Path) -> None:
+    (repo / "mine.txt").write_text("the user's own untracked file\n")
+    s, _ = session(
+        repo,
+        [
+            call("write_file", path="new.txt", content="x"),
+            call("edit_file", path="hello.py", search="wrold", replace="world"),
+            call("finish", answer="x"),
+        ],
+    )
+    s.run("change things")
+    checkpoints = Checkpoints(repo)
+    checkpoints.undo()
+    assert (repo / "hello.py").read_text() == 'print("hello wrold")\n' and (repo / "new.txt").exists()
+    checkpoints.undo()
+    assert not (repo / "new.txt").exists()
+    assert (repo / "mine.txt").read_text() == "the user's own untracked file\n"
+    assert git.Repo(repo).head.commit.message == "init"
+
+
+def test_mode_switch_takes_effect_at_the_next_step(repo: Path) -> None:
+    s, _ = session(repo, [call("list_files"), call("list_files"), call("finish", answer="x")])
+    fast = ActiveMode(get_mode("neutral/prompt-only"), lambda n: None)  # type: ignore[arg-type,return-value]
+    original = s.listener
+
+    def switch(event: str, data: dict) -> None:
+        if event == "step" and data["index"] == 0:
+            s.switch_policy(fast)
+        original(event, data)
+
+    s.listener = switch
+    s.run("look around")
+    assert [r.mode for r in s.history] == ["neutral", "neutral/prompt-only", "neutral/prompt-only"]
+
+
+def test_the_plan_step_writes_free_text_without_a_grammar(repo: Path) -> None:
+    s, engine = session(repo, ["First read hello.py, then fix it.", call("finish", answer="x")], plan_first=True)
+    s.run("fix it")
+    assert s.history[0].kind == StepKind.PLAN and s.history[0].output.startswith("First read")
+    assert engine.grammars[0] is None and engine.grammars[1] is not None
+
+
+def test_steering_per_step_is_recorded(repo: Path) -> None:
+    mode = parse_mode(
+        'name = "m"\n[steps.explore]\nvectors = [{vector = "v", scale = 0.5, layers = "1-3"}]\n', Path("m.toml")
+    )
+    engine = ScriptedEngine([call("list_files"), call("write_file", path="a", content="b"), call("finish", answer="x")])
+    steerer = RecordingSteerer()
+    s = Session(engine, Workspace(repo), ActiveMode(mode, any_vector), steerer=steerer)  # type: ignore[arg-type]
+    s.run("x")
+    assert s.history[0].steering == {
+        "tool_call": [
+            {
+                "vector": "v",
+                "scale": 0.5,
+                "scale_mode": "relative",
+                "layers": [1, 2, 3],
+                "op": "add",
+                "scope": "all",
+                "site": "l_out",
+            }
+        ]
+    }
+    assert s.history[2].steering == {"tool_call": []}  # the finish step (test kind) is unsteered
+    assert steerer.applied[:1] == ["m"] and steerer.applied[-1] == "clear"
