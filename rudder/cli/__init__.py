@@ -5,13 +5,14 @@ writes, and modes swap them per agent step.
 
 Examples:
 
+\b
     rudder chat                                  # plain streaming chat with the embedded model
     rudder run "add a --verbose flag to cli.py"  # headless agent run in the current repo
     rudder run "explain src/" --mode explain     # with a mode: steering + prompt + tool policy
     rudder replay .git/rudder/trajectories/<run>.jsonl
     rudder undo                                  # revert the agent's last step
     rudder vectors extract data.jsonl -o terse.gguf
-    rudder vectors apply terse.gguf "Explain recursion" --scale 0.25
+    rudder vectors apply terse.gguf "Explain recursion" --scale 0.05
     rudder modes list
 """
 
@@ -29,6 +30,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
+    add_completion=False,
 )
 app.command("chat")(chat.chat)
 app.command("run")(run.run)

@@ -1,0 +1,81 @@
+"""What each built-in mode measurably does to free text on the embedded model, against its twins.
+
+For every mode M: answers to held-out coding questions (greedy) under neutral, M, M/prompt-only and
+M/vector-only, on the step kind where M steers (plan, review or answer; the text phase). Reports mean
+words per answer and the share of answers that talk about checking (test/check/verify/edge case/...).
+The twins separate what the vectors do from what the addendum does.
+
+    python bench/mode_effects.py [--questions 8] [--max-tokens 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+
+from common import console, load_engine
+from rich.table import Table
+
+from rudder.agent.factory import activate_mode
+from rudder.agent.generation import Sampling
+from rudder.interfaces import Phase, StepKind
+from rudder.vectors.steerer import Steerer
+
+QUESTIONS = [
+    "How would you add a --dry-run flag to a command-line tool?",
+    "A function sometimes returns None instead of a list. How do you fix it?",
+    "How should I rename a module that many files import?",
+    "What is the best way to speed up a slow database query?",
+    "How do I make a web request retry when the server is busy?",
+    "Explain what a race condition is and how to avoid one.",
+    "How would you split a 2000-line file into smaller modules?",
+    "How do I upgrade a library to a new major version safely?",
+    "Why would a test pass locally but fail in CI?",
+    "How do you handle a missing configuration file at start-up?",
+]
+STEERED_KIND = {"fast-draft": StepKind.PLAN, "careful-review": StepKind.REVIEW, "explain": StepKind.ANSWER}
+CHECKING = re.compile(r"\b(test|tests|testing|check|checks|verify|edge case|careful|review|make sure|ensure)\b", re.I)
+
+
+def answer_all(engine, steerer, active, kind, questions, max_tokens):
+    system = "You are a coding assistant."
+    addendum = active.addendum(kind)
+    if addendum:
+        system += " " + addendum
+    texts = []
+    with steerer.steering(active.plan(kind, Phase.THOUGHT)):
+        for question in questions:
+            engine.reset()
+            prompt = engine.format_chat([{"role": "system", "content": system}, {"role": "user", "content": question}])
+            sampling = active.sampling(kind, Sampling(max_tokens=max_tokens))
+            texts.append(engine.complete(prompt, sampling.model_copy(update={"max_tokens": max_tokens})).text)
+    return texts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--questions", type=int, default=len(QUESTIONS))
+    parser.add_argument("--max-tokens", type=int, default=200)
+    args = parser.parse_args()
+    engine = load_engine()
+    steerer = Steerer(engine)
+    questions = QUESTIONS[: args.questions]
+    table = Table(title=f"mode effects on free text, {len(questions)} held-out questions, greedy")
+    for column in ("mode", "arm", "step kind", "mean words", "vs neutral", "talks about checking"):
+        table.add_column(column)
+    for mode, kind in STEERED_KIND.items():
+        baseline = None
+        for arm in ("neutral", mode, f"{mode}/prompt-only", f"{mode}/vector-only"):
+            texts = answer_all(engine, steerer, activate_mode(engine, None, arm), kind, questions, args.max_tokens)
+            words = statistics.mean(len(t.split()) for t in texts)
+            baseline = baseline or words
+            checking = sum(bool(CHECKING.search(t)) for t in texts)
+            table.add_row(
+                mode, arm, str(kind), f"{words:.0f}", f"{words / baseline - 1:+.0%}", f"{checking}/{len(texts)}"
+            )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""The `rudder` command: help, version, chat, modes and vectors subcommands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rudder import __version__
+from rudder.cli import app
+
+LIBRARY = Path(__file__).resolve().parent.parent / "rudder" / "vectors" / "library"
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUDDER_CONFIG_DIR", str(tmp_path / "cfg"))
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.chdir(tmp_path)
+
+
+def test_help_reads_like_documentation() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("chat", "run", "replay", "undo", "vectors", "modes"):
+        assert command in result.output
+    assert 'rudder run "add a --verbose flag to cli.py"' in result.output
+    assert runner.invoke(app, ["vectors", "--help"]).exit_code == 0
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.output.strip() == f"rudder {__version__}"
+
+
+def test_modes_list_show_and_check(tmp_path: Path) -> None:
+    listed = runner.invoke(app, ["modes", "list"])
+    assert listed.exit_code == 0 and "careful-review" in listed.output and "fast-draft" in listed.output
+    shown = runner.invoke(app, ["modes", "show", "fast-draft"])
+    assert shown.exit_code == 0 and "terse ×0.05 @10-15" in shown.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\n[[vectors]]\nvector = "terse"\nscale = "lots"\n')
+    checked = runner.invoke(app, ["modes", "check", str(bad)])
+    assert checked.exit_code == 2 and "bad.toml:4: vectors[0].scale" in checked.output
+    assert runner.invoke(app, ["modes", "show", "nope"]).exit_code == 2
+
+
+def test_vectors_show_and_convert_round_trip(tmp_path: Path) -> None:
+    shown = runner.invoke(app, ["vectors", "show", str(LIBRARY / "terse.smollm2-135m.gguf")])
+    assert shown.exit_code == 0 and "terse" in shown.output and "mean-diff" in shown.output
+    out = tmp_path / "terse.f32"
+    converted = runner.invoke(
+        app, ["vectors", "convert", str(LIBRARY / "terse.smollm2-135m.gguf"), str(out), "--to", "ds4"]
+    )
+    assert converted.exit_code == 0, converted.output
+    assert (tmp_path / "terse.f32.json").exists()
+    bad = runner.invoke(app, ["vectors", "show", str(tmp_path / "terse.f32.json.missing")])
+    assert bad.exit_code == 2 and "vector file not found" in bad.output
+
+
+@pytest.mark.slow
+def test_chat_streams_answers_for_piped_input() -> None:
+    result = runner.invoke(app, ["chat", "--max-tokens", "12"], input="Say hello.\n/exit\n")
+    assert result.exit_code == 0, result.output
+    assert len(result.output.strip()) > 0
+
+
+@pytest.mark.slow
+def test_vectors_sites_and_apply() -> None:
+    sites = runner.invoke(app, ["vectors", "sites"])
+    assert sites.exit_code == 0 and "l_out" in sites.output and "ffn_out" in sites.output
+    applied = runner.invoke(
+        app,
+        [
+            "vectors",
+            "apply",
+            str(LIBRARY / "terse.smollm2-135m.gguf"),
+            "What is a volcano?",
+            "--layers",
+            "10-15",
+            "--max-tokens",
+            "60",
+        ],
+    )
+    assert applied.exit_code == 0, applied.output
+    assert "unsteered" in applied.output and "terse ×0.05" in applied.output
+
+
+def test_bad_config_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / ".rudder.toml").write_text("[model]\nn_ctx = 'huge'\n")
+    result = runner.invoke(app, ["chat"])
+    assert result.exit_code == 2 and ".rudder.toml: model.n_ctx" in result.output
