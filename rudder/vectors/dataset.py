@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rudder.vectors.vector import VectorError, sha256_bytes
 
@@ -75,7 +75,6 @@ class Dataset:
         return len(self.positives)
 
 
-_RECORD = TypeAdapter(Pair | TemplateSet)
 
 
 def _pairs_from(record: Pair | TemplateSet) -> list[tuple[Prompt, Prompt]]:
@@ -108,7 +107,9 @@ def load_dataset(path: Path, limit: int | None = None) -> Dataset:
         if not text or text.startswith("//"):
             continue
         try:
-            record = _RECORD.validate_python(json.loads(text))
+            raw_record = json.loads(text)
+            model = TemplateSet if isinstance(raw_record, dict) and "template" in raw_record else Pair
+            record = model.model_validate(raw_record)
         except json.JSONDecodeError as exc:
             raise VectorError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
         except ValidationError as exc:
