@@ -10,6 +10,8 @@ from pathlib import Path
 import git
 import pytest
 
+from tests.helpers import make_repo
+
 pytestmark = pytest.mark.slow
 
 
@@ -22,14 +24,8 @@ def rudder(*args: str, cwd: Path, env_dir: Path) -> subprocess.CompletedProcess[
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    r = git.Repo.init(root)
-    with r.config_writer() as config:
-        config.set_value("user", "name", "T").set_value("user", "email", "t@example.com")
-    (root / "README.md").write_text("# Project\n")
-    r.index.add(["README.md"])
-    r.index.commit("init")
-    return root
+    make_repo(tmp_path / "project", {"README.md": "# Project\n"})
+    return tmp_path / "project"
 
 
 def test_rudder_run_completes_an_easy_task_and_its_checker_passes(repo: Path, tmp_path: Path) -> None:

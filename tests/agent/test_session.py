@@ -20,18 +20,13 @@ from rudder.tools.checkpoints import Checkpoints
 from rudder.vectors.plan import SteeringPlan
 from rudder.vectors.vector import SteeringVector, VectorMeta
 from tests.agent.scripted import ScriptedEngine
+from tests.helpers import make_repo
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    r = git.Repo.init(root)
-    with r.config_writer() as config:
-        config.set_value("user", "name", "T").set_value("user", "email", "t@example.com")
-    (root / "hello.py").write_text('print("hello wrold")\n')
-    r.index.add(["hello.py"])
-    r.index.commit("init")
-    return root
+    make_repo(tmp_path / "repo", {"hello.py": 'print("hello wrold")\n'})
+    return tmp_path / "repo"
 
 
 def call(tool: str, **args: object) -> str:

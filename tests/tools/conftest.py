@@ -10,16 +10,7 @@ import pytest
 
 from rudder.tools import files, gitops, outline, search, shell  # noqa: F401 -- importing registers the tools
 from rudder.tools.base import REGISTRY, Workspace
-
-
-def make_repo(path: Path) -> git.Repo:
-    path.mkdir(parents=True, exist_ok=True)
-    repo = git.Repo.init(path, initial_branch="main")
-    with repo.config_writer() as config:
-        config.set_value("user", "name", "Test User")
-        config.set_value("user", "email", "test@example.com")
-        config.set_value("commit", "gpgsign", "false")
-    return repo
+from tests.helpers import make_repo
 
 
 @pytest.fixture

@@ -1,0 +1,24 @@
+"""Helpers shared by test packages (fixtures live in conftest.py files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import git
+
+
+def make_repo(path: Path, files: dict[str, str] | None = None) -> git.Repo:
+    """A real git repository with a committer identity and, if given, `files` committed as "init"."""
+    path.mkdir(parents=True, exist_ok=True)
+    repo = git.Repo.init(path, initial_branch="main")
+    with repo.config_writer() as config:
+        config.set_value("user", "name", "Test User")
+        config.set_value("user", "email", "test@example.com")
+        config.set_value("commit", "gpgsign", "false")
+    if files:
+        for name, content in files.items():
+            (path / name).parent.mkdir(parents=True, exist_ok=True)
+            (path / name).write_text(content)
+        repo.index.add(list(files))
+        repo.index.commit("init")
+    return repo
