@@ -187,7 +187,10 @@ class Session:
     def _steer(self, record: StepRecord, phase: Phase) -> None:
         plan = self.policy.plan(record.kind, phase)
         self.steerer.apply(plan)
-        record.steering.setdefault(str(phase), plan.describe())
+        described, key = plan.describe(), str(phase)
+        if key in record.steering and record.steering[key] != described:
+            key = f"{phase} (switched)"  # a mode switch "now" changed the plan inside this phase
+        record.steering.setdefault(key, described)
 
     @staticmethod
     def _record_generation(record: StepRecord, stats: GenerationStats) -> None:

@@ -75,8 +75,6 @@ class Dataset:
         return len(self.positives)
 
 
-
-
 def _pairs_from(record: Pair | TemplateSet) -> list[tuple[Prompt, Prompt]]:
     if isinstance(record, Pair):
         if isinstance(record.positive, str):

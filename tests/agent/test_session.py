@@ -225,3 +225,29 @@ def test_steering_per_step_is_recorded(repo: Path) -> None:
     }
     assert s.history[2].steering == {"tool_call": []}  # the finish step (test kind) is unsteered
     assert steerer.applied[:1] == ["m"] and steerer.applied[-1] == "clear"
+
+
+def test_mode_switch_now_takes_effect_at_the_next_token(repo: Path) -> None:
+    mode = parse_mode('name = "m"\n[[vectors]]\nvector = "v"\nscale = 0.5\nlayers = "1-3"\n', Path("m.toml"))
+    steerer = RecordingSteerer()
+    engine = ScriptedEngine(
+        [call("write_file", path="a.txt", content="one two three four"), call("finish", answer="x")]
+    )
+    s = Session(engine, Workspace(repo), ActiveMode(get_mode("neutral"), any_vector), steerer=steerer)  # type: ignore[arg-type]
+    tokens_seen = []
+
+    def listen(event: str, data: dict) -> None:
+        if event == "token":
+            tokens_seen.append(len(steerer.applied))
+            if len(tokens_seen) == 2:
+                s.switch_policy(ActiveMode(mode, any_vector), now=True)
+
+    s.listener = listen
+    s.run("write")
+    # the first step starts unsteered and switches to the new mode's plan after its second token
+    assert steerer.applied[0] == "unsteered" and "m" in steerer.applied
+    assert tokens_seen[1] < tokens_seen[2]
+    assert s.history[1].mode == "m"
+    assert (
+        s.history[0].steering["tool_call"] == [] and s.history[0].steering["tool_call (switched)"][0]["vector"] == "v"
+    )
