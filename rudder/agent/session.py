@@ -72,6 +72,7 @@ class Session:
         self.summary = RunSummary(status="stopped")
         self._stop = threading.Event()
         self._pending_policy: tuple[StepPolicy, bool] | None = None
+        self._system_addendum = ""
 
     # -- control from outside (TUI, API) ----------------------------------------------------------
 
@@ -93,7 +94,7 @@ class Session:
 
     def run(self, task: str) -> RunSummary:
         started = time.perf_counter()
-        addendum = self.policy.addendum(StepKind.PLAN)
+        addendum = self._system_addendum = self.policy.addendum(StepKind.PLAN)
         self.conversation = Conversation(
             system=prompts.system_prompt(self.protocol, self.ws.root.name, self.repo_map, addendum),
             task=prompts.task_message(task),
@@ -170,6 +171,7 @@ class Session:
             sampling = sampling.model_copy(update={"max_tokens": max_tokens})
         limit = self.engine.info.n_ctx - sampling.max_tokens
         messages = self.conversation.fit(lambda m: len(self.engine.tokenize(self.engine.format_chat(m))), limit)
+        messages = self._with_step_addendum(messages, kind)
         phase = Phase.THOUGHT if grammar is None else self.protocol.phase("")
         self._steer(record, phase)
         generation = self.engine.stream(self.engine.format_chat(messages), sampling, grammar=grammar)
@@ -183,6 +185,15 @@ class Session:
                 self._steer(record, phase)
         self._record_generation(record, generation.stats)
         return generation.text
+
+    def _with_step_addendum(self, messages: list[dict[str, str]], kind: StepKind) -> list[dict[str, str]]:
+        """A step's own addendum (or a switched mode's) rides on the newest message, not the system prompt:
+        rewriting the system prompt would invalidate the whole KV cache."""
+        addendum = self.policy.addendum(kind)
+        if not addendum or addendum == self._system_addendum:
+            return messages
+        last = messages[-1]
+        return [*messages[:-1], {**last, "content": f"{last['content']}\n\n{addendum}"}]
 
     def _steer(self, record: StepRecord, phase: Phase) -> None:
         plan = self.policy.plan(record.kind, phase)

@@ -251,3 +251,13 @@ def test_mode_switch_now_takes_effect_at_the_next_token(repo: Path) -> None:
     assert (
         s.history[0].steering["tool_call"] == [] and s.history[0].steering["tool_call (switched)"][0]["vector"] == "v"
     )
+
+
+def test_step_addenda_ride_on_the_newest_message(repo: Path) -> None:
+    mode = parse_mode('name = "m"\naddendum = "Be brief."\n[steps.test]\naddendum = "Run the tests."\n', Path("m.toml"))
+    engine = ScriptedEngine([call("write_file", path="a.txt", content="x"), call("finish", answer="x")])
+    s = Session(engine, Workspace(repo), ActiveMode(mode, any_vector), steerer=RecordingSteerer())  # type: ignore[arg-type]
+    s.run("write")
+    assert "Be brief." in engine.prompts[0].split("<user>")[0]  # the mode's addendum is in the system prompt
+    assert "Run the tests." not in engine.prompts[0]
+    assert engine.prompts[1].rstrip().endswith("Be brief.\nRun the tests.")  # the test step's addendum, last
