@@ -173,3 +173,15 @@ def test_capture_stops_the_graph_early_but_sees_the_same_activations(fresh) -> N
     fresh.prefill(tokens, reuse_cache=False)
     np.testing.assert_array_equal(partial[4][0], rows[0][-1])
     np.testing.assert_array_equal(partial[9][0], rows[1][-1])
+
+
+def test_the_hook_computes_only_the_steered_nodes(fresh) -> None:
+    asks_before, computes_before = fresh.hook.calls
+    logits_for(fresh)  # an empty table: the hook returns at once, nothing counted
+    assert fresh.hook.calls == (asks_before, computes_before)
+    vector = random_vector(fresh, [3, 7], 1.0)
+    with Steerer(fresh, "callback").steering(plan(vector)):
+        logits_for(fresh)  # one decode call (the prompt fits one micro-batch)
+    asks, computes = fresh.hook.calls
+    assert computes - computes_before == 2  # l_out-3 and l_out-7, nothing else
+    assert asks - asks_before > 100  # llama.cpp asked about every node, answered in C
