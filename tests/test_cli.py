@@ -47,17 +47,17 @@ def test_modes_list_show_and_check(tmp_path: Path) -> None:
     assert runner.invoke(app, ["modes", "show", "nope"]).exit_code == 2
 
 
-def test_vectors_show_and_convert_round_trip(tmp_path: Path) -> None:
-    shown = runner.invoke(app, ["vectors", "show", str(LIBRARY / "terse.smollm2-135m.gguf")])
+def test_vectors_show_and_convert(tmp_path: Path) -> None:
+    source = str(LIBRARY / "terse.smollm2-135m.gguf")
+    shown = runner.invoke(app, ["vectors", "show", source])
     assert shown.exit_code == 0 and "terse" in shown.output and "mean-diff" in shown.output
-    out = tmp_path / "terse.f32"
-    converted = runner.invoke(
-        app, ["vectors", "convert", str(LIBRARY / "terse.smollm2-135m.gguf"), str(out), "--to", "ds4"]
-    )
+    converted = runner.invoke(app, ["vectors", "convert", source, str(tmp_path / "terse.gguf"), "--to", "llama"])
     assert converted.exit_code == 0, converted.output
-    assert (tmp_path / "terse.f32.json").exists()
-    bad = runner.invoke(app, ["vectors", "show", str(tmp_path / "terse.f32.json.missing")])
-    assert bad.exit_code == 2 and "vector file not found" in bad.output
+    assert (tmp_path / "terse.gguf").exists()
+    refused = runner.invoke(app, ["vectors", "convert", source, str(tmp_path / "terse.f32"), "--to", "ds4"])
+    assert refused.exit_code == 2 and "ds4 only projects directions out" in refused.output
+    missing = runner.invoke(app, ["vectors", "show", str(tmp_path / "missing.gguf")])
+    assert missing.exit_code == 2 and "vector file not found" in missing.output
 
 
 @pytest.mark.slow

@@ -1,9 +1,12 @@
-"""Vector files: exact round trips in every format, llama.cpp conventions, and one clear error per bad file."""
+"""Vector files: exact round trips in every format, the llama.cpp / cvector-generator / ds4 conventions,
+and one clear error per bad file. No model is loaded; the real SmolLM2 GGUF is only read for its header."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+from typing import Any
 
 import gguf
 import numpy as np
@@ -11,11 +14,23 @@ import pytest
 
 from rudder.agent.gguf_header import model_identity, read_gguf_header
 from rudder.agent.model_file import embedded_model_path
-from rudder.vectors.formats import DS4_FORMAT, VectorFormat, load_vector, save_vector
+from rudder.vectors.formats import (
+    DS4_FORMAT,
+    VectorFormat,
+    detect_format,
+    load_ds4,
+    load_llama,
+    load_rudder,
+    load_vector,
+    model_identity_from_gguf,
+    save_ds4,
+    save_llama,
+    save_vector,
+)
 from rudder.vectors.vector import ModelIdentity, SteeringOp, SteeringVector, VectorError, VectorMeta
 
-MODEL = ModelIdentity(architecture="llama", name="tiny", n_embd=8, n_layer=6, layout_hash="ab" * 32)
-OTHER = ModelIdentity(architecture="llama", name="other", n_embd=8, n_layer=6, layout_hash="cd" * 32)
+N_EMBD, N_LAYER = 8, 6
+MODEL = ModelIdentity(architecture="llama", name="tiny", n_embd=N_EMBD, n_layer=N_LAYER, layout_hash="ab" * 32)
 
 
 def make_vector(
@@ -24,163 +39,380 @@ def make_vector(
     rng = np.random.default_rng(0)
     meta = VectorMeta(
         name="demo",
-        description="a demo",
+        description="a demo, with ünïcode",
         model=MODEL,
         site=site,
         op=op,
         method="mean-diff",
-        dataset="d",
+        dataset="d.jsonl",
         dataset_hash="00" * 32,
-        layer_norms={layer: 10.0 + layer for layer in layers},
+        layer_norms={layer: 10.0 + layer / 3 for layer in layers},
     )
-    return SteeringVector(meta, {layer: rng.standard_normal(8).astype(np.float32) for layer in layers})
+    return SteeringVector(meta, {layer: rng.standard_normal(N_EMBD).astype(np.float32) for layer in layers})
 
 
-def assert_same(a: SteeringVector, b: SteeringVector) -> None:
+def assert_same_data(a: SteeringVector, b: SteeringVector) -> None:
     assert a.layers == b.layers
-    for layer in a.layers:
-        assert np.array_equal(a.directions[layer], b.directions[layer])
+    assert all(np.array_equal(a.directions[layer], b.directions[layer]) for layer in a.layers)
 
 
-def test_rudder_format_round_trips_data_and_metadata(tmp_path: Path) -> None:
-    vector = make_vector()
-    save_vector(vector, tmp_path / "v.gguf")
-    loaded = load_vector(tmp_path / "v.gguf", model=MODEL)
-    assert_same(vector, loaded)
-    assert loaded.meta == vector.meta
+def write_gguf(path: Path, tensors: dict[str, np.ndarray], **keys: Any) -> Path:
+    """A control-vector GGUF written by hand, as other tools write them."""
+    writer = gguf.GGUFWriter(str(path), keys.pop("arch", "controlvector"))
+    for key, value in keys.items():
+        name = key.replace("__", ".")
+        if isinstance(value, str):
+            writer.add_string(name, value)
+        elif isinstance(value, tuple):  # (gguf adder name, value)
+            getattr(writer, value[0])(name, value[1])
+        else:
+            writer.add_uint32(name, value)
+    for name, data in tensors.items():
+        writer.add_tensor(name, data)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
 
 
-def test_rudder_format_is_a_plain_llama_control_vector(tmp_path: Path) -> None:
-    save_vector(make_vector(), tmp_path / "v.gguf")
-    reader = gguf.GGUFReader(str(tmp_path / "v.gguf"))
-    arch = reader.fields["general.architecture"]
-    assert bytes(arch.parts[arch.data[0]]).decode() == "controlvector"
-    hint = reader.fields["controlvector.model_hint"]
-    assert bytes(hint.parts[hint.data[0]]).decode() == "llama"
-    names = {t.name: (t.tensor_type, t.data.shape) for t in reader.tensors}
-    assert names == {f"direction.{n}": (gguf.GGMLQuantizationType.F32, (8,)) for n in (1, 2, 4)}
+def write_ds4_like_build_direction(stem: Path, rows: np.ndarray, component: str = "ffn_out") -> None:
+    """What antirez/ds4 dir-steering/tools/build_direction.py writes: NAME.json + NAME.f32."""
+    payload = {
+        "format": DS4_FORMAT,
+        "shape": list(rows.shape),
+        "component": component,
+        "thinking": False,
+        "pair_normalize": False,
+        "orthogonalize_control_mean": True,
+        "good_file": "examples/succinct.txt",
+        "bad_file": "examples/verbose.txt",
+        "model": "/models/ds4flash.gguf",
+        "note": "runtime positive scale suppresses this direction; negative scale amplifies it",
+    }
+    stem.with_suffix(".json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    rows.astype("<f4").tofile(stem.with_suffix(".f32"))
 
 
-def test_llama_format_round_trips_data(tmp_path: Path) -> None:
+# -- round trips ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "filename", "vector_args"),
+    [
+        (VectorFormat.RUDDER, "v.gguf", {}),
+        (VectorFormat.RUDDER, "v0.gguf", {"layers": (0, 3, 5), "op": SteeringOp.ABLATE, "site": "ffn_out"}),
+        (VectorFormat.DS4, "v.f32", {"layers": (0, 3, 5), "op": SteeringOp.PROJECT_OUT, "site": "ffn_out"}),
+        (VectorFormat.DS4, "v.json", {"layers": (2,), "op": SteeringOp.ABLATE, "site": "attn_out"}),
+    ],
+)
+def test_round_trip_restores_data_and_metadata_exactly(
+    tmp_path: Path, fmt: VectorFormat, filename: str, vector_args: dict[str, Any]
+) -> None:
+    vector = make_vector(**vector_args)
+    save_vector(vector, tmp_path / filename, fmt)
+    for loaded in (load_vector(tmp_path / filename), load_vector(tmp_path / filename, model=MODEL)):
+        assert_same_data(vector, loaded)
+        assert loaded.meta == vector.meta
+
+
+def test_llama_format_round_trips_data_and_what_it_carries(tmp_path: Path) -> None:
     vector = make_vector()
     save_vector(vector, tmp_path / "v.gguf", VectorFormat.LLAMA)
-    loaded = load_vector(tmp_path / "v.gguf", model=MODEL)
-    assert_same(vector, loaded)
-    assert loaded.meta.method == "imported:llama" and loaded.meta.model == MODEL
+    with_model = load_vector(tmp_path / "v.gguf", model=MODEL)
+    assert_same_data(vector, with_model)
+    assert (with_model.meta.name, with_model.meta.model, with_model.meta.method) == ("demo", MODEL, "imported:llama")
+    alone = load_vector(tmp_path / "v.gguf")
+    assert alone.meta.model == ModelIdentity(architecture="llama", n_embd=N_EMBD, n_layer=5)  # max layer + 1
+    assert (alone.meta.op, alone.meta.site) == (SteeringOp.ADD, "l_out")
 
 
-def test_cvector_generator_layers_are_shifted_back(tmp_path: Path) -> None:
-    vector = make_vector((2, 3))
-    save_vector(vector, tmp_path / "gen.gguf", VectorFormat.LLAMA)
-    as_applied = load_vector(tmp_path / "gen.gguf")
-    as_captured = load_vector(tmp_path / "gen.gguf", from_cvector_generator=True)
-    assert as_applied.layers == [2, 3] and as_captured.layers == [1, 2]
-    assert np.array_equal(as_captured.directions[1], vector.directions[2])
+def test_rudder_file_follows_llama_cpp_control_vector_rules(tmp_path: Path) -> None:
+    vector = make_vector((0, 1, 2, 4))
+    save_vector(vector, tmp_path / "v.gguf")
+    reader = gguf.GGUFReader(str(tmp_path / "v.gguf"))
+    assert reader.fields["general.architecture"].contents() == "controlvector"
+    assert reader.fields["controlvector.model_hint"].contents() == "llama"
+    assert reader.fields["controlvector.layer_count"].contents() == 3
+    # llama.cpp refuses a file with any other tensor, with direction.0, non-F32 or non-1-D tensors
+    tensors = {t.name: (t.tensor_type, t.data.shape) for t in reader.tensors}
+    assert tensors == {f"direction.{n}": (gguf.GGMLQuantizationType.F32, (N_EMBD,)) for n in (1, 2, 4)}
+    plain = load_llama(tmp_path / "v.gguf", model=MODEL)  # the plain loader ignores rudder.*
+    assert_same_data(vector.select_layers([1, 2, 4]), plain)
+    assert load_rudder(tmp_path / "v.gguf").layers == [0, 1, 2, 4]  # layer 0 rides in rudder.direction.0
 
 
-def test_ds4_round_trips_with_its_sidecar(tmp_path: Path) -> None:
-    vector = make_vector((0, 3, 5), op=SteeringOp.PROJECT_OUT, site="ffn_out")
-    save_vector(vector, tmp_path / "dir.f32", VectorFormat.DS4)
-    sidecar = json.loads((tmp_path / "dir.f32.json").read_text())
-    assert sidecar["format"] == DS4_FORMAT and sidecar["op"] == "project-out" and sidecar["site"] == "ffn_out"
-    assert (tmp_path / "dir.f32").stat().st_size == 6 * 8 * 4
-    loaded = load_vector(tmp_path / "dir.f32", model=MODEL)
-    assert_same(vector, loaded)
+def test_project_out_vectors_state_their_op_and_site_for_glp_readers(tmp_path: Path) -> None:
+    save_vector(make_vector(op=SteeringOp.PROJECT_OUT, site="ffn_out"), tmp_path / "p.gguf", VectorFormat.LLAMA)
+    reader = gguf.GGUFReader(str(tmp_path / "p.gguf"))
+    assert reader.fields["glp.mode"].contents() == "project"
+    assert reader.fields["glp.hook_point"].contents() == "ffn_out_pre_residual"
+    loaded = load_vector(tmp_path / "p.gguf")
     assert (loaded.meta.op, loaded.meta.site) == (SteeringOp.PROJECT_OUT, "ffn_out")
 
 
-def test_wrong_n_embd_is_refused(tmp_path: Path) -> None:
-    save_vector(make_vector(), tmp_path / "v.gguf")
+def test_cvector_generator_files_are_shifted_back_one_layer(tmp_path: Path) -> None:
+    # llama-cvector-generator reads l_out-il for il in 0..n_layer-2 and names it direction.{il+1}
+    captured = {il: np.full(N_EMBD, il + 0.5, np.float32) for il in range(N_LAYER - 1)}
+    path = write_gguf(
+        tmp_path / "control_vector.gguf",
+        {f"direction.{il + 1}": data for il, data in captured.items()},
+        controlvector__model_hint="llama",
+        controlvector__layer_count=("add_int32", N_LAYER - 1),
+    )
+    as_applied = load_vector(path)
+    assert as_applied.layers == [1, 2, 3, 4, 5] and as_applied.meta.model.n_layer == N_LAYER
+    as_captured = load_vector(path, model=MODEL, from_cvector_generator=True)
+    assert as_captured.layers == [0, 1, 2, 3, 4] and as_captured.meta.method == "imported:cvector-generator"
+    assert all(np.array_equal(as_captured.directions[il], captured[il]) for il in captured)
+    save_vector(as_captured, tmp_path / "fixed.gguf")  # layer 0 survives in Rudder's format
+    assert_same_data(as_captured, load_vector(tmp_path / "fixed.gguf"))
+    with pytest.raises(VectorError, match=r"fixed\.gguf: is a rudder vector; only plain control vectors"):
+        load_vector(tmp_path / "fixed.gguf", from_cvector_generator=True)
+
+
+def test_repeng_files_with_a_hugging_face_model_type_load(tmp_path: Path) -> None:
+    # repeng: uint32 layer_count, model_hint = HF model_type, direction.{HF layer} = block index
+    path = write_gguf(
+        tmp_path / "repeng.gguf",
+        {"direction.3": np.ones(N_EMBD, np.float32), "direction.4": -np.ones(N_EMBD, np.float32)},
+        controlvector__model_hint="mistral",
+        controlvector__layer_count=2,
+    )
+    vector = load_vector(path, model=MODEL)
+    assert vector.layers == [3, 4] and vector.meta.model.architecture == "llama"
+
+
+def test_ds4_files_are_written_as_build_direction_writes_them(tmp_path: Path) -> None:
+    vector = make_vector((1, 4), op=SteeringOp.PROJECT_OUT, site="ffn_out")
+    save_ds4(vector, tmp_path / "verbosity.f32")
+    sidecar = json.loads((tmp_path / "verbosity.json").read_text())
+    assert sidecar["format"] == "ds4-directional-steering-v1"
+    assert (sidecar["shape"], sidecar["component"]) == ([N_LAYER, N_EMBD], "ffn_out")
+    rows = np.fromfile(tmp_path / "verbosity.f32", dtype="<f4").reshape(N_LAYER, N_EMBD)
+    assert np.array_equal(rows[4], vector.directions[4]) and not rows[0].any()
+
+
+def test_ds4_files_from_ds4_itself_load_as_project_out(tmp_path: Path) -> None:
+    rows = np.random.default_rng(1).standard_normal((N_LAYER, N_EMBD)).astype(np.float32)
+    rows[0] = 0.0  # a layer ds4 would leave untouched
+    write_ds4_like_build_direction(tmp_path / "refusal", rows, component="attn_out")
+    vector = load_vector(tmp_path / "refusal.f32", model=MODEL)
+    assert (vector.meta.op, vector.meta.site, vector.meta.method) == (
+        SteeringOp.PROJECT_OUT,
+        "attn_out",
+        "imported:ds4",
+    )
+    assert vector.layers == [1, 2, 3, 4, 5] and np.array_equal(vector.directions[3], rows[3])
+    assert (vector.meta.model.architecture, vector.meta.model.name) == ("llama", "ds4flash.gguf")
+    assert load_ds4(tmp_path / "refusal.json").meta.model.architecture == "unknown"
+
+
+def test_save_vector_picks_and_checks_the_format_by_extension(tmp_path: Path) -> None:
+    save_vector(make_vector(op=SteeringOp.PROJECT_OUT, site="ffn_out"), tmp_path / "a.f32")
+    save_vector(make_vector(), tmp_path / "b.gguf")
+    assert detect_format(tmp_path / "a.json") == VectorFormat.DS4
+    assert detect_format(tmp_path / "b.gguf") == VectorFormat.RUDDER
+    with pytest.raises(VectorError, match=r"c\.f32: a llama vector is a GGUF file"):
+        save_vector(make_vector(), tmp_path / "c.f32", VectorFormat.LLAMA)
+
+
+# -- refusals when writing -----------------------------------------------------------------------------
+
+
+def test_formats_refuse_what_they_cannot_express(tmp_path: Path) -> None:
+    with pytest.raises(VectorError, match=r"l0\.gguf: llama\.cpp refuses a control vector with direction\.0"):
+        save_llama(make_vector((0, 1)), tmp_path / "l0.gguf")
+    with pytest.raises(VectorError, match=r"add\.f32: ds4 only projects directions out"):
+        save_ds4(make_vector(site="ffn_out"), tmp_path / "add.f32")
+    with pytest.raises(VectorError, match=r"site\.f32: ds4 steers only ffn_out or attn_out, not site 'l_out'"):
+        save_ds4(make_vector(op=SteeringOp.PROJECT_OUT), tmp_path / "site.f32")
+    nan = make_vector()
+    nan.directions[2][3] = np.nan
+    with pytest.raises(VectorError, match=r"nan\.gguf 'demo': layer 2 contains NaN"):
+        save_vector(nan, tmp_path / "nan.gguf")
+    assert not list(tmp_path.iterdir())  # nothing half-written left behind
+
+
+# -- refusals when reading -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "filename"), [(VectorFormat.RUDDER, "r.gguf"), (VectorFormat.LLAMA, "l.gguf"), (VectorFormat.DS4, "d.f32")]
+)
+def test_wrong_n_embd_for_the_model_is_refused(tmp_path: Path, fmt: VectorFormat, filename: str) -> None:
+    save_vector(make_vector(op=SteeringOp.PROJECT_OUT, site="ffn_out"), tmp_path / filename, fmt)
     wide = MODEL.model_copy(update={"n_embd": 16})
-    with pytest.raises(VectorError, match=r"v\.gguf: n_embd is 8, the loaded model has n_embd 16"):
-        load_vector(tmp_path / "v.gguf", model=wide)
+    with pytest.raises(
+        VectorError, match=rf"{filename}: the directions have n_embd 8, the loaded model tiny has n_embd 16"
+    ):
+        load_vector(tmp_path / filename, model=wide)
 
 
 def test_layers_of_different_width_are_refused(tmp_path: Path) -> None:
-    writer = gguf.GGUFWriter(str(tmp_path / "mixed.gguf"), "controlvector")
-    writer.add_tensor("direction.1", np.ones(8, np.float32))
-    writer.add_tensor("direction.2", np.ones(9, np.float32))
-    for step in (writer.write_header_to_file, writer.write_kv_data_to_file, writer.write_tensors_to_file, writer.close):
-        step()
-    with pytest.raises(VectorError, match=r"mixed\.gguf: layers have different n_embd \[8, 9\]"):
-        load_vector(tmp_path / "mixed.gguf")
+    path = write_gguf(
+        tmp_path / "mixed.gguf", {"direction.1": np.ones(8, np.float32), "direction.2": np.ones(9, np.float32)}
+    )
+    with pytest.raises(
+        VectorError, match=r"mixed\.gguf: layers have different n_embd \(direction\.1: 8, direction\.2: 9\)"
+    ):
+        load_vector(path)
 
 
-def test_nan_is_refused_on_save_and_load(tmp_path: Path) -> None:
-    vector = make_vector()
-    vector.directions[2][3] = np.nan
-    with pytest.raises(VectorError, match="layer 2 contains NaN"):
-        save_vector(vector, tmp_path / "nan.gguf")
-    writer = gguf.GGUFWriter(str(tmp_path / "nan.gguf"), "controlvector")
-    writer.add_tensor("direction.1", np.array([1.0, np.inf] * 4, np.float32))
-    for step in (writer.write_header_to_file, writer.write_kv_data_to_file, writer.write_tensors_to_file, writer.close):
-        step()
-    with pytest.raises(VectorError, match=r"nan\.gguf.*layer 1 contains NaN or infinite"):
-        load_vector(tmp_path / "nan.gguf")
+def test_nan_and_inf_are_refused(tmp_path: Path) -> None:
+    path = write_gguf(tmp_path / "inf.gguf", {"direction.1": np.array([1.0, np.inf] * 4, np.float32)})
+    with pytest.raises(VectorError, match=r"inf\.gguf: vector 'inf': layer 1 contains NaN or infinite"):
+        load_vector(path)
+    rows = np.ones((N_LAYER, N_EMBD), np.float32)
+    rows[2, 5] = np.nan
+    write_ds4_like_build_direction(tmp_path / "nan", rows)
+    with pytest.raises(VectorError, match=r"nan\.f32: vector 'nan': layer 2 contains NaN"):
+        load_vector(tmp_path / "nan.f32")
 
 
-def test_vector_for_another_model_is_refused(tmp_path: Path) -> None:
+def test_vectors_for_another_model_are_refused(tmp_path: Path) -> None:
     save_vector(make_vector(), tmp_path / "v.gguf")
-    with pytest.raises(VectorError, match=r"was made for tiny .*the loaded model is other"):
-        load_vector(tmp_path / "v.gguf", model=OTHER)
-    qwen = ModelIdentity(architecture="qwen2", n_embd=8, n_layer=6)
-    with pytest.raises(VectorError, match="made for architecture 'llama', the loaded model is 'qwen2'"):
-        load_vector(tmp_path / "v.gguf", model=qwen)
+    other = MODEL.model_copy(update={"name": "other", "layout_hash": "cd" * 32})
+    with pytest.raises(
+        VectorError, match=r"v\.gguf 'demo' was made for tiny \(layout ababab.*the loaded model is other"
+    ):
+        load_vector(tmp_path / "v.gguf", model=other)
+    with pytest.raises(
+        VectorError, match=r"v\.gguf 'demo' was made for architecture 'llama', the loaded model is 'qwen2'"
+    ):
+        load_vector(tmp_path / "v.gguf", model=ModelIdentity(architecture="qwen2", n_embd=N_EMBD, n_layer=N_LAYER))
+    write_gguf(tmp_path / "q.gguf", {"direction.1": np.ones(N_EMBD, np.float32)}, controlvector__model_hint="qwen2")
+    with pytest.raises(
+        VectorError, match=r"q\.gguf 'q' was made for architecture 'qwen2', the loaded model is 'llama'"
+    ):
+        load_vector(tmp_path / "q.gguf", model=MODEL)
+    write_ds4_like_build_direction(tmp_path / "deep", np.ones((43, N_EMBD), np.float32))
+    with pytest.raises(VectorError, match=r"deep\.f32 'deep' was made for n_embd=8, n_layer=43; .* n_layer=6"):
+        load_vector(tmp_path / "deep.f32", model=MODEL)
+    write_gguf(tmp_path / "far.gguf", {"direction.9": np.ones(N_EMBD, np.float32)}, controlvector__model_hint="llama")
+    with pytest.raises(VectorError, match=r"far\.gguf: vector 'far': layer 9 is outside the model's 0\.\.5"):
+        load_vector(tmp_path / "far.gguf", model=MODEL)
 
 
 def test_truncated_and_foreign_files_are_refused(tmp_path: Path) -> None:
     save_vector(make_vector(), tmp_path / "v.gguf")
     data = (tmp_path / "v.gguf").read_bytes()
-    (tmp_path / "cut.gguf").write_bytes(data[: len(data) // 2])
-    with pytest.raises(VectorError, match=r"cut\.gguf: not a readable GGUF control vector \(truncated"):
-        load_vector(tmp_path / "cut.gguf")
-    (tmp_path / "notes.gguf").write_text("hello")
-    with pytest.raises(VectorError, match=r"notes\.gguf: not a vector file"):
+    for cut, where in ((len(data) - 4, "tensor data is missing"), (40, "the file ends inside its header")):
+        (tmp_path / "cut.gguf").write_bytes(data[:cut])
+        with pytest.raises(VectorError, match=rf"cut\.gguf: {where}.*truncated.*expected a GGUF control vector"):
+            load_vector(tmp_path / "cut.gguf")
+    (tmp_path / "notes.gguf").write_text("hello there")
+    with pytest.raises(VectorError, match=r"notes\.gguf: not a vector file \(expected a GGUF control vector"):
         load_vector(tmp_path / "notes.gguf")
-    with pytest.raises(VectorError, match="vector file not found"):
+    with pytest.raises(VectorError, match=r"vector file not found: .*missing\.gguf"):
         load_vector(tmp_path / "missing.gguf")
 
 
-def test_a_model_file_is_not_a_vector() -> None:
-    with pytest.raises(VectorError, match="general.architecture is 'llama', expected 'controlvector'"):
+def test_a_model_file_is_not_a_vector_and_is_refused_fast() -> None:
+    started = time.perf_counter()
+    with pytest.raises(VectorError, match=r"general\.architecture is 'llama', expected 'controlvector'"):
         load_vector(embedded_model_path())
+    assert time.perf_counter() - started < 1.0
 
 
 def test_bad_ds4_files_are_refused(tmp_path: Path) -> None:
-    save_vector(make_vector((1,)), tmp_path / "d.f32", VectorFormat.DS4)
-    sidecar = tmp_path / "d.f32.json"
+    save_vector(make_vector((1,), op=SteeringOp.PROJECT_OUT, site="ffn_out"), tmp_path / "d.f32")
+    sidecar = tmp_path / "d.json"
     good = json.loads(sidecar.read_text())
     (tmp_path / "d.f32").write_bytes((tmp_path / "d.f32").read_bytes()[:-4])
-    with pytest.raises(VectorError, match=r"d\.f32: 188 bytes, expected n_layer × n_embd × 4"):
+    with pytest.raises(VectorError, match=r"d\.f32: 188 bytes, expected n_layer × n_embd × 4 = 6 × 8 × 4 = 192"):
         load_vector(tmp_path / "d.f32")
-    save_vector(make_vector((1,)), tmp_path / "d.f32", VectorFormat.DS4)
-    sidecar.write_text(json.dumps({**good, "op": "multiply"}))
-    with pytest.raises(VectorError, match="unknown op 'multiply'"):
-        load_vector(tmp_path / "d.f32")
-    sidecar.write_text(json.dumps({**good, "site": "embeddings"}))
-    with pytest.raises(VectorError, match="unknown site 'embeddings'"):
-        load_vector(tmp_path / "d.f32")
+    save_vector(make_vector((1,), op=SteeringOp.PROJECT_OUT, site="ffn_out"), tmp_path / "d.f32")
+    bad_sidecars = {
+        "rudder.meta op: Input should be 'add', 'project-out' or 'ablate'": {
+            **good,
+            "rudder": {**good["rudder"], "meta": {**good["rudder"]["meta"], "op": "multiply"}},
+        },
+        "unknown site \\(component\\) 'embeddings'": {**good, "component": "embeddings"},
+        "component 'attn_out' disagrees with rudder.meta site 'ffn_out'": {**good, "component": "attn_out"},
+        "format is 'ds5', expected 'ds4-directional-steering-v1'": {**good, "format": "ds5"},
+        "shape is \\[6\\], expected \\[n_layer, n_embd\\]": {**good, "shape": [6]},
+    }
+    for message, content in bad_sidecars.items():
+        sidecar.write_text(json.dumps(content))
+        with pytest.raises(VectorError, match=rf"d\.json: {message}"):
+            load_vector(tmp_path / "d.f32")
     sidecar.unlink()
-    with pytest.raises(VectorError, match="sidecar d.f32.json is missing"):
+    with pytest.raises(VectorError, match=r"d\.f32: the ds4 sidecar d\.json is missing"):
         load_vector(tmp_path / "d.f32")
 
 
-def test_bad_rudder_metadata_is_refused(tmp_path: Path) -> None:
-    writer = gguf.GGUFWriter(str(tmp_path / "meta.gguf"), "controlvector")
-    writer.add_string("rudder.meta", json.dumps({"name": "x", "model": MODEL.model_dump(), "op": "twist"}))
-    writer.add_tensor("direction.1", np.ones(8, np.float32))
-    for step in (writer.write_header_to_file, writer.write_kv_data_to_file, writer.write_tensors_to_file, writer.close):
-        step()
-    with pytest.raises(VectorError, match=r"meta\.gguf: rudder\.meta op: Input should be 'add', 'project-out'"):
-        load_vector(tmp_path / "meta.gguf")
+def test_unknown_op_or_site_in_gguf_metadata_is_refused(tmp_path: Path) -> None:
+    row = {"direction.1": np.ones(N_EMBD, np.float32)}
+    twist = {"name": "x", "model": MODEL.model_dump(), "op": "twist"}
+    cases = {
+        "rudder\\.meta op: Input should be 'add', 'project-out' or 'ablate'": {
+            "rudder__format_version": 1,
+            "rudder__meta": json.dumps(twist),
+        },
+        "rudder\\.meta: unknown site 'l_out-3'": {
+            "rudder__format_version": 1,
+            "rudder__meta": json.dumps({"name": "x", "model": MODEL.model_dump(), "site": "l_out-3"}),
+        },
+        "rudder\\.format_version is 2; this Rudder reads version 1": {
+            "rudder__format_version": 2,
+            "rudder__meta": json.dumps({"name": "x", "model": MODEL.model_dump()}),
+        },
+        "unknown op glp\\.mode 'steer'": {"glp__mode": "steer"},
+        "unknown site glp\\.hook_point 'embeddings'": {"glp__mode": "project", "glp__hook_point": "embeddings"},
+        "glp\\.spec_version is 2": {"glp__spec_version": 2, "glp__mode": "project"},
+    }
+    for number, (message, keys) in enumerate(cases.items()):
+        path = write_gguf(tmp_path / f"bad{number}.gguf", row, **keys)
+        with pytest.raises(VectorError, match=rf"bad{number}\.gguf: {message}"):
+            load_vector(path)
 
 
-def test_model_identity_ignores_quantisation_but_not_layout() -> None:
-    header = read_gguf_header(embedded_model_path())
-    identity = model_identity(header)
+def test_a_stray_tensor_is_refused_as_llama_cpp_would(tmp_path: Path) -> None:
+    path = write_gguf(tmp_path / "stray.gguf", {"direction.1": np.ones(4, np.float32), "bias": np.ones(4, np.float32)})
+    with pytest.raises(VectorError, match=r"stray\.gguf: tensor 'bias' is not named direction\.<layer>"):
+        load_vector(path)
+
+
+# -- model identity ------------------------------------------------------------------------------------
+
+
+def test_model_identity_of_the_embedded_model() -> None:
+    path = embedded_model_path()
+    started = time.perf_counter()
+    identity = model_identity_from_gguf(path)
+    assert time.perf_counter() - started < 1.0
     assert (identity.architecture, identity.n_embd, identity.n_layer) == ("llama", 576, 30)
-    for tensor in header.tensors:
-        tensor.ggml_type = 0  # as if it were an F32 file of the same model
-    assert model_identity(header).layout_hash == identity.layout_hash
-    header.tensors.pop()
-    assert model_identity(header).layout_hash != identity.layout_hash
+    assert identity.name and len(identity.layout_hash) == 64
+    assert model_identity_from_gguf(path) == identity == model_identity(read_gguf_header(path))  # the engine's
+
+
+def test_layout_hash_ignores_quantisation_but_not_layout(tmp_path: Path) -> None:
+    def tiny_model(name: str, dtype: type, width: int = 4) -> ModelIdentity:
+        path = write_gguf(
+            tmp_path / name,
+            {"token_embd.weight": np.ones((3, width), dtype), "blk.0.ffn_up.weight": np.ones((width, 2), dtype)},
+            arch="llama",
+            llama__embedding_length=width,
+            llama__block_count=1,
+        )
+        return model_identity_from_gguf(path)
+
+    f32 = tiny_model("f32.gguf", np.float32)
+    assert tiny_model("f16.gguf", np.float16).layout_hash == f32.layout_hash
+    assert tiny_model("wide.gguf", np.float32, width=6).layout_hash != f32.layout_hash
+
+
+def test_model_identity_refuses_files_that_are_not_models(tmp_path: Path) -> None:
+    with pytest.raises(VectorError, match=r"model file not found: .*nothing\.gguf"):
+        model_identity_from_gguf(tmp_path / "nothing.gguf")
+    (tmp_path / "text.gguf").write_text("not a model")
+    with pytest.raises(VectorError, match=r"text\.gguf: not a GGUF file \(bad magic\); expected a GGUF model"):
+        model_identity_from_gguf(tmp_path / "text.gguf")
+    with embedded_model_path().open("rb") as model:
+        (tmp_path / "half.gguf").write_bytes(model.read(10_000_000))
+    with pytest.raises(VectorError, match=r"half\.gguf: tensor data is missing.*truncated"):
+        model_identity_from_gguf(tmp_path / "half.gguf")
+    save_vector(make_vector(), tmp_path / "v.gguf")
+    with pytest.raises(VectorError, match=r"v\.gguf: is a control vector, not a model"):
+        model_identity_from_gguf(tmp_path / "v.gguf")
