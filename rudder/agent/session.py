@@ -170,11 +170,15 @@ class Session:
         if max_tokens is not None:
             sampling = sampling.model_copy(update={"max_tokens": max_tokens})
         limit = self.engine.info.n_ctx - sampling.max_tokens
-        messages = self.conversation.fit(lambda m: len(self.engine.tokenize(self.engine.format_chat(m))), limit)
-        messages = self._with_step_addendum(messages, kind)
+
+        def render(messages: list[dict[str, str]]) -> str:
+            return self.engine.format_chat(self._with_step_addendum(messages, kind))
+
+        # the step's addendum is part of what must fit, so it is counted with the rest
+        messages = self.conversation.fit(lambda m: len(self.engine.tokenize(render(m))), limit)
         phase = Phase.THOUGHT if grammar is None else self.protocol.phase("")
         self._steer(record, phase)
-        generation = self.engine.stream(self.engine.format_chat(messages), sampling, grammar=grammar)
+        generation = self.engine.stream(render(messages), sampling, grammar=grammar)
         for event in generation:
             self.listener("token", {"text": event.text})
             if self._stop.is_set():
