@@ -32,7 +32,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 
 stamp_file="$venv/.rudder-install-stamp"
-stamp="$(cat "$here/pyproject.toml" "$here/setup.py" "$here/rudder/vectors/_hook.c" | sha256sum | cut -d' ' -f1)"
+stamp="$(cat "$here/pyproject.toml" "$here/setup.py" "$here/rudder/engine/_hook.c" | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp_file" 2>/dev/null || true)" != "$stamp" ]; then
     echo "bootstrap.sh: installing Rudder (the first time this compiles llama.cpp: ~6 min on 2 cores)" >&2
     "$venv/bin/python" -m pip install --quiet --upgrade pip setuptools wheel
@@ -46,6 +46,7 @@ if [ "${1:-}" = "test" ]; then
     shift
     cd "$here"
     "$venv/bin/ruff" check .
+    "$venv/bin/lint-imports" --no-cache
     exec "$venv/bin/python" -m pytest "$@"
 fi
 exec "$venv/bin/rudder" "$@"

@@ -56,7 +56,9 @@ def main() -> None:
                 root = Path(tmp)
                 make_repo(root)
                 engine.reset()
-                session = open_session(engine, root, load_config(root), mode="neutral", record=True)
+                session = open_session(
+                    engine, root, (cfg := load_config(root)).agent, cfg.sampling, mode="neutral", record=True
+                )
                 summary = session.run(task)
                 passed = summary.status == "finished" and check(root)
             busy = summary.generate_seconds + summary.tool_seconds

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from rich.console import Console
 from rich.table import Table
 
-from rudder.agent.engine import Engine, EngineConfig
-from rudder.agent.generation import Sampling
+from rudder.engine.engine import Engine, EngineConfig
+from rudder.engine.generation import Sampling
 
 console = Console()
 PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper and a storm."}]

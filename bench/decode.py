@@ -10,7 +10,7 @@ import statistics
 
 from common import console, load_engine
 
-from rudder.agent.generation import Sampling
+from rudder.engine.generation import Sampling
 
 
 def main() -> None:

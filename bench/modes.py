@@ -18,7 +18,7 @@ from common import console, load_engine
 from rich.table import Table
 
 from rudder.agent.factory import activate_mode
-from rudder.agent.generation import Sampling
+from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind
 from rudder.modes.registry import load_modes
 from rudder.vectors.steerer import Steerer

@@ -9,16 +9,17 @@ Every file is validated on its own first, so an error names the file and the key
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from rudder.agent.engine import EngineConfig
-from rudder.agent.generation import Sampling
+from rudder.agent.config import AgentConfig
+from rudder.engine.config import EngineConfig
+from rudder.engine.generation import Sampling
+from rudder.util.dirs import user_config_dir
+from rudder.util.validation import describe_validation_error
 
 REPO_CONFIG = ".rudder.toml"
 
@@ -27,42 +28,12 @@ class ConfigError(ValueError):
     """A config file or flag is invalid; the message names the file and key."""
 
 
-class AgentConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    max_steps: int = Field(20, ge=1, description="tool calls before the run stops")
-    token_budget: int = Field(200_000, ge=1000, description="prompt + generated tokens for one run")
-    approval: Literal["auto", "ask", "read-only"] = Field(
-        "auto", description="auto: run every tool; ask: confirm writes and shell; read-only: refuse them"
-    )
-    mode: str = Field("neutral", description="the mode a run starts in")
-    shell_timeout: float = Field(60.0, gt=0, le=3600, description="seconds before a command is killed")
-    trajectory_dir: Path | None = Field(
-        None, description="where run trajectories go (relative to the repo); default .git/rudder/trajectories"
-    )
-    plan_first: bool = Field(False, description="start each run with a short free-text plan step")
-
-
 class RudderConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: EngineConfig = Field(default_factory=EngineConfig)
     sampling: Sampling = Field(default_factory=Sampling)
     agent: AgentConfig = Field(default_factory=AgentConfig)
-
-
-def user_config_dir() -> Path:
-    return Path(os.environ.get("RUDDER_CONFIG_DIR") or platformdirs.user_config_dir("rudder"))
-
-
-def describe_validation_error(source: str, error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        got = f" (got {item['input']!r})" if item["type"] != "extra_forbidden" else ""
-        msg = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
-        lines.append(f"{source}: {key}: {msg}{got}")
-    return "\n".join(lines)
 
 
 def read_toml(path: Path) -> dict[str, Any]:

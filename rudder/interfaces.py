@@ -1,6 +1,6 @@
 """Rudder's few interfaces in one place. Implementations live in their own modules and plug in here.
 
-Engine    -- agent/engine.py     a loaded model: tokenize, format chat, stream tokens
+Engine    -- engine/engine.py    a loaded model: tokenize, format chat, stream tokens
 Tool      -- tools/base.py       a typed function the agent may call inside the repo
 Protocol  -- agent/protocol.py   how tool calls are written (JSON schema + grammar; DSML later)
 Steerer   -- vectors/steerer.py  applies a SteeringPlan to an engine between decode calls
@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from rudder.agent.engine import GenerationResult, ModelInfo, Sampling, TokenEvent
+    from rudder.engine.engine import GenerationResult, ModelInfo, Sampling, TokenEvent
     from rudder.vectors.plan import SteeringPlan
 
 

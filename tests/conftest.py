@@ -7,9 +7,19 @@ from collections.abc import Iterator
 import pytest
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _hermetic_user_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test reads or writes the developer's real ~/.config/rudder."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("RUDDER_CONFIG_DIR", str(tmp_path_factory.mktemp("user-config")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def engine() -> Iterator[object]:
-    from rudder.agent.engine import Engine, EngineConfig
+    from rudder.engine.config import EngineConfig
+    from rudder.engine.engine import Engine
 
     eng = Engine(EngineConfig(n_ctx=4096))
     yield eng

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rudder.agent.engine import Engine
+from rudder.agent.config import AgentConfig
 from rudder.agent.records import Trajectory
 from rudder.agent.repomap import build_repo_map
 from rudder.agent.session import Approver, Listener, Session, trajectory_path
-from rudder.config import RudderConfig
+from rudder.engine.engine import Engine
+from rudder.engine.generation import Sampling
 from rudder.modes.active import ActiveMode
 from rudder.modes.registry import get_mode
 from rudder.tools.base import Workspace
@@ -31,7 +32,8 @@ def repo_map_budget(engine: Engine) -> int:
 def open_session(
     engine: Engine,
     repo: Path,
-    config: RudderConfig,
+    config: AgentConfig,
+    sampling: Sampling,
     *,
     mode: str | None = None,
     steerer: Steerer | None = None,
@@ -40,8 +42,8 @@ def open_session(
     trajectory: Path | None = None,
     record: bool = True,
 ) -> Session:
-    policy = activate_mode(engine, repo, mode or config.agent.mode)
-    workspace = Workspace(repo, shell_timeout=config.agent.shell_timeout)
+    policy = activate_mode(engine, repo, mode or config.mode)
+    workspace = Workspace(repo, shell_timeout=config.shell_timeout)
     repo_map = build_repo_map(
         repo,
         budget_tokens=repo_map_budget(engine),
@@ -49,13 +51,13 @@ def open_session(
     )
     path = None
     if record:
-        path = trajectory or trajectory_path(repo, config.agent.trajectory_dir)
+        path = trajectory or trajectory_path(repo, config.trajectory_dir)
     return Session(
         engine,
         workspace,
         policy,
-        config=config.agent,
-        sampling=config.sampling,
+        config=config,
+        sampling=sampling,
         steerer=steerer,
         approver=approver,
         trajectory=Trajectory(path),

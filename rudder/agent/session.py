@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from rudder.agent import prompts
+from rudder.agent.config import AgentConfig
 from rudder.agent.context import Conversation
-from rudder.agent.engine import ContextOverflowError, Engine
-from rudder.agent.generation import GenerationStats, Sampling
 from rudder.agent.protocol import JsonProtocol, ProtocolError, ToolCall, ToolCallProtocol
 from rudder.agent.records import RunSummary, StepRecord, Trajectory
 from rudder.agent.steps import next_step_kind
-from rudder.config import AgentConfig
+from rudder.engine.engine import ContextOverflowError, Engine
+from rudder.engine.generation import GenerationStats, Sampling
 from rudder.interfaces import Phase, StepKind, StepPolicy
 from rudder.tools.base import Access, Tool, ToolError, Workspace, all_tools
 from rudder.tools.gitops import Checkpoints

@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from rudder.agent.engine import Engine, EngineError
-from rudder.agent.model_file import ModelLoadError
 from rudder.cli.options import (
     CtxOpt,
     MaxTokOpt,
@@ -21,6 +19,8 @@ from rudder.cli.options import (
     build_config,
     fail,
 )
+from rudder.engine.engine import Engine, EngineError
+from rudder.engine.model_file import ModelLoadError
 
 SystemOpt = Annotated[str, typer.Option("--system", "-s", help="system prompt")]
 

@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rudder.agent.generation import Sampling
 from rudder.cli.options import RepoOpt, fail
+from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind
 from rudder.modes.registry import ModeError, get_mode, load_mode_file, load_modes
 

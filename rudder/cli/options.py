@@ -18,7 +18,9 @@ RepoOpt = Annotated[
     typer.Option("--repo", "-C", help="the git repository to work in", file_okay=False, exists=True),
 ]
 CtxOpt = Annotated[int | None, typer.Option("--n-ctx", help="context window in tokens")]
-ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads [default: all]")]
+ThreadsOpt = Annotated[
+    int | None, typer.Option("--threads", help="CPU threads [default: all cores but one, or $RUDDER_THREADS]")
+]
 TempOpt = Annotated[float | None, typer.Option("--temperature", "-t", help="0 = greedy")]
 MaxTokOpt = Annotated[int | None, typer.Option("--max-tokens", help="tokens per answer")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="sampling seed")]

@@ -10,12 +10,12 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from rudder.agent.engine import Engine
 from rudder.agent.factory import open_session
-from rudder.agent.model_file import ModelLoadError
 from rudder.agent.protocol import ToolCall
 from rudder.agent.records import read_trajectory
 from rudder.cli.options import CtxOpt, ModelOpt, RepoOpt, SeedOpt, TempOpt, ThreadsOpt, VerboseOpt, build_config, fail
+from rudder.engine.engine import Engine
+from rudder.engine.model_file import ModelLoadError
 from rudder.modes.registry import ModeError
 from rudder.tools.base import Tool, ToolError
 from rudder.tools.gitops import Checkpoints, find_repo_root
@@ -87,7 +87,14 @@ def run(
     try:
         engine = Engine(config.model)
         session = open_session(
-            engine, root, config, mode=mode, approver=_ask, listener=_printer(stream), trajectory=trajectory
+            engine,
+            root,
+            config.agent,
+            config.sampling,
+            mode=mode,
+            approver=_ask,
+            listener=_printer(stream),
+            trajectory=trajectory,
         )
     except (ModelLoadError, ModeError, VectorError) as exc:
         raise fail(str(exc)) from None

@@ -13,17 +13,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from rudder.agent.engine import Engine, EngineError
-from rudder.agent.generation import Sampling
-from rudder.agent.model_file import ModelLoadError
 from rudder.cli.options import CtxOpt, MaxTokOpt, ModelOpt, ThreadsOpt, build_config, fail
-from rudder.config import user_config_dir
+from rudder.engine.engine import Engine, EngineError
+from rudder.engine.generation import Sampling
+from rudder.engine.model_file import ModelLoadError
+from rudder.engine.sites import steerable_sites
 from rudder.modes.mode import parse_layers
+from rudder.util.dirs import user_config_dir
 from rudder.vectors.dataset import load_dataset
 from rudder.vectors.extract import extract
 from rudder.vectors.formats import VectorFormat, load_vector, save_vector
 from rudder.vectors.plan import ScaleMode, Scope, VectorUse, build_plan
-from rudder.vectors.sites import discover_sites, steerable_sites
 from rudder.vectors.steerer import Steerer
 from rudder.vectors.vector import SteeringOp, VectorError
 
@@ -133,7 +133,7 @@ def sites_cmd(model: ModelOpt = None, all_nodes: Annotated[bool, typer.Option("-
     """List the graph nodes this model offers for capture and steering (discovered, not hard-coded)."""
     engine = _engine(model)
     try:
-        sites = discover_sites(engine)
+        sites = engine.sites
         shown = sites if all_nodes else steerable_sites(sites, engine.info.n_embd)
         table = Table("site", "layers", "row shape", "type", title=f"{engine.info.name} ({engine.info.architecture})")
         for site in shown.values():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rudder.agent.generation import Sampling
+from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind
 from rudder.modes.mode import Mode, VectorSpec
 from rudder.vectors.plan import UNSTEERED, SteeringPlan, VectorUse, build_plan

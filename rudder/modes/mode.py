@@ -32,7 +32,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from rudder.agent.generation import Sampling
+from rudder.engine.generation import Sampling
 from rudder.interfaces import StepKind
 from rudder.vectors.plan import ScaleMode, Scope
 from rudder.vectors.vector import SteeringOp

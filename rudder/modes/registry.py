@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rudder.config import user_config_dir
 from rudder.modes.mode import Mode, StepOverride
+from rudder.util.dirs import user_config_dir
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 TWINS = ("prompt-only", "vector-only")

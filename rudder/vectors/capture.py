@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from rudder.agent.generation import Sampling
-from rudder.vectors.hook import HookEntry, HookOp
+from rudder.engine.generation import Sampling
+from rudder.engine.hook import HookEntry, HookOp
 
-if TYPE_CHECKING:  # the engine imports this package: type-only import avoids the cycle
-    from rudder.agent.engine import Engine
+if TYPE_CHECKING:  # keeps llama.cpp unloaded until an engine exists
+    from rudder.engine.engine import Engine
 
 Position = Literal["last", "mean", "all", "generated"]
 

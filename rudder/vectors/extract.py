@@ -15,8 +15,8 @@ from rudder.vectors.capture import Position, capture
 from rudder.vectors.dataset import Dataset, Prompt
 from rudder.vectors.vector import SteeringVector, VectorError, VectorMeta
 
-if TYPE_CHECKING:  # the engine imports this package: type-only import avoids the cycle
-    from rudder.agent.engine import Engine
+if TYPE_CHECKING:  # keeps llama.cpp unloaded until an engine exists
+    from rudder.engine.engine import Engine
 
 Method = Literal["mean-diff", "pca"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from rudder.agent.gguf_header import GGUFHeaderError, model_identity, read_gguf_header
+from rudder.engine.gguf_header import GGUFHeaderError, model_identity, read_gguf_header
 from rudder.vectors.formats_common import KNOWN_SITES, require_file
 from rudder.vectors.formats_ds4 import DS4_FORMAT, load_ds4, save_ds4
 from rudder.vectors.formats_gguf import control_vector_header, load_llama, load_rudder, save_llama, save_rudder

@@ -27,7 +27,7 @@ from typing import Any
 import gguf
 import numpy as np
 
-from rudder.agent.gguf_header import GGUFHeader, GGUFHeaderError, read_gguf_header
+from rudder.engine.gguf_header import GGUFHeader, GGUFHeaderError, read_gguf_header
 from rudder.vectors.formats_common import (
     RUDDER_FORMAT_VERSION,
     check_site,

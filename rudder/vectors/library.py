@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rudder.config import user_config_dir
+from rudder.util.dirs import user_config_dir
 from rudder.vectors.formats import load_vector
 from rudder.vectors.vector import ModelIdentity, SteeringVector, VectorError
 

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Literal
 import llama_cpp
 import numpy as np
 
-from rudder.vectors.hook import HookEntry, HookOp, HookScope
+from rudder.engine.hook import HookEntry, HookOp, HookScope
+from rudder.engine.sites import Site, steerable_sites
 from rudder.vectors.plan import UNSTEERED, PlannedOp, Scope, SteeringPlan
-from rudder.vectors.sites import Site, discover_sites, require_site
 from rudder.vectors.vector import SteeringOp, VectorError
 
-if TYPE_CHECKING:  # the engine imports this package: type-only import avoids the cycle
-    from rudder.agent.engine import Engine
+if TYPE_CHECKING:
+    from rudder.engine.engine import Engine
 
 Backend = Literal["auto", "native", "callback"]
 NATIVE_SITE = "l_out"  # where llama.cpp's build_cvec adds its control vector
@@ -38,7 +38,6 @@ class Steerer:
         self.engine = engine
         self.backend: Backend = backend
         self.plan: SteeringPlan = UNSTEERED
-        self._sites: dict[str, Site] | None = None
         self._native_active = False
         n_layer, n_embd = engine.info.n_layer, engine.info.n_embd
         # Row i of llama.cpp's cvec buffer is layer i+1 (layer 0 is never steered natively).
@@ -46,9 +45,9 @@ class Steerer:
 
     @property
     def sites(self) -> dict[str, Site]:
-        if self._sites is None:
-            self._sites = discover_sites(self.engine)
-        return self._sites
+        # discovered once when the engine loaded: discovery evaluates a probe, which must never
+        # happen mid-generation (it would replace the KV cache under a running generation)
+        return self.engine.sites
 
     def _goes_native(self, op: PlannedOp) -> bool:
         if self.backend == "callback":
@@ -121,3 +120,15 @@ class Steerer:
             yield
         finally:
             self.apply(previous)
+
+
+def require_site(sites: dict[str, Site], name: str, layers: list[int], n_embd: int) -> Site:
+    """The site, or one clear error naming what is available."""
+    usable = steerable_sites(sites, n_embd)
+    if name not in usable:
+        raise VectorError(f"unknown steering site {name!r}; this model offers: {', '.join(usable) or 'none'}")
+    site = usable[name]
+    missing = sorted(set(layers) - set(site.layers))
+    if missing:
+        raise VectorError(f"site {name!r} has no layers {missing} (it has {site.layers[0]}..{site.layers[-1]})")
+    return site

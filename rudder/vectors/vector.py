@@ -17,6 +17,8 @@ from enum import StrEnum
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from rudder.engine.identity import ModelIdentity
+
 
 class VectorError(ValueError):
     """A vector (or vector file) is unusable; the message names the file/field and what was expected."""
@@ -26,18 +28,6 @@ class SteeringOp(StrEnum):
     ADD = "add"  # y += s * d
     PROJECT_OUT = "project-out"  # y -= s * d̂ (d̂·y)   (ds4's directional steering)
     ABLATE = "ablate"  # y -= d̂ (d̂·y)          (remove the direction entirely)
-
-
-class ModelIdentity(BaseModel):
-    """Which model a vector was made for. `layout_hash` ignores quantisation: Q4 and F16 of one model match."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    architecture: str
-    name: str = ""
-    n_embd: int
-    n_layer: int
-    layout_hash: str = ""  # sha256 of architecture + tensor names and shapes; "" = unknown
 
 
 class VectorMeta(BaseModel):

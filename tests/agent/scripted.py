@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rudder.agent.generation import GenerationStats, TokenEvent
+from rudder.engine.generation import GenerationStats, TokenEvent
 from rudder.vectors.vector import ModelIdentity
 
 

@@ -9,9 +9,9 @@ import git
 import numpy as np
 import pytest
 
+from rudder.agent.config import AgentConfig
 from rudder.agent.records import Trajectory, read_trajectory
 from rudder.agent.session import Session
-from rudder.config import AgentConfig
 from rudder.interfaces import StepKind
 from rudder.modes.active import ActiveMode
 from rudder.modes.registry import get_mode, parse_mode

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rudder.agent.engine import ContextOverflowError, Engine, EngineConfig, ModelLoadError
-from rudder.agent.generation import Sampling, StopMatcher
+from rudder.engine.engine import ContextOverflowError, Engine, EngineConfig, ModelLoadError
+from rudder.engine.generation import Sampling, StopMatcher
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rudder.agent.generation import Sampling
+from rudder.engine.generation import Sampling
 from rudder.interfaces import StepKind
 from rudder.modes.mode import parse_layers
 from rudder.modes.registry import ModeError, get_mode, load_mode_file, load_modes, make_twin, parse_mode

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from rudder.agent.generation import Sampling
+from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind
 from rudder.modes.active import ActiveMode
 from rudder.modes.registry import parse_mode

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rudder.agent.model_file import embedded_model_path
+from rudder.engine.model_file import embedded_model_path
 from rudder.vectors.formats import (
     VectorFormat,
     load_vector,

@@ -12,8 +12,8 @@ import gguf
 import numpy as np
 import pytest
 
-from rudder.agent.gguf_header import model_identity, read_gguf_header
-from rudder.agent.model_file import embedded_model_path
+from rudder.engine.gguf_header import model_identity, read_gguf_header
+from rudder.engine.model_file import embedded_model_path
 from rudder.vectors.formats import (
     VectorFormat,
     detect_format,

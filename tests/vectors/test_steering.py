@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rudder.engine.hook import HookEntry, HookError, HookOp
 from rudder.vectors.capture import capture
-from rudder.vectors.hook import HookEntry, HookError, HookOp
 from rudder.vectors.plan import ScaleMode, Scope, VectorUse, build_plan
 from rudder.vectors.steerer import Steerer
 from rudder.vectors.vector import SteeringOp, SteeringVector, VectorError, VectorMeta

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rudder.agent.generation import Sampling
 from rudder.cli import app
+from rudder.engine.generation import Sampling
 from rudder.vectors.formats import load_vector
 from rudder.vectors.plan import VectorUse, build_plan
 from rudder.vectors.steerer import Steerer

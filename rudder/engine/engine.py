@@ -16,7 +16,6 @@ import codecs
 import contextlib
 import ctypes
 import logging
-import os
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -28,19 +27,21 @@ from llama_cpp import _internals
 from llama_cpp import _logger as llama_logger
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import LlamaGrammar
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from rudder.agent.generation import (
+from rudder.engine.config import EngineConfig, default_threads
+from rudder.engine.generation import (
     GenerationResult,
     GenerationStats,
     Sampling,
     StopMatcher,
     TokenEvent,
 )
-from rudder.agent.gguf_header import model_identity
-from rudder.agent.model_file import ModelLoadError, check_gguf, embedded_model_path
-from rudder.vectors.hook import GraphHook
-from rudder.vectors.vector import ModelIdentity
+from rudder.engine.gguf_header import model_identity
+from rudder.engine.hook import GraphHook
+from rudder.engine.identity import ModelIdentity
+from rudder.engine.model_file import ModelLoadError, check_gguf, embedded_model_path
+from rudder.engine.sites import discover_sites
 
 __all__ = ["ContextOverflowError", "Engine", "EngineConfig", "EngineError", "ModelInfo", "ModelLoadError"]
 
@@ -57,16 +58,6 @@ class EngineError(RuntimeError):
 
 class ContextOverflowError(EngineError):
     """The prompt does not fit the context window."""
-
-
-class EngineConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    model_path: Path | None = Field(None, description="GGUF file; empty = the embedded SmolLM2-135M")
-    n_ctx: int = Field(8192, ge=256, description="context window (capped at the model's training length)")
-    n_batch: int = Field(512, ge=32)
-    n_threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores")
-    verbose: bool = Field(False, description="show llama.cpp's own log")
 
 
 class ModelInfo(BaseModel):
@@ -89,7 +80,7 @@ class Engine:
         path = Path(self.config.model_path) if self.config.model_path else embedded_model_path()
         header = check_gguf(path)
         llama_logger.logger.setLevel(logging.DEBUG if self.config.verbose else logging.CRITICAL)
-        threads = self.config.n_threads or os.cpu_count() or 1
+        threads = self.config.n_threads or default_threads()
         try:
             self.llama = llama_cpp.Llama(
                 str(path),
@@ -110,6 +101,8 @@ class Engine:
             bos_token=self._piece(self.llama.token_bos(), special=True),
         )
         self._grammars: dict[str, LlamaGrammar] = {}
+        self.sites = discover_sites(self)
+        self.reset()
 
     # -- set-up ------------------------------------------------------------------------------------
 

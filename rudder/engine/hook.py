@@ -17,7 +17,7 @@ import llama_cpp
 import numpy as np
 from llama_cpp import _ctypes_extensions as ctypes_ext
 
-from rudder.vectors import _hook
+from rudder.engine import _hook
 
 NAME_MAX = 64
 
@@ -93,7 +93,7 @@ def _load_library() -> ctypes.CDLL:
         getattr(lib, counter).restype = ctypes.c_int64
     lib.rudder_hook_entry_size.restype = ctypes.c_int32
     if lib.rudder_hook_entry_size() != ctypes.sizeof(_Entry):
-        raise RuntimeError("rudder/_hook.c and rudder/vectors/hook.py disagree on the entry layout")
+        raise RuntimeError("rudder/engine/_hook.c and rudder/engine/hook.py disagree on the entry layout")
     return lib
 
 

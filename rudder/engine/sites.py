@@ -10,10 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rudder.vectors.vector import VectorError
-
-if TYPE_CHECKING:  # the engine imports this package: type-only import avoids the cycle
-    from rudder.agent.engine import Engine
+if TYPE_CHECKING:  # engine.py calls discover_sites once at load
+    from rudder.engine.engine import Engine
 
 _NODE = re.compile(r"^(?P<site>[A-Za-z_][A-Za-z0-9_.]*)-(?P<layer>\d+)$")
 _GGML_TYPES = {0: "f32", 1: "f16", 30: "bf16"}
@@ -63,15 +61,3 @@ def discover_sites(engine: Engine, probe: str = "Hello") -> dict[str, Site]:
 def steerable_sites(sites: dict[str, Site], n_embd: int) -> dict[str, Site]:
     """Sites whose rows are residual-sized f32 vectors: where a direction can be added or removed."""
     return {k: s for k, s in sites.items() if s.dtype == "f32" and s.row_size == n_embd}
-
-
-def require_site(sites: dict[str, Site], name: str, layers: list[int], n_embd: int) -> Site:
-    """The site, or one clear error naming what is available."""
-    usable = steerable_sites(sites, n_embd)
-    if name not in usable:
-        raise VectorError(f"unknown steering site {name!r}; this model offers: {', '.join(usable) or 'none'}")
-    site = usable[name]
-    missing = sorted(set(layers) - set(site.layers))
-    if missing:
-        raise VectorError(f"site {name!r} has no layers {missing} (it has {site.layers[0]}..{site.layers[-1]})")
-    return site

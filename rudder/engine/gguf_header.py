@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
 
-from rudder.vectors.vector import ModelIdentity
+from rudder.engine.identity import ModelIdentity
 
 # GGUF value types -> struct format (None: string / array, handled apart)
 _SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}

@@ -1,0 +1,24 @@
+"""How an agent run behaves: limits, approvals, the starting mode, where trajectories go."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AgentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_steps: int = Field(20, ge=1, description="tool calls before the run stops")
+    token_budget: int = Field(200_000, ge=1000, description="prompt + generated tokens for one run")
+    approval: Literal["auto", "ask", "read-only"] = Field(
+        "auto", description="auto: run every tool; ask: confirm writes and shell; read-only: refuse them"
+    )
+    mode: str = Field("neutral", description="the mode a run starts in")
+    shell_timeout: float = Field(60.0, gt=0, le=3600, description="seconds before a command is killed")
+    trajectory_dir: Path | None = Field(
+        None, description="where run trajectories go (relative to the repo); default .git/rudder/trajectories"
+    )
+    plan_first: bool = Field(False, description="start each run with a short free-text plan step")

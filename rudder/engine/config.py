@@ -1,0 +1,36 @@
+"""How to load a model (kept apart from the engine so config files validate without loading llama.cpp)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EngineConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model_path: Path | None = Field(None, description="GGUF file; empty = the embedded SmolLM2-135M")
+    n_ctx: int = Field(8192, ge=256, description="context window (capped at the model's training length)")
+    n_batch: int = Field(512, ge=32)
+    n_threads: int | None = Field(
+        None, ge=1, description="CPU threads; default: $RUDDER_THREADS, else all cores but one (see default_threads)"
+    )
+    verbose: bool = Field(False, description="show llama.cpp's own log")
+
+
+def default_threads() -> int:
+    """All usable cores but one, or $RUDDER_THREADS.
+
+    llama.cpp's worker threads spin while they wait for each other; if another process takes one of
+    their cores, every barrier waits for a descheduled thread and decoding slows down tens of times.
+    Leaving one core free keeps a busy machine from collapsing throughput.
+    """
+    override = os.environ.get("RUDDER_THREADS", "").strip()
+    if override:
+        try:
+            return max(1, int(override))
+        except ValueError:
+            raise ValueError(f"RUDDER_THREADS: expected a whole number of threads, got {override!r}") from None
+    return max(1, len(os.sched_getaffinity(0)) - 1)
