@@ -9,15 +9,18 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.syntax import Syntax
 
+from rudder.agent.approval import ApprovalRequest, Decision
+from rudder.agent.events import Event, Listener, ModeSwitched, StepFinished, StepStarted, Token
 from rudder.agent.factory import open_session
-from rudder.agent.protocol import ToolCall
 from rudder.agent.records import read_trajectory
 from rudder.cli.options import CtxOpt, ModelOpt, RepoOpt, SeedOpt, TempOpt, ThreadsOpt, VerboseOpt, build_config, fail
 from rudder.engine.engine import Engine
 from rudder.engine.model_file import ModelLoadError
 from rudder.modes.registry import ModeError
-from rudder.tools.base import Tool, ToolError
+from rudder.tools.base import ToolError
 from rudder.tools.gitops import Checkpoints, find_repo_root
 from rudder.vectors.vector import VectorError
 
@@ -31,21 +34,29 @@ def _repo(path: Path) -> Path:
         raise fail(str(exc)) from None
 
 
-def _ask(call: ToolCall, tool: Tool) -> bool:
+def _ask(request: ApprovalRequest) -> Decision:
     if not sys.stdin.isatty():
-        return False
-    console.print(f"[yellow]{call.tool}[/] {json.dumps(call.arguments())[:300]}")
-    return typer.confirm("allow?", default=False)
+        request.message = "no terminal to ask on (use --approval auto to allow without asking)"
+        return Decision.REJECT
+    console.print(f"[yellow]{escape(request.tool)}[/] wants to {request.access}: {escape(request.reason)}")
+    detail = request.diff or request.command or json.dumps(request.arguments, ensure_ascii=False)[:2000]
+    console.print(Syntax(detail, "diff" if request.diff else "text", theme="ansi_dark", word_wrap=True))
+    answer = typer.prompt("allow? [y]es once / [a]lways / [n]o", default="n").strip().lower()
+    if answer.startswith("a"):
+        return Decision.ALLOW_ALWAYS
+    return Decision.ALLOW_ONCE if answer.startswith("y") else Decision.REJECT
 
 
-def _printer(show_tokens: bool) -> Any:
-    def listen(event: str, data: dict[str, Any]) -> None:
-        if event == "step_start":
-            console.print(f"[dim]step {data['index']} ({data['kind']}, mode {data['mode']})[/]")
-        elif event == "token" and show_tokens:
-            console.print(data["text"], end="", markup=False, highlight=False)
-        elif event == "step":
-            _print_step(data, header=False)
+def _printer(show_tokens: bool) -> Listener:
+    def listen(event: Event) -> None:
+        if isinstance(event, StepStarted):
+            console.print(f"[dim]step {event.index} ({event.kind}, mode {escape(event.mode)})[/]")
+        elif isinstance(event, Token) and show_tokens:
+            console.print(event.text, end="", markup=False, highlight=False)
+        elif isinstance(event, ModeSwitched):
+            console.print(f"[magenta]mode {escape(event.old)} -> {escape(event.new)}[/]")
+        elif isinstance(event, StepFinished):
+            _print_step(event.record.model_dump(mode="json"), header=False)
 
     return listen
 
@@ -98,8 +109,12 @@ def run(
         )
     except (ModelLoadError, ModeError, VectorError) as exc:
         raise fail(str(exc)) from None
-    summary = session.run(task)
-    engine.close()
+    try:
+        summary = session.run(task)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.close()
     console.print(
         f"[bold]{summary.status}[/] after {summary.steps} steps, {summary.tokens} tokens, "
         f"{summary.wall_seconds:.1f} s ({summary.protocol_errors} invalid calls, {summary.tool_errors} tool errors)"
