@@ -12,6 +12,7 @@ Both paths give the same logits for the same additive op (tested); clearing rest
 from __future__ import annotations
 
 import ctypes
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Literal
@@ -21,6 +22,7 @@ import numpy as np
 
 from rudder.engine.hook import HookEntry, HookOp, HookScope
 from rudder.engine.sites import Site, steerable_sites
+from rudder.vectors.meter import ConceptMeter
 from rudder.vectors.plan import UNSTEERED, PlannedOp, Scope, SteeringPlan
 from rudder.vectors.vector import SteeringOp, VectorError
 
@@ -42,6 +44,10 @@ class Steerer:
         n_layer, n_embd = engine.info.n_layer, engine.info.n_embd
         # Row i of llama.cpp's cvec buffer is layer i+1 (layer 0 is never steered natively).
         self._cvec = np.zeros((n_layer - 1, n_embd), dtype=np.float32)
+        self.meter: ConceptMeter | None = None
+        self._pending_meter: tuple[ConceptMeter | None] | None = None
+        self._meter_lock = threading.Lock()
+        self._meter_offset = 0  # the meter's first capture entry in the hook table
 
     @property
     def sites(self) -> dict[str, Site]:
@@ -68,27 +74,50 @@ class Steerer:
             if op.direction.shape != (n_embd,):
                 raise VectorError(f"{op.source}: direction has shape {op.direction.shape}, expected ({n_embd},)")
 
+    def watch(self, meter: ConceptMeter | None) -> None:
+        """Read `meter`'s probes on every generated token (None stops). Safe from any thread: it takes
+        effect at the next `apply` (the generating thread's), never under a running decode."""
+        with self._meter_lock:
+            self._pending_meter = (meter,)
+
+    def _take_meter(self) -> bool:
+        with self._meter_lock:
+            pending, self._pending_meter = self._pending_meter, None
+        if pending is None:
+            return False
+        self.meter = pending[0]
+        self.engine.hook.set_capture(self._on_capture if self.meter is not None else None)
+        return True
+
+    def _on_capture(self, index: int, rows: np.ndarray) -> None:
+        meter = self.meter
+        if meter is not None:
+            meter.record(index - self._meter_offset, rows)
+
     def apply(self, plan: SteeringPlan) -> None:
         """Make `plan` the active steering from the next decode call on."""
-        if plan is self.plan:
+        meter_changed = self._take_meter()
+        if plan is self.plan and not meter_changed:
             return
         if not plan.empty:
             self.validate(plan)
         native = [op for op in plan.ops if self._goes_native(op)]
         hooked = [op for op in plan.ops if not self._goes_native(op)]
         self._apply_native(native)
-        self.engine.hook.set_entries(
-            [
-                HookEntry(
-                    op.node,
-                    _HOOK_OPS[op.op],
-                    op.direction,
-                    op.scale,
-                    HookScope.GENERATED if op.scope == Scope.GENERATED else HookScope.ALL,
-                )
-                for op in hooked
-            ]
-        )
+        entries = [
+            HookEntry(
+                op.node,
+                _HOOK_OPS[op.op],
+                op.direction,
+                op.scale,
+                HookScope.GENERATED if op.scope == Scope.GENERATED else HookScope.ALL,
+            )
+            for op in hooked
+        ]
+        self._meter_offset = len(entries)  # captures go last: they see the steered rows
+        if self.meter is not None:
+            entries += [HookEntry(probe.node, HookOp.CAPTURE) for probe in self.meter.probes]
+        self.engine.hook.set_entries(entries)
         self.plan = plan
 
     def _apply_native(self, ops: list[PlannedOp]) -> None:
