@@ -11,8 +11,10 @@ import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
+from rich.text import Text
 
+from rudder.cli.display import plain
 from rudder.cli.options import CtxOpt, MaxTokOpt, ModelOpt, ThreadsOpt, build_config, fail
 from rudder.engine.engine import Engine, EngineError
 from rudder.engine.generation import Sampling
@@ -96,7 +98,7 @@ def extract_cmd(
             targets.append(user_config_dir() / "vectors" / f"{save}.gguf")
         for target in targets:
             save_vector(vector, target, VectorFormat.RUDDER)
-            console.print(f"wrote {target}")
+            console.print(plain(f"wrote {target}"))
         console.print(f"{len(data)} pairs, layers {chosen[0]}..{chosen[-1]}, {method}, {seconds:.1f} s")
     except VectorError as exc:
         raise fail(str(exc)) from None
@@ -112,12 +114,14 @@ def show_cmd(path: Annotated[Path, typer.Argument(help="a vector file (any suppo
     except VectorError as exc:
         raise fail(str(exc)) from None
     meta = vector.meta
-    console.print(f"[bold]{meta.name}[/] - {meta.description or 'no description'}")
+    console.print(Text.assemble((meta.name, "bold"), f" - {meta.description or 'no description'}"))
     console.print(
-        f"model {meta.model.name or '?'} ({meta.model.architecture}, n_embd {meta.model.n_embd}, "
-        f"{meta.model.n_layer} layers, layout {meta.model.layout_hash[:12] or 'unknown'})"
+        plain(
+            f"model {meta.model.name or '?'} ({meta.model.architecture}, n_embd {meta.model.n_embd}, "
+            f"{meta.model.n_layer} layers, layout {meta.model.layout_hash[:12] or 'unknown'})"
+        )
     )
-    console.print(f"site {meta.site}, op {meta.op}, method {meta.method}, dataset {meta.dataset or '-'}")
+    console.print(plain(f"site {meta.site}, op {meta.op}, method {meta.method}, dataset {meta.dataset or '-'}"))
     table = Table("layer", "|d|", "residual norm", "|d| / norm")
     for layer, direction in vector.directions.items():
         norm = float(np.linalg.norm(direction))
@@ -135,9 +139,12 @@ def sites_cmd(model: ModelOpt = None, all_nodes: Annotated[bool, typer.Option("-
     try:
         sites = engine.sites
         shown = sites if all_nodes else steerable_sites(sites, engine.info.n_embd)
-        table = Table("site", "layers", "row shape", "type", title=f"{engine.info.name} ({engine.info.architecture})")
+        title = plain(f"{engine.info.name} ({engine.info.architecture})")
+        table = Table("site", "layers", "row shape", "type", title=title)
         for site in shown.values():
-            table.add_row(site.name, f"{site.layers[0]}..{site.layers[-1]}", str(site.shape), site.dtype)
+            table.add_row(
+                plain(site.name), f"{site.layers[0]}..{site.layers[-1]}", plain(site.shape), plain(site.dtype)
+            )
         console.print(table)
         if not all_nodes:
             console.print("(residual-sized f32 sites only; --all lists every node)")
@@ -160,7 +167,7 @@ def convert_cmd(
         save_vector(vector, target, to)
     except VectorError as exc:
         raise fail(str(exc)) from None
-    console.print(f"wrote {target} ({to.value}, layers {vector.layers[0]}..{vector.layers[-1]})")
+    console.print(plain(f"wrote {target} ({to.value}, layers {vector.layers[0]}..{vector.layers[-1]})"))
 
 
 @app.command("apply")
@@ -190,7 +197,7 @@ def apply_cmd(
         chat = engine.format_chat([{"role": "user", "content": prompt}])
         sampling = Sampling(max_tokens=max_tokens or 200)
         engine.reset()
-        plain = engine.complete(chat, sampling)
+        unsteered = engine.complete(chat, sampling)
         engine.reset()
         with steerer.steering(plan):
             steered = engine.complete(chat, sampling)
@@ -198,8 +205,14 @@ def apply_cmd(
         raise fail(str(exc)) from None
     finally:
         engine.close()
+    console.print(comparison_table(unsteered.text, steered.text, plan.label, scale))
+
+
+def comparison_table(unsteered: str, steered: str, label: str, scale: float) -> Table:
+    """The two answers side by side, as plain text (model output is never Rich markup)."""
     table = Table(
-        f"unsteered ({len(plain.text.split())} words)", f"{plan.label} ×{scale:g} ({len(steered.text.split())} words)"
+        Column(header=plain(f"unsteered ({len(unsteered.split())} words)")),
+        Column(header=plain(f"{label} ×{scale:g} ({len(steered.split())} words)")),
     )
-    table.add_row(textwrap.fill(plain.text, 60), textwrap.fill(steered.text, 60))
-    console.print(table)
+    table.add_row(plain(textwrap.fill(unsteered, 60)), plain(textwrap.fill(steered, 60)))
+    return table

@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -55,6 +56,8 @@ class Workspace:
     output_limit: int = DEFAULT_OUTPUT_LIMIT
     shell_timeout: float = 60.0
     env: dict[str, str] = field(default_factory=dict)
+    # set by whoever drives the agent (the session on interrupt): a running command is killed at once
+    cancel: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve(strict=True)

@@ -169,7 +169,7 @@ def _timeout(ws: Workspace, requested: float | None) -> tuple[float, bool]:
 
 def _run(ws: Workspace, argv: list[str], timeout: float) -> CommandResult:
     try:
-        return run_process(argv, cwd=ws.root, timeout=timeout, env=ws.env)
+        return run_process(argv, cwd=ws.root, timeout=timeout, env=ws.env, cancel=ws.cancel)
     except OSError as exc:
         raise ToolError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
 
@@ -177,7 +177,9 @@ def _run(ws: Workspace, argv: list[str], timeout: float) -> CommandResult:
 def _format(ws: Workspace, result: CommandResult, timeout: float, capped: bool, tests: str | None = None) -> str:
     output = result.clipped(ws.output_limit).rstrip()
     body = output or "(no output)"
-    if result.timed_out:
+    if result.interrupted:
+        status = "interrupted by the user; the command and all its child processes were killed"
+    elif result.timed_out:
         status = f"timed out after {timeout:g} s; the command and all its child processes were killed"
     else:
         status = f"exit code {result.exit_code}" + _meaning(result.exit_code, tests)
