@@ -24,7 +24,7 @@ from rudder.modes.mode import parse_layers
 from rudder.util.dirs import user_config_dir
 from rudder.vectors.dataset import load_dataset
 from rudder.vectors.extract import extract
-from rudder.vectors.formats import VectorFormat, load_vector, save_vector
+from rudder.vectors.formats import VectorFormat, load_vector, model_identity_from_gguf, save_vector
 from rudder.vectors.plan import ScaleMode, Scope, VectorUse, build_plan
 from rudder.vectors.steerer import Steerer
 from rudder.vectors.vector import SteeringOp, VectorError
@@ -160,10 +160,20 @@ def convert_cmd(
     from_cvector_generator: Annotated[
         bool, typer.Option(help="input was written by llama-cvector-generator (its layers are off by one)")
     ] = False,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="the model GGUF the vector is for (read from its header, not loaded): plain "
+            "control vectors do not say which model they belong to",
+        ),
+    ] = None,
 ) -> None:
     """Convert between llama.cpp control vectors, ds4 directional steering and Rudder's format."""
     try:
-        vector = load_vector(source, from_cvector_generator=from_cvector_generator)
+        identity = model_identity_from_gguf(model) if model else None
+        vector = load_vector(source, model=identity, from_cvector_generator=from_cvector_generator)
         save_vector(vector, target, to)
     except VectorError as exc:
         raise fail(str(exc)) from None
