@@ -14,10 +14,21 @@ from rich.text import Text
 from rudder.agent.factory import open_session
 from rudder.agent.protocol import ToolCall
 from rudder.cli import display
-from rudder.cli.options import CtxOpt, ModelOpt, RepoOpt, SeedOpt, TempOpt, ThreadsOpt, VerboseOpt, build_config, fail
+from rudder.cli.options import (
+    CtxOpt,
+    ModelOpt,
+    RepoOpt,
+    SeedOpt,
+    TempOpt,
+    ThreadsOpt,
+    VerboseOpt,
+    build_config,
+    fail,
+    warn_mode_problems,
+)
 from rudder.engine.engine import Engine
 from rudder.engine.model_file import ModelLoadError
-from rudder.modes.registry import ModeError
+from rudder.modes.registry import ModeError, get_mode, scan_modes
 from rudder.tools.base import Tool, ToolError
 from rudder.tools.gitops import find_repo_root
 from rudder.vectors.vector import VectorError
@@ -91,6 +102,12 @@ def run(
         seed=seed,
         agent=agent,
     )
+    selected = mode or config.agent.mode
+    try:
+        get_mode(selected, root)  # a bad or unknown mode is refused before the model loads
+    except ModeError as exc:
+        raise fail(str(exc)) from None
+    warn_mode_problems(scan_modes(root).problems, except_name=selected.split("/")[0])
     try:
         engine = Engine(config.model)
         session = open_session(
