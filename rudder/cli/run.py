@@ -90,6 +90,8 @@ def run(
 
     Exit status: 0 when the agent called finish, 1 otherwise.
     """
+    if not task.strip():
+        raise fail('the task is empty; say what the agent should do, e.g. rudder run "fix the typo in README.md"')
     root = _repo(repo)
     agent = {"max_steps": max_steps, "approval": approval, "plan_first": plan}
     config = build_config(
