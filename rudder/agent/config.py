@@ -22,3 +22,6 @@ class AgentConfig(BaseModel):
         None, description="where run trajectories go (relative to the repo); default .git/rudder/trajectories"
     )
     plan_first: bool = Field(False, description="start each run with a short free-text plan step")
+    reproducible: bool = Field(
+        True, description="clear the KV cache when a session starts, so greedy runs repeat exactly"
+    )

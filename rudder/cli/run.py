@@ -9,16 +9,29 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.syntax import Syntax
 from rich.text import Text
 
+from rudder.agent.approval import ApprovalRequest, Decision
+from rudder.agent.events import Event, Listener, ModeSwitched, StepFinished, StepStarted, Token
 from rudder.agent.factory import open_session
-from rudder.agent.protocol import ToolCall
 from rudder.cli import display
-from rudder.cli.options import CtxOpt, ModelOpt, RepoOpt, SeedOpt, TempOpt, ThreadsOpt, VerboseOpt, build_config, fail
+from rudder.cli.options import (
+    CtxOpt,
+    ModelOpt,
+    RepoOpt,
+    SeedOpt,
+    TempOpt,
+    ThreadsOpt,
+    VerboseOpt,
+    build_config,
+    fail,
+    warn_mode_problems,
+)
 from rudder.engine.engine import Engine
 from rudder.engine.model_file import ModelLoadError
-from rudder.modes.registry import ModeError
-from rudder.tools.base import Tool, ToolError
+from rudder.modes.registry import ModeError, get_mode, scan_modes
+from rudder.tools.base import ToolError
 from rudder.tools.gitops import find_repo_root
 from rudder.vectors.vector import VectorError
 
@@ -32,23 +45,31 @@ def _repo(path: Path) -> Path:
         raise fail(str(exc)) from None
 
 
-def _ask(call: ToolCall, tool: Tool) -> bool:
+def _ask(request: ApprovalRequest) -> Decision:
     if not sys.stdin.isatty():
-        return False
-    console.print(Text.assemble((call.tool, "yellow"), f" {json.dumps(call.arguments(), ensure_ascii=False)[:300]}"))
-    return typer.confirm("allow?", default=False)
+        request.message = "no terminal to ask on (use --approval auto to allow without asking)"
+        return Decision.REJECT
+    console.print(Text.assemble((request.tool, "yellow"), f" wants to {request.access}: {request.reason}"))
+    detail = request.diff or request.command or json.dumps(request.arguments, ensure_ascii=False)[:2000]
+    console.print(Syntax(detail, "diff" if request.diff else "text", theme="ansi_dark", word_wrap=True))
+    answer = typer.prompt("allow? [y]es once / [a]lways / [n]o", default="n").strip().lower()
+    if answer.startswith("a"):
+        return Decision.ALLOW_ALWAYS
+    return Decision.ALLOW_ONCE if answer.startswith("y") else Decision.REJECT
 
 
-def make_listener(show_tokens: bool) -> Any:
+def make_listener(show_tokens: bool) -> Listener:
     """Prints a live run's events on stderr (model and tool text as plain text, see display.py)."""
 
-    def listen(event: str, data: dict[str, Any]) -> None:
-        if event == "step_start":
-            display.print_step_start(console, data["index"], data["kind"], data["mode"])
-        elif event == "token" and show_tokens:
-            console.print(display.plain(data["text"]), end="")
-        elif event == "step":
-            display.print_step(console, data, header=False)
+    def listen(event: Event) -> None:
+        if isinstance(event, StepStarted):
+            display.print_step_start(console, event.index, event.kind, event.mode)
+        elif isinstance(event, Token) and show_tokens:
+            console.print(display.plain(event.text), end="")
+        elif isinstance(event, ModeSwitched):
+            console.print(display.plain(f"mode {event.old} -> {event.new}", "magenta"))
+        elif isinstance(event, StepFinished):
+            display.print_step(console, event.record.model_dump(mode="json"), header=False)
 
     return listen
 
@@ -79,6 +100,8 @@ def run(
 
     Exit status: 0 when the agent called finish, 1 otherwise.
     """
+    if not task.strip():
+        raise fail('the task is empty; say what the agent should do, e.g. rudder run "fix the typo in README.md"')
     root = _repo(repo)
     agent = {"max_steps": max_steps, "approval": approval, "plan_first": plan}
     config = build_config(
@@ -91,6 +114,12 @@ def run(
         seed=seed,
         agent=agent,
     )
+    selected = mode or config.agent.mode
+    try:
+        get_mode(selected, root)  # a bad or unknown mode is refused before the model loads
+    except ModeError as exc:
+        raise fail(str(exc)) from None
+    warn_mode_problems(scan_modes(root).problems, except_name=selected.split("/")[0])
     try:
         engine = Engine(config.model)
         session = open_session(
@@ -105,8 +134,12 @@ def run(
         )
     except (ModelLoadError, ModeError, VectorError) as exc:
         raise fail(str(exc)) from None
-    summary = session.run(task)
-    engine.close()
+    try:
+        summary = session.run(task)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.close()
     print_summary(summary.model_dump(mode="json"))
     if summary.answer:
         typer.echo(summary.answer)

@@ -17,6 +17,7 @@ from rudder.vectors.vector import SteeringVector, VectorError, VectorMeta
 
 if TYPE_CHECKING:  # keeps llama.cpp unloaded until an engine exists
     from rudder.engine.engine import Engine
+    from rudder.engine.sites import Site
 
 Method = Literal["mean-diff", "pca"]
 
@@ -49,6 +50,32 @@ METHODS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 }
 
 
+def _spans(layers: Sequence[int]) -> str:
+    """[30, 31, 32, 35] -> "30-32, 35"."""
+    spans: list[list[int]] = []
+    for layer in sorted(set(layers)):
+        if spans and layer == spans[-1][-1] + 1:
+            spans[-1].append(layer)
+        else:
+            spans.append([layer])
+    return ", ".join(f"{s[0]}-{s[-1]}" if len(s) > 1 else str(s[0]) for s in spans)
+
+
+def check_capture_layers(sites: dict[str, Site], site: str, layers: Sequence[int]) -> None:
+    """Refuse a site the model does not have, or layers it does not have there, naming the valid ones."""
+    if site not in sites:
+        raise VectorError(f"unknown site {site!r}; this model offers {', '.join(sorted(sites))}")
+    if not layers:
+        raise VectorError("no layers chosen; give --layers, e.g. 10-15")
+    available = sites[site].layers
+    missing = sorted(set(layers) - set(available))
+    if missing:
+        noun, verb = ("layers", "do") if len(missing) > 1 else ("layer", "does")
+        raise VectorError(
+            f"{noun} {_spans(missing)} {verb} not exist at site {site}; this model has layers {_spans(available)}"
+        )
+
+
 def render_prompts(engine: Engine, prompts: Sequence[Prompt]) -> list[str]:
     """Chat prompts go through the model's template (ending where the assistant starts)."""
     return [p if isinstance(p, str) else engine.format_chat(p) for p in prompts]
@@ -70,6 +97,7 @@ def extract(
         raise VectorError(f"unknown extraction method {method!r}; expected one of {', '.join(METHODS)}")
     if position == "all":
         raise VectorError("position 'all' keeps every token; extraction needs last, mean or generated")
+    check_capture_layers(engine.sites, site, layers)
     total = 2 * len(dataset)
 
     def tick(offset: int) -> Callable[[int, int], None] | None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import git
 import numpy as np
 import pytest
 
+from rudder.agent.approval import ApprovalRequest, Decision
 from rudder.agent.config import AgentConfig
+from rudder.agent.events import Event, StepFinished, Token
 from rudder.agent.records import Trajectory, read_trajectory
 from rudder.agent.session import Session
 from rudder.interfaces import StepKind
@@ -17,7 +20,7 @@ from rudder.modes.active import ActiveMode
 from rudder.modes.registry import get_mode, parse_mode
 from rudder.tools.base import Workspace
 from rudder.tools.checkpoints import Checkpoints
-from rudder.vectors.plan import SteeringPlan
+from rudder.vectors.plan import UNSTEERED, SteeringPlan
 from rudder.vectors.vector import SteeringVector, VectorMeta
 from tests.agent.scripted import ScriptedEngine
 from tests.helpers import make_repo
@@ -46,23 +49,26 @@ class RecordingSteerer:
 
     def __init__(self) -> None:
         self.applied: list[str] = []
+        self.plan: SteeringPlan = UNSTEERED
 
     def apply(self, plan: SteeringPlan) -> None:
         self.applied.append(plan.label)
+        self.plan = plan
 
     def clear(self) -> None:
         self.applied.append("clear")
+        self.plan = UNSTEERED
 
 
 def session(repo: Path, replies: list[str], mode: str = "neutral", **config: object) -> tuple[Session, ScriptedEngine]:
     engine = ScriptedEngine(replies)
     policy = ActiveMode(get_mode(mode), any_vector)
     s = Session(
-        engine,  # type: ignore[arg-type]
+        engine,
         Workspace(repo),
         policy,
         config=AgentConfig(**config),
-        steerer=RecordingSteerer(),  # type: ignore[arg-type]
+        steerer=RecordingSteerer(),
         trajectory=Trajectory(repo / ".git" / "run.jsonl"),
     )
     return s, engine
@@ -122,11 +128,40 @@ def test_ask_policy_uses_the_approver(repo: Path) -> None:
         ],
         approval="ask",
     )
-    decisions = iter([False, True])
-    s.approver = lambda call, tool: next(decisions)
+    decisions = iter([Decision.REJECT, Decision.ALLOW_ONCE])
+    requests: list[ApprovalRequest] = []
+
+    def approve(request: ApprovalRequest) -> Decision:
+        requests.append(request)
+        return next(decisions)
+
+    s.approver = approve
     s.run("write two files")
     assert not (repo / "a.txt").exists() and (repo / "b.txt").read_text() == "y"
     assert "declined" in s.history[0].observation
+    assert [r.tool for r in requests] == ["write_file", "write_file"]
+    assert requests[1].diff is not None and "+y" in requests[1].diff  # the user saw what would change
+
+
+def test_an_approval_can_be_answered_later_from_another_thread(repo: Path) -> None:
+    s, _ = session(repo, [call("write_file", path="a.txt", content="x"), call("finish", answer="x")], approval="ask")
+    seen: list[ApprovalRequest] = []
+
+    def answer_later(request: ApprovalRequest) -> None:
+        seen.append(request)
+        threading.Timer(0.2, request.answer, args=(Decision.ALLOW_ALWAYS,)).start()
+        assert not (repo / "a.txt").exists()  # the session is still waiting
+
+    s.approver = answer_later
+    assert s.run("write").status == "finished"
+    assert (repo / "a.txt").read_text() == "x" and len(seen) == 1 and "write_file" in s.always_allowed
+
+
+def test_an_interrupt_rejects_a_pending_approval(repo: Path) -> None:
+    s, _ = session(repo, [call("write_file", path="a.txt", content="x"), call("finish", answer="x")], approval="ask")
+    s.approver = lambda request: threading.Timer(0.1, s.interrupt).start()  # type: ignore[func-returns-value]
+    assert s.run("write").status == "stopped"
+    assert not (repo / "a.txt").exists() and "interrupted" in s.history[0].observation
 
 
 def test_mode_tool_policy_makes_review_steps_read_only(repo: Path) -> None:
@@ -154,10 +189,23 @@ def test_limits_stop_the_run(repo: Path) -> None:
     assert summary.status == "max_steps" and summary.steps == 3
 
 
-def test_stop_from_outside_ends_the_run(repo: Path) -> None:
-    s, _ = session(repo, [call("list_files")] * 5)
-    s.stop()
+def test_interrupt_from_outside_stops_generation_within_a_token(repo: Path) -> None:
+    s, engine = session(repo, ['{"tool": "write_file", "path": "a.txt", "content": "' + "word " * 50 + '"}'] * 2)
+    tokens: list[Token] = []
+
+    def listen(event: Event) -> None:
+        if isinstance(event, Token):
+            tokens.append(event)
+            if len(tokens) == 3:
+                s.interrupt()
+
+    s.listener = listen
     assert s.run("anything").status == "stopped"
+    assert len(tokens) == 3 and not (repo / "a.txt").exists()
+    assert s.ws.cancel.is_set()  # a running tool would be killed too
+    # the conversation goes on after an interrupt
+    engine.replies = [call("finish", answer="ok")]
+    assert s.send("never mind, just finish").status == "finished"
 
 
 def test_every_edit_step_can_be_undone(repo: Path) -> None:
@@ -185,10 +233,10 @@ def test_mode_switch_takes_effect_at_the_next_step(repo: Path) -> None:
     fast = ActiveMode(get_mode("neutral/prompt-only"), lambda n: None)  # type: ignore[arg-type,return-value]
     original = s.listener
 
-    def switch(event: str, data: dict) -> None:
-        if event == "step" and data["index"] == 0:
+    def switch(event: Event) -> None:
+        if isinstance(event, StepFinished) and event.record.index == 0:
             s.switch_policy(fast)
-        original(event, data)
+        original(event)
 
     s.listener = switch
     s.run("look around")
@@ -208,7 +256,7 @@ def test_steering_per_step_is_recorded(repo: Path) -> None:
     )
     engine = ScriptedEngine([call("list_files"), call("write_file", path="a", content="b"), call("finish", answer="x")])
     steerer = RecordingSteerer()
-    s = Session(engine, Workspace(repo), ActiveMode(mode, any_vector), steerer=steerer)  # type: ignore[arg-type]
+    s = Session(engine, Workspace(repo), ActiveMode(mode, any_vector), steerer=steerer)
     s.run("x")
     assert s.history[0].steering == {
         "tool_call": [
@@ -233,11 +281,11 @@ def test_mode_switch_now_takes_effect_at_the_next_token(repo: Path) -> None:
     engine = ScriptedEngine(
         [call("write_file", path="a.txt", content="one two three four"), call("finish", answer="x")]
     )
-    s = Session(engine, Workspace(repo), ActiveMode(get_mode("neutral"), any_vector), steerer=steerer)  # type: ignore[arg-type]
+    s = Session(engine, Workspace(repo), ActiveMode(get_mode("neutral"), any_vector), steerer=steerer)
     tokens_seen = []
 
-    def listen(event: str, data: dict) -> None:
-        if event == "token":
+    def listen(event: Event) -> None:
+        if isinstance(event, Token):
             tokens_seen.append(len(steerer.applied))
             if len(tokens_seen) == 2:
                 s.switch_policy(ActiveMode(mode, any_vector), now=True)
@@ -256,7 +304,7 @@ def test_mode_switch_now_takes_effect_at_the_next_token(repo: Path) -> None:
 def test_step_addenda_ride_on_the_newest_message(repo: Path) -> None:
     mode = parse_mode('name = "m"\naddendum = "Be brief."\n[steps.test]\naddendum = "Run the tests."\n', Path("m.toml"))
     engine = ScriptedEngine([call("write_file", path="a.txt", content="x"), call("finish", answer="x")])
-    s = Session(engine, Workspace(repo), ActiveMode(mode, any_vector), steerer=RecordingSteerer())  # type: ignore[arg-type]
+    s = Session(engine, Workspace(repo), ActiveMode(mode, any_vector), steerer=RecordingSteerer())
     s.run("write")
     assert "Be brief." in engine.prompts[0].split("<user>")[0]  # the mode's addendum is in the system prompt
     assert "Run the tests." not in engine.prompts[0]
