@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from rudder.vectors.plan import UNSTEERED, SteeringPlan
-from rudder.vectors.steerer import Steerer
 from rudder.vectors.vector import SteeringOp
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # llama.cpp stays unloaded: the agent imports this with a scripted model too
     from rudder.engine.engine import Generation
+    from rudder.interfaces import Steerer
 
 
 @dataclass(frozen=True)
