@@ -223,8 +223,8 @@ class Engine:
                 mismatch = np.flatnonzero(current[:limit] != np.asarray(tokens[:limit]))
                 cached = int(mismatch[0]) if mismatch.size else limit
         self.llama.n_tokens = cached  # eval() drops everything in the KV cache from here on
-        self.hook.set_generating(False)
-        self.llama.eval(tokens[cached:])
+        with self.hook.decoding(generating=False):
+            self.llama.eval(tokens[cached:])
         self.hook.raise_if_failed()
         return cached, len(tokens) - cached
 
@@ -243,8 +243,8 @@ class Engine:
             raise EngineError(f"evaluate_partial takes 1..{self.n_ubatch} tokens, got {len(tokens)}")
         self.reset()
         self.llama._batch.set_batch(tokens, n_past=0, logits_all=False)
-        self.hook.set_generating(False)
-        status = llama_cpp.llama_decode(self.ctx, self.llama._batch.batch)
+        with self.hook.decoding(generating=False):
+            status = llama_cpp.llama_decode(self.ctx, self.llama._batch.batch)
         self.hook.raise_if_failed()
         self.reset()
         if status not in (0, 2):  # 2 = aborted by the hook, as asked
@@ -367,15 +367,14 @@ class Generation(Iterator[TokenEvent]):
                     yield TokenEvent(token, text)
                     break
                 yield TokenEvent(token, text)
-                engine.hook.set_generating(True)
-                engine.llama.eval([token])
+                with engine.hook.decoding(generating=True):
+                    engine.llama.eval([token])
                 engine.hook.raise_if_failed()
             tail = self._stops.feed(self._utf8.decode(b"", final=True)) + self._stops.flush()
             if tail and not self._stops.stopped:
                 yield TokenEvent(-1, tail)
         finally:
             stats.generate_seconds = time.perf_counter() - started
-            engine.hook.set_generating(False)
 
     def _limit_reached(self) -> str | None:
         if self.cancelled:
