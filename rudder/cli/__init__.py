@@ -40,6 +40,7 @@ app.command("replay")(history.replay)
 app.command("undo")(history.undo)
 vectors.app.command("check")(vectors_trust.check_cmd)
 app.command("acp")(acp.acp)
+vectors.app.command("calibrate")(vectors_trust.calibrate_cmd)
 app.add_typer(vectors.app, name="vectors")
 app.add_typer(modes.app, name="modes")
 
