@@ -17,14 +17,16 @@ from typing import Any
 from rudder.agent import prompts
 from rudder.agent.config import AgentConfig
 from rudder.agent.context import Conversation
+from rudder.agent.policy import decide
 from rudder.agent.protocol import JsonProtocol, ProtocolError, ToolCall, ToolCallProtocol
 from rudder.agent.records import RunSummary, StepRecord, Trajectory
 from rudder.agent.steps import next_step_kind
 from rudder.engine.engine import ContextOverflowError, Engine
 from rudder.engine.generation import GenerationStats, Sampling
 from rudder.interfaces import Phase, StepKind, StepPolicy
-from rudder.tools.base import Access, Tool, ToolError, Workspace, all_tools
+from rudder.tools.base import Access, Tool, ToolError, Workspace
 from rudder.tools.gitops import Checkpoints
+from rudder.tools.toolbox import all_tools
 from rudder.vectors.steerer import Steerer
 
 Approver = Callable[[ToolCall, Tool], bool]
@@ -263,15 +265,21 @@ class Session:
             record.tool_seconds = time.perf_counter() - started
 
     def _refusal(self, call: ToolCall, tool: Tool, kind: StepKind) -> str | None:
-        if tool.access == Access.READ:
-            return None
-        if self.config.approval == "read-only" or self.policy.read_only(kind):
-            return f"Error: {call.tool} is not allowed: this run is read-only here. Use read tools or finish."
-        if self.config.approval == "ask":
+        decision = decide(
+            self.config.approval,
+            tool,
+            call.args,
+            self.ws,
+            read_only=self.policy.read_only(kind),
+            sandboxed=self.ws.sandbox is not None,
+        )
+        if decision.action == "refuse":
+            return f"Error: {call.tool} is not allowed: {decision.reason}. Use read tools or finish."
+        if decision.action == "ask":
             if self.approver is None:
-                return f"Error: {call.tool} needs approval, and no one can approve in this run."
+                return f"Error: {call.tool} needs approval ({decision.reason}), and no one can approve in this run."
             if not self.approver(call, tool):
-                return f"Error: the user declined {call.tool}. Try something else or finish."
+                return f"Error: the user declined {call.tool} ({decision.reason}). Try something else or finish."
         return None
 
 

@@ -19,6 +19,7 @@ from rudder.engine.model_file import ModelLoadError
 from rudder.modes.registry import ModeError
 from rudder.tools.base import Tool, ToolError
 from rudder.tools.gitops import Checkpoints, find_repo_root
+from rudder.tools.sandbox import SandboxUnavailable
 from rudder.vectors.vector import VectorError
 
 console = Console(stderr=True)
@@ -96,7 +97,7 @@ def run(
             listener=_printer(stream),
             trajectory=trajectory,
         )
-    except (ModelLoadError, ModeError, VectorError) as exc:
+    except (ModelLoadError, ModeError, VectorError, SandboxUnavailable) as exc:
         raise fail(str(exc)) from None
     summary = session.run(task)
     engine.close()
