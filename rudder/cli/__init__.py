@@ -21,7 +21,7 @@ from __future__ import annotations
 import typer
 
 from rudder import __version__
-from rudder.cli import chat, modes, run, vectors
+from rudder.cli import chat, history, modes, run, vectors
 
 app = typer.Typer(
     help=__doc__,
@@ -34,8 +34,8 @@ app = typer.Typer(
 )
 app.command("chat")(chat.chat)
 app.command("run")(run.run)
-app.command("replay")(run.replay)
-app.command("undo")(run.undo)
+app.command("replay")(history.replay)
+app.command("undo")(history.undo)
 app.add_typer(vectors.app, name="vectors")
 app.add_typer(modes.app, name="modes")
 

@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from rudder.cli.display import plain
 from rudder.cli.options import RepoOpt, fail
 from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind
@@ -30,7 +32,7 @@ def list_cmd(repo: RepoOpt = Path("."), twins: Annotated[bool, typer.Option(help
         if "/" in name and not twins:
             continue
         vectors = ", ".join(sorted({s.vector for k in StepKind for s in mode.vectors_for(k)})) or "-"
-        table.add_row(name, mode.hotkey or "", vectors, mode.description)
+        table.add_row(plain(name), mode.hotkey or "", plain(vectors), plain(mode.description))
     console.print(table)
     if not twins:
         console.print("each mode M also runs as M/prompt-only and M/vector-only (--twins lists them)")
@@ -43,9 +45,9 @@ def show_cmd(name: Annotated[str, typer.Argument(help="mode name")], repo: RepoO
         mode = get_mode(name, repo.resolve())
     except ModeError as exc:
         raise fail(str(exc)) from None
-    console.print(f"[bold]{mode.name}[/] ({mode.source or 'generated twin'}) - {mode.description}")
+    console.print(Text.assemble((mode.name, "bold"), f" ({mode.source or 'generated twin'}) - {mode.description}"))
     if mode.addendum:
-        console.print(f"addendum: {mode.addendum}")
+        console.print(plain(f"addendum: {mode.addendum}"))
     table = Table("step", *(f"steering ({p})" for p in Phase), "sampling", "tools")
     for kind in StepKind:
         specs = mode.vectors_for(kind)
@@ -53,8 +55,8 @@ def show_cmd(name: Annotated[str, typer.Argument(help="mode name")], repo: RepoO
         sampling = mode.sampling_for(kind, Sampling())
         table.add_row(
             str(kind),
-            steering,
-            steering if mode.steers_tool_calls(kind) else "-",
+            plain(steering),
+            plain(steering if mode.steers_tool_calls(kind) else "-"),
             f"t={sampling.temperature:g}",
             "read-only" if mode.read_only_for(kind) else "all",
         )
@@ -68,7 +70,9 @@ def check_cmd(path: Annotated[Path, typer.Argument(help="a mode TOML file")]) ->
         mode = load_mode_file(path)
     except ModeError as exc:
         raise fail(str(exc)) from None
-    console.print(f"{path}: ok (mode {mode.name!r}, {len(mode.vectors)} vectors, {len(mode.steps)} step overrides)")
+    console.print(
+        plain(f"{path}: ok (mode {mode.name!r}, {len(mode.vectors)} vectors, {len(mode.steps)} step overrides)")
+    )
 
 
 def _span(layers: tuple[int, ...] | None) -> str:

@@ -1,4 +1,4 @@
-"""`rudder run`, `rudder replay`, `rudder undo`: the agent without a terminal UI."""
+"""`rudder run`: the agent without a terminal UI (replay and undo are in history.py)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,17 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from rudder.agent.factory import open_session
 from rudder.agent.protocol import ToolCall
-from rudder.agent.records import read_trajectory
+from rudder.cli import display
 from rudder.cli.options import CtxOpt, ModelOpt, RepoOpt, SeedOpt, TempOpt, ThreadsOpt, VerboseOpt, build_config, fail
 from rudder.engine.engine import Engine
 from rudder.engine.model_file import ModelLoadError
 from rudder.modes.registry import ModeError
 from rudder.tools.base import Tool, ToolError
-from rudder.tools.gitops import Checkpoints, find_repo_root
+from rudder.tools.gitops import find_repo_root
 from rudder.tools.sandbox import SandboxUnavailable
 from rudder.vectors.vector import VectorError
 
@@ -35,20 +36,26 @@ def _repo(path: Path) -> Path:
 def _ask(call: ToolCall, tool: Tool) -> bool:
     if not sys.stdin.isatty():
         return False
-    console.print(f"[yellow]{call.tool}[/] {json.dumps(call.arguments())[:300]}")
+    console.print(Text.assemble((call.tool, "yellow"), f" {json.dumps(call.arguments(), ensure_ascii=False)[:300]}"))
     return typer.confirm("allow?", default=False)
 
 
-def _printer(show_tokens: bool) -> Any:
+def make_listener(show_tokens: bool) -> Any:
+    """Prints a live run's events on stderr (model and tool text as plain text, see display.py)."""
+
     def listen(event: str, data: dict[str, Any]) -> None:
         if event == "step_start":
-            console.print(f"[dim]step {data['index']} ({data['kind']}, mode {data['mode']})[/]")
+            display.print_step_start(console, data["index"], data["kind"], data["mode"])
         elif event == "token" and show_tokens:
-            console.print(data["text"], end="", markup=False, highlight=False)
+            console.print(display.plain(data["text"]), end="")
         elif event == "step":
-            _print_step(data, header=False)
+            display.print_step(console, data, header=False)
 
     return listen
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    display.print_summary(console, summary)
 
 
 def run(
@@ -94,80 +101,15 @@ def run(
             config.sampling,
             mode=mode,
             approver=_ask,
-            listener=_printer(stream),
+            listener=make_listener(stream),
             trajectory=trajectory,
         )
     except (ModelLoadError, ModeError, VectorError, SandboxUnavailable) as exc:
         raise fail(str(exc)) from None
     summary = session.run(task)
     engine.close()
-    console.print(
-        f"[bold]{summary.status}[/] after {summary.steps} steps, {summary.tokens} tokens, "
-        f"{summary.wall_seconds:.1f} s ({summary.protocol_errors} invalid calls, {summary.tool_errors} tool errors)"
-    )
+    print_summary(summary.model_dump(mode="json"))
     if summary.answer:
         typer.echo(summary.answer)
-    if summary.error:
-        console.print(f"[red]{summary.error}[/]")
-    console.print(f"[dim]trajectory: {session.trajectory.path}[/]")
+    console.print(display.plain(f"trajectory: {session.trajectory.path}", "dim"))
     raise typer.Exit(0 if summary.status == "finished" else 1)
-
-
-def _print_step(step: dict[str, Any], *, header: bool = True) -> None:
-    if header:
-        console.print(f"[bold]step {step['index']}[/] {step['kind']} (mode {step['mode']})")
-    for phase, vectors in step.get("steering", {}).items():
-        if vectors:
-            used = ", ".join(f"{v['vector']} ×{v['scale']:g}" for v in vectors)
-            console.print(f"  [magenta]steering ({phase}): {used}[/]")
-    if step.get("tool"):
-        console.print(f"  [cyan]{step['tool']}[/] {json.dumps(step.get('arguments') or {}, ensure_ascii=False)[:200]}")
-    elif step.get("output"):
-        console.print(f"  [cyan]wrote[/] {step['output'][:200]}")
-    observation = (step.get("observation") or "").strip()
-    if observation:
-        colour = "green" if step.get("ok", True) else "red"
-        lines = observation.splitlines()
-        more = f" [dim](+{len(lines) - 6} lines)[/]" if len(lines) > 6 else ""
-        console.print(f"  [{colour}]" + "\n  ".join(lines[:6]) + f"[/]{more}", highlight=False)
-    console.print(
-        f"  [dim]{step.get('generated_tokens', 0)} tokens, gen {step.get('generate_seconds', 0):.2f} s, "
-        f"tool {step.get('tool_seconds', 0):.2f} s[/]"
-    )
-
-
-def replay(path: Annotated[Path, typer.Argument(help="a trajectory JSONL file", exists=True, dir_okay=False)]) -> None:
-    """Print a recorded run: the task, every step with its steering, call and observation, the outcome."""
-    try:
-        records = read_trajectory(path)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-    for record in records:
-        if record["type"] == "run":
-            console.print(f"[bold]task:[/] {record['task']}\n[dim]mode {record['mode']}, model {record['model']}[/]")
-        elif record["type"] == "step":
-            _print_step(record)
-        elif record["type"] == "end":
-            console.print(
-                f"[bold]{record['status']}[/]: {record.get('answer') or record.get('error') or ''} "
-                f"({record['steps']} steps, {record['tokens']} tokens, {record['wall_seconds']:.1f} s)"
-            )
-
-
-def undo(
-    checkpoint: Annotated[str | None, typer.Argument(help="checkpoint id [default: the latest step]")] = None,
-    repo: RepoOpt = Path("."),
-    list_: Annotated[bool, typer.Option("--list", help="list checkpoints instead")] = False,
-    force: Annotated[bool, typer.Option(help="undo even if the files changed again since")] = False,
-) -> None:
-    """Undo an agent step: restore exactly the files it changed, leaving your commits and other files alone."""
-    checkpoints = Checkpoints(_repo(repo))
-    try:
-        if list_:
-            for entry in checkpoints.list():
-                console.print(entry.describe())
-            return
-        restored = checkpoints.undo(checkpoint, force=force)
-    except ToolError as exc:
-        raise fail(str(exc)) from None
-    console.print(restored)

@@ -11,8 +11,10 @@ import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
+from rich.text import Text
 
+from rudder.cli.display import plain
 from rudder.cli.options import CtxOpt, MaxTokOpt, ModelOpt, ThreadsOpt, build_config, fail
 from rudder.engine.engine import Engine, EngineError
 from rudder.engine.generation import Sampling
@@ -22,7 +24,7 @@ from rudder.modes.mode import parse_layers
 from rudder.util.dirs import user_config_dir
 from rudder.vectors.dataset import load_dataset
 from rudder.vectors.extract import extract
-from rudder.vectors.formats import VectorFormat, load_vector, save_vector
+from rudder.vectors.formats import VectorFormat, load_vector, model_identity_from_gguf, save_vector
 from rudder.vectors.plan import ScaleMode, Scope, VectorUse, build_plan
 from rudder.vectors.steerer import Steerer
 from rudder.vectors.vector import SteeringOp, VectorError
@@ -96,7 +98,7 @@ def extract_cmd(
             targets.append(user_config_dir() / "vectors" / f"{save}.gguf")
         for target in targets:
             save_vector(vector, target, VectorFormat.RUDDER)
-            console.print(f"wrote {target}")
+            console.print(plain(f"wrote {target}"))
         console.print(f"{len(data)} pairs, layers {chosen[0]}..{chosen[-1]}, {method}, {seconds:.1f} s")
     except VectorError as exc:
         raise fail(str(exc)) from None
@@ -112,12 +114,14 @@ def show_cmd(path: Annotated[Path, typer.Argument(help="a vector file (any suppo
     except VectorError as exc:
         raise fail(str(exc)) from None
     meta = vector.meta
-    console.print(f"[bold]{meta.name}[/] - {meta.description or 'no description'}")
+    console.print(Text.assemble((meta.name, "bold"), f" - {meta.description or 'no description'}"))
     console.print(
-        f"model {meta.model.name or '?'} ({meta.model.architecture}, n_embd {meta.model.n_embd}, "
-        f"{meta.model.n_layer} layers, layout {meta.model.layout_hash[:12] or 'unknown'})"
+        plain(
+            f"model {meta.model.name or '?'} ({meta.model.architecture}, n_embd {meta.model.n_embd}, "
+            f"{meta.model.n_layer} layers, layout {meta.model.layout_hash[:12] or 'unknown'})"
+        )
     )
-    console.print(f"site {meta.site}, op {meta.op}, method {meta.method}, dataset {meta.dataset or '-'}")
+    console.print(plain(f"site {meta.site}, op {meta.op}, method {meta.method}, dataset {meta.dataset or '-'}"))
     table = Table("layer", "|d|", "residual norm", "|d| / norm")
     for layer, direction in vector.directions.items():
         norm = float(np.linalg.norm(direction))
@@ -135,9 +139,12 @@ def sites_cmd(model: ModelOpt = None, all_nodes: Annotated[bool, typer.Option("-
     try:
         sites = engine.sites
         shown = sites if all_nodes else steerable_sites(sites, engine.info.n_embd)
-        table = Table("site", "layers", "row shape", "type", title=f"{engine.info.name} ({engine.info.architecture})")
+        title = plain(f"{engine.info.name} ({engine.info.architecture})")
+        table = Table("site", "layers", "row shape", "type", title=title)
         for site in shown.values():
-            table.add_row(site.name, f"{site.layers[0]}..{site.layers[-1]}", str(site.shape), site.dtype)
+            table.add_row(
+                plain(site.name), f"{site.layers[0]}..{site.layers[-1]}", plain(site.shape), plain(site.dtype)
+            )
         console.print(table)
         if not all_nodes:
             console.print("(residual-sized f32 sites only; --all lists every node)")
@@ -153,14 +160,24 @@ def convert_cmd(
     from_cvector_generator: Annotated[
         bool, typer.Option(help="input was written by llama-cvector-generator (its layers are off by one)")
     ] = False,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="the model GGUF the vector is for (read from its header, not loaded): plain "
+            "control vectors do not say which model they belong to",
+        ),
+    ] = None,
 ) -> None:
     """Convert between llama.cpp control vectors, ds4 directional steering and Rudder's format."""
     try:
-        vector = load_vector(source, from_cvector_generator=from_cvector_generator)
+        identity = model_identity_from_gguf(model) if model else None
+        vector = load_vector(source, model=identity, from_cvector_generator=from_cvector_generator)
         save_vector(vector, target, to)
     except VectorError as exc:
         raise fail(str(exc)) from None
-    console.print(f"wrote {target} ({to.value}, layers {vector.layers[0]}..{vector.layers[-1]})")
+    console.print(plain(f"wrote {target} ({to.value}, layers {vector.layers[0]}..{vector.layers[-1]})"))
 
 
 @app.command("apply")
@@ -190,7 +207,7 @@ def apply_cmd(
         chat = engine.format_chat([{"role": "user", "content": prompt}])
         sampling = Sampling(max_tokens=max_tokens or 200)
         engine.reset()
-        plain = engine.complete(chat, sampling)
+        unsteered = engine.complete(chat, sampling)
         engine.reset()
         with steerer.steering(plan):
             steered = engine.complete(chat, sampling)
@@ -198,8 +215,14 @@ def apply_cmd(
         raise fail(str(exc)) from None
     finally:
         engine.close()
+    console.print(comparison_table(unsteered.text, steered.text, plan.label, scale))
+
+
+def comparison_table(unsteered: str, steered: str, label: str, scale: float) -> Table:
+    """The two answers side by side, as plain text (model output is never Rich markup)."""
     table = Table(
-        f"unsteered ({len(plain.text.split())} words)", f"{plan.label} ×{scale:g} ({len(steered.text.split())} words)"
+        Column(header=plain(f"unsteered ({len(unsteered.split())} words)")),
+        Column(header=plain(f"{label} ×{scale:g} ({len(steered.split())} words)")),
     )
-    table.add_row(textwrap.fill(plain.text, 60), textwrap.fill(steered.text, 60))
-    console.print(table)
+    table.add_row(plain(textwrap.fill(unsteered, 60)), plain(textwrap.fill(steered, 60)))
+    return table
