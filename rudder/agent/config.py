@@ -33,3 +33,6 @@ class AgentConfig(BaseModel):
     )
     network: bool = Field(False, description="let sandboxed shell commands reach the network")
     plan_first: bool = Field(False, description="start each run with a short free-text plan step")
+    reproducible: bool = Field(
+        True, description="clear the KV cache when a session starts, so greedy runs repeat exactly"
+    )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rudder.agent.approval import Approver
 from rudder.agent.config import AgentConfig
+from rudder.agent.events import Listener
 from rudder.agent.records import Trajectory
 from rudder.agent.repomap import build_repo_map
-from rudder.agent.session import Approver, Listener, Session, trajectory_path
+from rudder.agent.session import Session, trajectory_path
 from rudder.engine.engine import Engine
 from rudder.engine.generation import Sampling
 from rudder.modes.active import ActiveMode

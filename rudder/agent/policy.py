@@ -3,7 +3,7 @@
 The rules, in order:
 1. Reading is always allowed.
 2. A read-only run (approval = "read-only") or a read-only step of the mode refuses writes and commands.
-3. Writing Rudder's or git's own files (.rudder.toml, .rudder/, .git/) always needs a yes.
+3. Writing Rudder's or git's own files (.rudder.toml, .rudder/, .git/) always needs a yes, every time.
 4. approval = "ask": every write and command needs a yes.
 5. approval not set: a shell command outside a sandbox needs a yes (only an explicit "auto" lets it run).
 6. Everything else runs.
@@ -21,36 +21,37 @@ Approval = Literal["auto", "ask", "read-only"] | None
 
 
 @dataclass(frozen=True)
-class Decision:
+class Verdict:
     action: Literal["allow", "ask", "refuse"]
     reason: str = ""
+    sensitive: bool = False  # asks about Rudder's or git's own files: "allow always" must not cover it
 
     @classmethod
-    def allow(cls) -> Decision:
+    def allow(cls) -> Verdict:
         return cls("allow")
 
     @classmethod
-    def ask(cls, reason: str) -> Decision:
-        return cls("ask", reason)
+    def ask(cls, reason: str, *, sensitive: bool = False) -> Verdict:
+        return cls("ask", reason, sensitive)
 
     @classmethod
-    def refuse(cls, reason: str) -> Decision:
+    def refuse(cls, reason: str) -> Verdict:
         return cls("refuse", reason)
 
 
 def decide(
     approval: Approval, tool: Tool, args: ToolArgs, ws: Workspace, *, read_only: bool, sandboxed: bool
-) -> Decision:
+) -> Verdict:
     if tool.access == Access.READ:
-        return Decision.allow()
+        return Verdict.allow()
     if approval == "read-only" or read_only:
-        return Decision.refuse("this run is read-only here")
+        return Verdict.refuse("this run is read-only here")
     sensitive = sensitive_write_reason(ws, tool, args)
     if sensitive:
-        return Decision.ask(sensitive)
+        return Verdict.ask(sensitive, sensitive=True)
     if approval == "ask":
         verb = "runs a command" if tool.access == Access.EXECUTE else "changes files"
-        return Decision.ask(f"{tool.name} {verb} and approval is set to ask")
+        return Verdict.ask(f"{tool.name} {verb} and approval is set to ask")
     if tool.access == Access.EXECUTE and not sandboxed and approval is None:
-        return Decision.ask(f'{tool.name} would run without a sandbox (set approval = "auto" to allow that)')
-    return Decision.allow()
+        return Verdict.ask(f'{tool.name} would run without a sandbox (set approval = "auto" to allow that)')
+    return Verdict.allow()

@@ -13,6 +13,8 @@ Examples:
     rudder undo                                  # revert the agent's last step
     rudder vectors extract data.jsonl -o terse.gguf
     rudder vectors apply terse.gguf "Explain recursion" --scale 0.05
+    rudder vectors check terse.gguf              # health: consistency, AUROC vs a permutation null
+    rudder vectors calibrate terse.gguf          # sweep scales, pick the strongest before damage
     rudder modes list
 """
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 import typer
 
 from rudder import __version__
-from rudder.cli import chat, history, modes, run, vectors
+from rudder.cli import chat, history, modes, run, vectors, vectors_trust
 
 app = typer.Typer(
     help=__doc__,
@@ -36,6 +38,7 @@ app.command("chat")(chat.chat)
 app.command("run")(run.run)
 app.command("replay")(history.replay)
 app.command("undo")(history.undo)
+vectors.app.command("check")(vectors_trust.check_cmd)
 app.add_typer(vectors.app, name="vectors")
 app.add_typer(modes.app, name="modes")
 

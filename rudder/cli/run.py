@@ -9,16 +9,18 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.syntax import Syntax
 from rich.text import Text
 
+from rudder.agent.approval import ApprovalRequest, Decision
+from rudder.agent.events import Event, Listener, ModeSwitched, StepFinished, StepStarted, Token
 from rudder.agent.factory import open_session
-from rudder.agent.protocol import ToolCall
 from rudder.cli import display
 from rudder.cli.options import CtxOpt, ModelOpt, RepoOpt, SeedOpt, TempOpt, ThreadsOpt, VerboseOpt, build_config, fail
 from rudder.engine.engine import Engine
 from rudder.engine.model_file import ModelLoadError
 from rudder.modes.registry import ModeError
-from rudder.tools.base import Tool, ToolError
+from rudder.tools.base import ToolError
 from rudder.tools.gitops import find_repo_root
 from rudder.tools.sandbox import SandboxUnavailable
 from rudder.vectors.vector import VectorError
@@ -33,23 +35,31 @@ def _repo(path: Path) -> Path:
         raise fail(str(exc)) from None
 
 
-def _ask(call: ToolCall, tool: Tool) -> bool:
+def _ask(request: ApprovalRequest) -> Decision:
     if not sys.stdin.isatty():
-        return False
-    console.print(Text.assemble((call.tool, "yellow"), f" {json.dumps(call.arguments(), ensure_ascii=False)[:300]}"))
-    return typer.confirm("allow?", default=False)
+        request.message = "no terminal to ask on (use --approval auto to allow without asking)"
+        return Decision.REJECT
+    console.print(Text.assemble((request.tool, "yellow"), f" wants to {request.access}: {request.reason}"))
+    detail = request.diff or request.command or json.dumps(request.arguments, ensure_ascii=False)[:2000]
+    console.print(Syntax(detail, "diff" if request.diff else "text", theme="ansi_dark", word_wrap=True))
+    answer = typer.prompt("allow? [y]es once / [a]lways / [n]o", default="n").strip().lower()
+    if answer.startswith("a"):
+        return Decision.ALLOW_ALWAYS
+    return Decision.ALLOW_ONCE if answer.startswith("y") else Decision.REJECT
 
 
-def make_listener(show_tokens: bool) -> Any:
+def make_listener(show_tokens: bool) -> Listener:
     """Prints a live run's events on stderr (model and tool text as plain text, see display.py)."""
 
-    def listen(event: str, data: dict[str, Any]) -> None:
-        if event == "step_start":
-            display.print_step_start(console, data["index"], data["kind"], data["mode"])
-        elif event == "token" and show_tokens:
-            console.print(display.plain(data["text"]), end="")
-        elif event == "step":
-            display.print_step(console, data, header=False)
+    def listen(event: Event) -> None:
+        if isinstance(event, StepStarted):
+            display.print_step_start(console, event.index, event.kind, event.mode)
+        elif isinstance(event, Token) and show_tokens:
+            console.print(display.plain(event.text), end="")
+        elif isinstance(event, ModeSwitched):
+            console.print(display.plain(f"mode {event.old} -> {event.new}", "magenta"))
+        elif isinstance(event, StepFinished):
+            display.print_step(console, event.record.model_dump(mode="json"), header=False)
 
     return listen
 
@@ -106,8 +116,12 @@ def run(
         )
     except (ModelLoadError, ModeError, VectorError, SandboxUnavailable) as exc:
         raise fail(str(exc)) from None
-    summary = session.run(task)
-    engine.close()
+    try:
+        summary = session.run(task)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.close()
     print_summary(summary.model_dump(mode="json"))
     if summary.answer:
         typer.echo(summary.answer)

@@ -80,7 +80,7 @@ class Engine:
         path = Path(self.config.model_path) if self.config.model_path else embedded_model_path()
         header = check_gguf(path)
         llama_logger.logger.setLevel(logging.DEBUG if self.config.verbose else logging.CRITICAL)
-        threads = self.config.n_threads or default_threads()
+        threads = self.threads = self.config.n_threads or default_threads()
         try:
             self.llama = llama_cpp.Llama(
                 str(path),
@@ -139,6 +139,15 @@ class Engine:
     def ctx(self) -> llama_cpp.llama_context_p:
         """The raw llama_context (for llama_set_adapter_cvec and other low-level calls)."""
         return self.llama._ctx.ctx
+
+    def settings(self) -> dict[str, Any]:
+        """How this model was loaded, for run manifests."""
+        return {
+            "n_ctx": self.info.n_ctx,
+            "n_batch": self.config.n_batch,
+            "threads": self.threads,
+            "llama_cpp_python": llama_cpp.__version__,
+        }
 
     def close(self) -> None:
         self.llama.close()

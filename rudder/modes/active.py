@@ -4,6 +4,7 @@ swap during a run is a dictionary lookup plus the Steerer's table update (well u
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind
@@ -30,6 +31,7 @@ class ActiveMode:
             plan = by_specs[key]
             self._plans[(kind, Phase.THOUGHT)] = plan
             self._plans[(kind, Phase.TOOL_CALL)] = plan if mode.steers_tool_calls(kind) else UNSTEERED
+        self.vector_sources: dict[str, Path] = dict(getattr(resolve, "sources", {}))
 
     def plan(self, kind: StepKind, phase: Phase) -> SteeringPlan:
         return self._plans[(kind, phase)]

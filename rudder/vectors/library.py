@@ -61,6 +61,7 @@ class VectorResolver:
     def __init__(self, model: ModelIdentity, repo: Path | None, base_dir: Path | None = None) -> None:
         self.model, self.repo, self.base_dir = model, repo, base_dir
         self._cache: dict[str, SteeringVector] = {}
+        self.sources: dict[str, Path] = {}  # ref -> the file it resolved to (for run manifests)
 
     def __call__(self, ref: str) -> SteeringVector:
         if ref not in self._cache:
@@ -75,6 +76,7 @@ class VectorResolver:
                 path = self.base_dir / path
             vector = load_vector(path, model=self.model)
             vector.check_model(self.model, source=str(path))
+            self.sources[ref] = path.resolve()
             return vector
         found = [entry for entry in list_library(self.repo, self.model) if entry.name == ref]
         if found:
@@ -86,6 +88,7 @@ class VectorResolver:
                         ref,
                         found[0].path,
                     )
+            self.sources[ref] = found[0].path.resolve()
             return load_vector(found[0].path, model=self.model)
         others = sorted({e.name for e in list_library(self.repo, self.model)})
         raise VectorError(

@@ -8,8 +8,11 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from rudder.agent.events import StepFinished, StepStarted, Token
+from rudder.agent.records import StepRecord
 from rudder.cli import app
 from rudder.cli.run import make_listener, print_summary
+from rudder.interfaces import Phase, StepKind
 
 TRICKY = ["[/x] done", "d[key] = 1", "[exit code 1]", "[bold]not bold[/bold]", "[dim](output truncated)[/]"]
 
@@ -29,9 +32,9 @@ def _step(index: int = 0) -> dict:
 
 def test_the_live_printer_shows_brackets_as_written(capsys) -> None:
     listen = make_listener(show_tokens=True)
-    listen("step_start", {"index": 0, "kind": "edit", "mode": "[/mode]"})
-    listen("token", {"text": "[/x] token"})
-    listen("step", _step())
+    listen(StepStarted(0, StepKind.EDIT, "[/mode]"))
+    listen(Token(0, "[/x] token", Phase.THOUGHT))
+    listen(StepFinished(StepRecord(**_step())))
     print_summary({"status": "error", "steps": 1, "tokens": 5, "wall_seconds": 1.0, "error": "Boom: [/x] done"})
     err = capsys.readouterr().err
     for text in [*TRICKY, "[/mode]", "[/x] token", "Boom: [/x] done", "echo '[/x] done'", "[red]v"]:
