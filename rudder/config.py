@@ -3,6 +3,8 @@
     user config:  $RUDDER_CONFIG_DIR/config.toml, else the platform's config dir (~/.config/rudder)
     repo config:  <repo>/.rudder.toml
 
+A relative `model_path` is relative to the file it is written in; a `--model` flag, to the current directory.
+
 Every file is validated on its own first, so an error names the file and the key:
     .rudder.toml: model.n_ctx: Input should be a valid integer (got 'big')
 
@@ -82,20 +84,29 @@ def load_config(repo: Path | None, overrides: dict[str, Any] | None = None) -> R
     notes: list[str] = []
     user_file = user_config_dir() / "config.toml"
     if user_file.is_file():
-        merged = read_toml(user_file)
-        _validated(str(user_file), merged)
+        data = read_toml(user_file)
+        _validated(str(user_file), data)
+        merged = _model_path_from(data, user_file.parent)
     if repo is not None and (repo_file := repo / REPO_CONFIG).is_file():
         data = read_toml(repo_file)
         _validated(str(repo_file), data)
         data, notes = _tighten_only(repo, str(repo_file), data, _validated(str(user_file), merged))
         merged = _deep_merge(merged, data)
     if overrides:
-        merged = _deep_merge(merged, _drop_none(overrides))
+        merged = _deep_merge(merged, _model_path_from(_drop_none(overrides), Path.cwd()))
     config = _validated("command line", merged)
     config._notes = notes
-    if repo is not None and config.model.model_path and not config.model.model_path.is_absolute():
-        config.model.model_path = (repo / config.model.model_path).resolve()
     return config
+
+
+def _model_path_from(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """A relative model_path means relative to where it was written: the config file's directory, or the
+    current directory for a flag."""
+    model = data.get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("model_path"), str):
+        return data
+    path = Path(model["model_path"]).expanduser()
+    return {**data, "model": {**model, "model_path": str((base / path).resolve())}}
 
 
 _APPROVAL_RANK = {"auto": 0, None: 1, "ask": 2, "read-only": 3}  # None: the user did not choose
