@@ -40,14 +40,16 @@ from rudder.agent.events import (
     ToolCallStarted,
 )
 from rudder.agent.manifest import build_manifest
+from rudder.agent.policy import decide
 from rudder.agent.protocol import JsonProtocol, ProtocolError, ToolCall, ToolCallProtocol
 from rudder.agent.records import RunSummary, StepRecord, Trajectory
 from rudder.agent.steps import next_step_kind
 from rudder.engine.engine import ContextOverflowError
 from rudder.engine.generation import GenerationStats, Sampling
 from rudder.interfaces import Engine, Phase, Steerer, StepKind, StepPolicy
-from rudder.tools.base import Access, Tool, ToolError, Workspace, all_tools
+from rudder.tools.base import Access, Tool, ToolError, Workspace
 from rudder.tools.gitops import Checkpoints
+from rudder.tools.toolbox import all_tools
 from rudder.vectors.guard import CollapseGuard, GuardEvent
 
 PLAN_TOKENS = 96
@@ -406,18 +408,24 @@ class Session:
                     self._change = (self.ws.relative(path), before, after)
 
     def _refusal(self, call: ToolCall, tool: Tool, record: StepRecord) -> str | None:
-        if tool.access == Access.READ:
-            return None
-        if self.config.approval == "read-only" or self.policy.read_only(record.kind):
-            return f"Error: {call.tool} is not allowed: this run is read-only here. Use read tools or finish."
-        if self.config.approval != "ask" or call.tool in self.always_allowed:
+        verdict = decide(
+            self.config.approval,
+            tool,
+            call.args,
+            self.ws,
+            read_only=self.policy.read_only(record.kind),
+            sandboxed=self.ws.sandbox is not None,
+        )
+        if verdict.action == "refuse":
+            return f"Error: {call.tool} is not allowed: {verdict.reason}. Use read tools or finish."
+        if verdict.action == "allow" or (call.tool in self.always_allowed and not verdict.sensitive):
             return None
         request = ApprovalRequest(
             step=record.index,
             tool=call.tool,
             arguments=call.arguments(),
             access=str(tool.access),
-            reason="the approval policy is ask",
+            reason=verdict.reason,
             diff=preview(self.ws, call.tool, call.args),
             command=getattr(call.args, "command", None),
         )
@@ -426,7 +434,7 @@ class Session:
     def _ask(self, request: ApprovalRequest) -> str | None:
         """None when allowed, else the observation that tells the model it was not."""
         if self.approver is None:
-            return f"Error: {request.tool} needs approval, and no one can approve in this run."
+            return f"Error: {request.tool} needs approval ({request.reason}), and no one can approve in this run."
         self._emit(ApprovalRequested(request))
         self.trajectory.write("approval", {"step": request.step, "tool": request.tool, "reason": request.reason})
         answer = self.approver(request)
