@@ -26,7 +26,7 @@ from pathlib import Path
 import typer
 
 from rudder import __version__
-from rudder.cli import chat, history, modes, run, tui, vectors, vectors_trust
+from rudder.cli import acp, chat, history, modes, run, tui, vectors, vectors_trust
 from rudder.cli.options import CtxOpt, ModelOpt, RepoOpt, ThreadsOpt
 
 app = typer.Typer(
@@ -43,6 +43,8 @@ app.command("run")(run.run)
 app.command("replay")(history.replay)
 app.command("undo")(history.undo)
 vectors.app.command("check")(vectors_trust.check_cmd)
+app.command("acp")(acp.acp)
+vectors.app.command("calibrate")(vectors_trust.calibrate_cmd)
 app.add_typer(vectors.app, name="vectors")
 app.add_typer(modes.app, name="modes")
 
