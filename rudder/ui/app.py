@@ -14,17 +14,6 @@ from rudder.ui.commands import RudderCommands
 from rudder.ui.screens.main import MainScreen
 
 
-def sandbox_label(config: RudderConfig) -> str:
-    """'on'/'off' when the config knows a sandbox setting, else 'n/a'."""
-    for section in (config.agent, config):
-        value = getattr(section, "sandbox", None)
-        if isinstance(value, bool):
-            return "on" if value else "off"
-        if value is not None:
-            return str(value)
-    return "n/a"
-
-
 class RudderApp(App[None]):
     TITLE = "Rudder"
     COMMANDS: ClassVar = App.COMMANDS | {RudderCommands}
@@ -37,7 +26,6 @@ class RudderApp(App[None]):
         self.repo, self.config, self.mode = repo, config, mode
         self.engine = engine  # an already-loaded engine (tests); else loaded in a worker
         self.owns_engine = engine is None
-        self.sandbox = sandbox_label(config)
         self.strict = False  # tests: let display errors raise instead of becoming notifications
 
     def on_mount(self) -> None:

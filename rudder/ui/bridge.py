@@ -26,7 +26,6 @@ from rudder.modes.mode import Mode, VectorSpec
 from rudder.modes.registry import ModeError, load_modes
 from rudder.tools.checkpoints import Checkpoints
 from rudder.ui.messages import AgentEvent
-from rudder.ui.sessions import restore_conversation
 from rudder.vectors.library import VectorResolver, list_library
 from rudder.vectors.meter import ConceptMeter, Probe
 
@@ -107,9 +106,13 @@ class Bridge:
         records = read_trajectory(path)
         self.interrupt()
         session = self._open(path)
-        restore_conversation(session, records)
+        session.restore(records)
         self.session = session
         return records
+
+    @property
+    def sandbox(self) -> str:
+        return "on" if getattr(self.session.ws, "sandbox", None) is not None else "off"
 
     @property
     def trajectory(self) -> Path | None:

@@ -66,7 +66,7 @@ async def feed(pilot) -> None:
 
 
 def test_main_screen(snap_compare, engine, repo: Path) -> None:
-    assert snap_compare(make_app(engine, repo, mode="fast-draft"), terminal_size=SIZE, run_before=feed)
+    assert snap_compare(make_app(engine, repo, mode="fast-draft", sandbox="off"), terminal_size=SIZE, run_before=feed)
 
 
 def test_steering_panel(snap_compare, engine, repo: Path) -> None:
@@ -78,7 +78,9 @@ def test_steering_panel(snap_compare, engine, repo: Path) -> None:
         await pilot.pause(0.3)  # the screen polls the meter ten times a second
         assert pilot.app.screen.query_one(SteeringPanel).display
 
-    assert snap_compare(make_app(engine, repo, mode="fast-draft"), terminal_size=SIZE, run_before=with_panel)
+    assert snap_compare(
+        make_app(engine, repo, mode="fast-draft", sandbox="off"), terminal_size=SIZE, run_before=with_panel
+    )
 
 
 def test_approval_modal(snap_compare, engine, repo: Path) -> None:
@@ -95,4 +97,4 @@ def test_approval_modal(snap_compare, engine, repo: Path) -> None:
         await pilot.app.push_screen(ApprovalDialog(request))
         await pilot.pause(0.3)
 
-    assert snap_compare(make_app(engine, repo, approval="ask"), terminal_size=SIZE, run_before=ask)
+    assert snap_compare(make_app(engine, repo, approval="ask", sandbox="off"), terminal_size=SIZE, run_before=ask)

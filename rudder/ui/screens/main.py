@@ -95,7 +95,6 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#transcript").display = False
         self.prompt.disabled = True
-        self.status.set(sandbox=self.app.sandbox)  # type: ignore[attr-defined]
         self.load()
         self.set_interval(0.1, self.poll_meters)
 
@@ -125,7 +124,7 @@ class MainScreen(Screen[None]):
         self.query_one("#loading").display = False
         self.query_one("#transcript").display = True
         self.query_one(PromptInput).files = files
-        self.status.set(model=info.name, n_ctx=info.n_ctx, state="ready")
+        self.status.set(model=info.name, n_ctx=info.n_ctx, state="ready", sandbox=bridge.sandbox)
         shown = {n: m.hotkey for n, m in bridge.modes.items() if "/" not in n}  # twins: in the picker only
         self.query_one(ModeBar).set_modes(shown, bridge.mode.name)
         await self.show_steering()
