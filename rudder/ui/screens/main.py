@@ -100,6 +100,10 @@ class MainScreen(Screen[None]):
         self.load()
         self.set_interval(0.1, self.poll_meters)
 
+    def on_unmount(self) -> None:
+        if self.bridge is not None:
+            self.bridge.interrupt()  # a turn waiting on an approval or generating ends with the app
+
     @work(thread=True, exit_on_error=False)
     def load(self) -> None:
         """Load the model (unless the app was given one) and open a session: slow, so off the UI thread."""
