@@ -5,7 +5,8 @@ the first (1 - holdout) pairs of its dataset at its recipe's layers, calibrate i
 held-out prompts (and the negative direction where the modes use it), then run the health check at the
 calibrated scale. Greedy decoding; on a shared 2-core machine this takes several minutes per vector.
 
-    python bench/build_library.py [NAME ...] [--reuse]     # --reuse: keep the extracted vectors
+    python bench/build_library.py [NAME ...] [--reuse] [--scales=0.01,0.02]
+    # --reuse: keep the extracted vectors; --scales: the magnitudes to sweep (finer for a touchy vector)
 """
 
 from __future__ import annotations
@@ -65,11 +66,14 @@ def build(engine, name: str, reuse: bool) -> None:
             f"ppl {row.perplexity:.2f}, damaged {row.damaged}/{row.answers} (added {row.added})"
         )
 
-    card.calibration = calibrate(engine, vector, recipe, layers=layers, scales=SCALES, progress=show)
+    scales = next(
+        (tuple(map(float, a.split("=", 1)[1].split(","))) for a in sys.argv if a.startswith("--scales=")), SCALES
+    )
+    card.calibration = calibrate(engine, vector, recipe, layers=layers, scales=scales, progress=show)
     plot(card.calibration, name, path.with_name(f"{name}.calibration.png"))
     if name in NEGATIVE:
         card.negative_calibration = calibrate(
-            engine, vector, recipe, layers=layers, scales=SCALES, sign=-1.0, progress=show
+            engine, vector, recipe, layers=layers, scales=scales, sign=-1.0, progress=show
         )
         plot(card.negative_calibration, f"-{name}", path.with_name(f"{name}.calibration.negative.png"))
     save_card(path, card)

@@ -108,11 +108,14 @@ def main() -> None:
         vector = load_vector(path, model=engine.info.identity)
         layers = tuple(parse_layers(card.calibration.layers) or ())
         plan = build_plan([VectorUse(vector, card.calibration.scale, layers)])
-        guard = CollapseGuard(steerer)
-        with steerer.steering(plan):
-            steered = answers(engine, SYSTEM, questions, args.max_tokens, guard)
-        arm = f"steered ×{card.calibration.scale:g} @{card.calibration.layers}"
-        rows.append(summarize(name, arm, steered, questions, score, base, guard))
+        if card.calibration.scale == 0:  # calibration found no scale that does not damage answers
+            rows.append({**rows[-1], "arm": "steered: no safe scale (calibrated 0)", "change": None})
+        else:
+            guard = CollapseGuard(steerer)
+            with steerer.steering(plan):
+                steered = answers(engine, SYSTEM, questions, args.max_tokens, guard)
+            arm = f"steered ×{card.calibration.scale:g} @{card.calibration.layers}"
+            rows.append(summarize(name, arm, steered, questions, score, base, guard))
         if name == "terse":
             with steerer.steering(plan):
                 loose = answers(engine, SYSTEM, questions, args.max_tokens, None)

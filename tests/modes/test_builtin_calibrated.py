@@ -28,7 +28,7 @@ def test_builtin_modes_use_the_calibrated_scales() -> None:
             assert entry["scale"] == calibration.scale, f"{path.name}: {entry}"
             assert entry.get("layers") == calibration.layers, f"{path.name}: {entry}"
             checked += 1
-    assert checked >= 3
+    assert checked >= 2
 
 
 def test_every_shipped_vector_has_a_recipe_health_report_and_calibration() -> None:
@@ -39,4 +39,5 @@ def test_every_shipped_vector_has_a_recipe_health_report_and_calibration() -> No
         assert card.recipe and card.health and card.calibration, path.name
         assert card.recipe.dataset_path().is_file(), card.recipe.dataset
         assert card.health.verdict != "weak", (path.name, card.health.reasons)
-        assert card.calibration.scale > 0, path.name
+        assert card.calibration.scale >= 0, path.name  # 0: no scale passed (the card's rows say why)
+        assert len(card.calibration.rows) >= 2, path.name
