@@ -41,16 +41,10 @@ from rudder.engine.gguf_header import model_identity
 from rudder.engine.hook import GraphHook
 from rudder.engine.identity import ModelIdentity
 from rudder.engine.model_file import ModelLoadError, check_gguf, embedded_model_path
+from rudder.engine.profiles import ModelProfile, profile_for
 from rudder.engine.sites import discover_sites
 
 __all__ = ["ContextOverflowError", "Engine", "EngineConfig", "EngineError", "ModelInfo", "ModelLoadError"]
-
-# ChatML, for GGUFs that ship no template of their own.
-_FALLBACK_TEMPLATE = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-
 
 class EngineError(RuntimeError):
     pass
@@ -70,7 +64,8 @@ class ModelInfo(BaseModel):
     n_ctx: int
     n_ctx_train: int
     chat_template: str
-    chat_template_source: Literal["gguf", "fallback-chatml"]
+    chat_template_source: Literal["gguf", "profile"]
+    profile: str  # the model profile's name (rudder/engine/profiles.py)
     identity: ModelIdentity
 
 
@@ -94,6 +89,9 @@ class Engine:
             raise ModelLoadError(f"{path}: llama.cpp could not load this model ({exc})") from exc
         self.hook = GraphHook()
         self._install_hook()
+        arch = self.llama.metadata.get("general.architecture", "unknown")
+        streams = self.llama.metadata.get(f"{arch}.hyper_connection.count")
+        self.profile: ModelProfile = profile_for(arch, hc_streams=int(streams) if streams else None)
         self.info = self._read_info(path, model_identity(header))
         self._formatter = Jinja2ChatFormatter(
             template=self.info.chat_template,
@@ -130,8 +128,9 @@ class Engine:
             n_vocab=self.llama.n_vocab(),
             n_ctx=self.llama.n_ctx(),
             n_ctx_train=self.llama._model.n_ctx_train(),
-            chat_template=template or _FALLBACK_TEMPLATE,
-            chat_template_source="gguf" if template else "fallback-chatml",
+            chat_template=template or self.profile.chat_template,
+            chat_template_source="gguf" if template else "profile",
+            profile=self.profile.name,
             identity=identity,
         )
 
@@ -297,6 +296,9 @@ class Engine:
         Steering may change while the caller holds a yielded token: the next decode uses it.
         """
         sampling = sampling or Sampling()
+        extra = [s for s in self.profile.stop if s not in sampling.stop]
+        if extra:  # the profile's end-of-turn text (a GGUF whose vocabulary lacks the special tokens)
+            sampling = sampling.model_copy(update={"stop": [*sampling.stop, *extra]})
         tokens = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
         tokens = self.fit_prompt(tokens, min(sampling.max_tokens, self.info.n_ctx // 4), overflow)
         return Generation(self, tokens, sampling, grammar)
