@@ -46,6 +46,7 @@ from rudder.engine.sites import discover_sites
 
 __all__ = ["ContextOverflowError", "Engine", "EngineConfig", "EngineError", "ModelInfo", "ModelLoadError"]
 
+
 class EngineError(RuntimeError):
     pass
 
@@ -221,6 +222,10 @@ class Engine:
             if limit > 0:
                 mismatch = np.flatnonzero(current[:limit] != np.asarray(tokens[:limit]))
                 cached = int(mismatch[0]) if mismatch.size else limit
+        if cached < self.llama.n_tokens and not self.llama._ctx.kv_cache_seq_rm(-1, cached, -1):
+            # Some caches cannot drop a tail (deepseek4's compressed KV): start over from an empty one.
+            self.reset()
+            cached = 0
         self.llama.n_tokens = cached  # eval() drops everything in the KV cache from here on
         with self.hook.decoding(generating=False):
             self.llama.eval(tokens[cached:])

@@ -21,7 +21,7 @@ def ds4_engine(tiny_ds4_path: Path) -> Iterator[object]:
     from rudder.engine.config import EngineConfig
     from rudder.engine.engine import Engine
 
-    eng = Engine(EngineConfig(model_path=tiny_ds4_path, n_ctx=2048))
+    eng = Engine(EngineConfig(model_path=tiny_ds4_path, n_ctx=4096))
     yield eng
     eng.close()
 
