@@ -32,7 +32,7 @@ class ModeError(ValueError):
     """A mode file is invalid or a mode is unknown; the message names the file, line and key."""
 
 
-def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
+def line_of(text: str, loc: tuple[Any, ...]) -> int | None:
     """Best-effort line number of a validation error's location in TOML source."""
     lines = text.splitlines()
     start, table = 0, []
@@ -64,7 +64,7 @@ def parse_mode(text: str, source: Path) -> Mode:
         for error in exc.errors():
             loc = tuple(error["loc"])
             key = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
-            line = _line_of(text, loc)
+            line = line_of(text, loc)
             where = f"{source}:{line}" if line else str(source)
             message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
             got = f" (got {error['input']!r})"

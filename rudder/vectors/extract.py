@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from rudder.util.layers import layer_spans
 from rudder.vectors.capture import Position, capture
 from rudder.vectors.dataset import Dataset, Prompt
 from rudder.vectors.vector import SteeringOp, SteeringVector, VectorError, VectorMeta
@@ -50,17 +51,6 @@ METHODS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 }
 
 
-def _spans(layers: Sequence[int]) -> str:
-    """[30, 31, 32, 35] -> "30-32, 35"."""
-    spans: list[list[int]] = []
-    for layer in sorted(set(layers)):
-        if spans and layer == spans[-1][-1] + 1:
-            spans[-1].append(layer)
-        else:
-            spans.append([layer])
-    return ", ".join(f"{s[0]}-{s[-1]}" if len(s) > 1 else str(s[0]) for s in spans)
-
-
 def check_capture_layers(sites: dict[str, Site], site: str, layers: Sequence[int]) -> None:
     """Refuse a site the model does not have, or layers it does not have there, naming the valid ones."""
     if site not in sites:
@@ -72,7 +62,8 @@ def check_capture_layers(sites: dict[str, Site], site: str, layers: Sequence[int
     if missing:
         noun, verb = ("layers", "do") if len(missing) > 1 else ("layer", "does")
         raise VectorError(
-            f"{noun} {_spans(missing)} {verb} not exist at site {site}; this model has layers {_spans(available)}"
+            f"{noun} {layer_spans(missing)} {verb} not exist at site {site}; "
+            f"this model has layers {layer_spans(available)}"
         )
 
 
