@@ -16,8 +16,9 @@ from rudder.engine.engine import Engine
 from rudder.engine.generation import Sampling
 from rudder.modes.active import ActiveMode
 from rudder.modes.registry import get_mode
-from rudder.tools.base import Tool, Workspace, all_tools
+from rudder.tools.base import Tool, Workspace
 from rudder.tools.sandbox import choose_sandbox
+from rudder.tools.toolbox import all_tools
 from rudder.vectors.library import VectorResolver
 from rudder.vectors.steerer import Steerer
 

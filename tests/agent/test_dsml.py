@@ -13,7 +13,7 @@ from llama_cpp.llama_grammar import LlamaGrammar
 from rudder.agent.dsml import CLOSE, OPEN, DsmlProtocol
 from rudder.agent.protocol import FINISH, ProtocolError
 from rudder.interfaces import Phase
-from rudder.tools.base import all_tools
+from rudder.tools.toolbox import all_tools
 
 PROTOCOL = DsmlProtocol(all_tools())
 
