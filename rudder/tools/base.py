@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -51,6 +51,14 @@ class ToolArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class EditorFiles(Protocol):
+    """Files as an editor sees them. Either method may return None/False to fall back to the disk."""
+
+    def read(self, path: Path) -> str | None: ...
+
+    def write(self, path: Path, text: str) -> bool: ...
+
+
 @dataclass
 class Workspace:
     """The repository the agent works in. Every path a tool touches goes through `resolve`."""
@@ -61,6 +69,8 @@ class Workspace:
     env: dict[str, str] = field(default_factory=dict)
     # set by whoever drives the agent (the session on interrupt): a running command is killed at once
     cancel: threading.Event = field(default_factory=threading.Event)
+    # an editor's view of the files (ACP's fs methods: unsaved buffers); None = the disk only
+    editor: EditorFiles | None = None
     sandbox: Sandbox | None = None  # run_shell / run_tests run inside it when set (tools/sandbox.py)
 
     def __post_init__(self) -> None:
