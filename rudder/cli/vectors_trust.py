@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from rudder.cli.options import ModelOpt, fail
+from rudder.cli.options import ModelOpt, ThreadsOpt, fail
 from rudder.cli.vectors import LayersOpt, _engine, _layers
 from rudder.engine.engine import EngineError
 from rudder.vectors.card import Health, VectorCard, load_card, save_card
@@ -46,6 +46,7 @@ def check_cmd(
     permutations: Annotated[int, typer.Option(help="label permutations for the null")] = 1000,
     save_card_: SaveCardOpt = False,
     model: ModelOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Health check: pair consistency, held-out AUROC, permutation nulls, steering direction, best layers."""
     try:
@@ -54,7 +55,7 @@ def check_cmd(
     except VectorError as exc:
         raise fail(str(exc)) from None
     recipe = card.recipe
-    engine = _engine(model)
+    engine = _engine(model, threads=threads)
     try:
         vector = load_vector(vector_path, model=engine.info.identity)
         vector.check_model(engine.info.identity, source=str(vector_path))
