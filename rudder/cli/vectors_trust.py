@@ -132,6 +132,7 @@ def calibrate_cmd(
     plot_path: Annotated[Path | None, typer.Option("--plot", help="where to save the plot [default: beside]")] = None,
     save_card_: SaveCardOpt = False,
     model: ModelOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Sweep scales on held-out prompts; pick the largest before damage passes the threshold; plot it."""
     try:
@@ -146,7 +147,7 @@ def calibrate_cmd(
         updates["max_tokens"] = max_tokens
     recipe = recipe.model_copy(update=updates)
     magnitudes = _scales(scales)
-    engine = _engine(model)
+    engine = _engine(model, threads=threads)
     table = Table("scale", recipe.metric, "change", "perplexity", "repetition", "damaged", "first answer")
 
     def row_done(row: CalibrationRow) -> None:

@@ -37,7 +37,7 @@ def _options(command: Any) -> set[str]:
 def test_every_command_with_a_model_option_has_threads() -> None:
     commands = _commands(typer.main.get_command(app))
     with_model = [path for path, command in commands if "--model" in _options(command) and path not in HEADER_ONLY]
-    assert {"chat", "run", "vectors extract", "vectors apply", "vectors sites"} <= set(with_model)
+    assert {"chat", "run", "vectors extract", "vectors apply", "vectors sites", "vectors check"} <= set(with_model)
     lacking = [path for path, command in commands if path in with_model and "--threads" not in _options(command)]
     assert lacking == []
 
@@ -64,6 +64,7 @@ def seen_threads(monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
         ["vectors", "apply", str(TERSE), "hi"],
         ["vectors", "sites"],
         ["vectors", "check", str(TERSE), "--dataset", str(DATASET)],
+        ["vectors", "calibrate", str(TERSE)],
     ],
     ids=lambda args: " ".join(args[:2]) if args[0] == "vectors" else args[0],
 )
