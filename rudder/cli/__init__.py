@@ -23,7 +23,7 @@ from __future__ import annotations
 import typer
 
 from rudder import __version__
-from rudder.cli import chat, history, modes, run, vectors, vectors_trust
+from rudder.cli import acp, chat, history, modes, run, vectors, vectors_trust
 
 app = typer.Typer(
     help=__doc__,
@@ -39,6 +39,7 @@ app.command("run")(run.run)
 app.command("replay")(history.replay)
 app.command("undo")(history.undo)
 vectors.app.command("check")(vectors_trust.check_cmd)
+app.command("acp")(acp.acp)
 vectors.app.command("calibrate")(vectors_trust.calibrate_cmd)
 app.add_typer(vectors.app, name="vectors")
 app.add_typer(modes.app, name="modes")

@@ -20,6 +20,7 @@ class ActiveMode:
 
     def __init__(self, mode: Mode, resolve: VectorResolver) -> None:
         self.mode = mode
+        self.resolve = resolve  # kept so a rescaled copy (the sliders) resolves vectors the same way
         self.name = mode.name
         self._plans: dict[tuple[StepKind, Phase], SteeringPlan] = {}
         by_specs: dict[tuple[str, ...], SteeringPlan] = {}
