@@ -21,6 +21,7 @@ from acp.helpers import update_current_mode
 from acp.schema import (
     AgentCapabilities,
     AuthenticateResponse,
+    ClientCapabilities,
     Implementation,
     InitializeResponse,
     LoadSessionResponse,
@@ -37,6 +38,7 @@ from acp.schema import (
 
 from rudder import __version__
 from rudder.acp import updates
+from rudder.acp.files import ClientFiles
 from rudder.agent.approval import ApprovalRequest
 from rudder.agent.events import (
     ApprovalRequested,
@@ -94,6 +96,7 @@ class RudderAgent(acp.Agent):
         self.conn: acp.Client | None = None
         self._engine_lock = threading.Lock()
         self._turn_lock = asyncio.Lock()  # one generation at a time: one engine
+        self.client_capabilities: ClientCapabilities | None = None
 
     def on_connect(self, conn: acp.Client) -> None:
         self.conn = conn
@@ -103,6 +106,7 @@ class RudderAgent(acp.Agent):
     async def initialize(
         self, protocol_version: int, client_capabilities: Any = None, client_info: Any = None, **_: Any
     ) -> InitializeResponse:
+        self.client_capabilities = client_capabilities
         return InitializeResponse(
             protocol_version=acp.PROTOCOL_VERSION,
             agent_capabilities=AgentCapabilities(
@@ -147,6 +151,15 @@ class RudderAgent(acp.Agent):
         path = session.trajectory.path
         state = AcpSession(path.stem if path else f"s{len(self.sessions)}", cwd, root, session, session.policy.name)
         session.listener = state.push
+        fs = getattr(self.client_capabilities, "fs", None)
+        if fs is not None and (fs.read_text_file or fs.write_text_file):
+            session.ws.editor = ClientFiles(
+                self.conn,
+                state.id,
+                asyncio.get_running_loop(),
+                can_read=bool(fs.read_text_file),
+                can_write=bool(fs.write_text_file),
+            )
         self.sessions[state.id] = state
         return state
 

@@ -389,7 +389,7 @@ class Session:
         """Run the tool inside a checkpoint (so `rudder undo` can revert it) and diff the file it touches."""
         writes = tool.access != Access.READ
         path = target_path(self.ws, call.args) if writes else None
-        before = read_text(path)
+        before = read_text(self.ws, path)
         checkpoint = None
         try:
             if self.checkpoints is not None and writes:
@@ -402,7 +402,7 @@ class Session:
             if checkpoint is not None and self.checkpoints is not None:
                 record.checkpoint = self.checkpoints.end(checkpoint).id or None
             if path is not None:
-                after = read_text(path)
+                after = read_text(self.ws, path)
                 record.diff = unified(before, after, self.ws.relative(path))
                 if record.diff is not None:
                     self._change = (self.ws.relative(path), before, after)

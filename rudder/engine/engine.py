@@ -29,6 +29,7 @@ from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import LlamaGrammar
 from pydantic import BaseModel
 
+from rudder.engine import llama_internals
 from rudder.engine.config import EngineConfig, default_threads
 from rudder.engine.generation import (
     GenerationResult,
@@ -93,6 +94,7 @@ class Engine:
             )
         except (ValueError, RuntimeError) as exc:
             raise ModelLoadError(f"{path}: llama.cpp could not load this model ({exc})") from exc
+        llama_internals.check(self.llama)  # a renamed private internal fails here, by name
         self.hook = GraphHook()
         self._install_hook()
         self.info = self._read_info(path, model_identity(header))

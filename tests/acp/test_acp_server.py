@@ -15,9 +15,12 @@ from acp.schema import (
     AllowedOutcome,
     ClientCapabilities,
     CurrentModeUpdate,
+    FileSystemCapabilities,
+    ReadTextFileResponse,
     RequestPermissionResponse,
     ToolCallProgress,
     ToolCallStart,
+    WriteTextFileResponse,
 )
 from acp.stdio import spawn_agent_process
 
@@ -184,5 +187,40 @@ def test_a_saved_session_loads_replays_and_continues(repo: Path, tmp_path: Path)
                 await conn.load_session(cwd=str(repo), session_id="no-such-session", mcp_servers=[])
         records = read_trajectory(repo / ".git" / "rudder" / "trajectories" / f"{session_id}.jsonl")
         assert [r["turn"] for r in records if r["type"] == "run"] == [1, 2]  # one file, both turns
+
+    asyncio.run(asyncio.wait_for(main(), TIMEOUT))
+
+
+class BufferClient(EditorClient):
+    """An editor with an unsaved buffer: the agent must see and change the buffer, not the disk."""
+
+    def __init__(self, buffers: dict[str, str]) -> None:
+        super().__init__()
+        self.buffers = buffers
+        self.reads: list[str] = []
+
+    async def read_text_file(self, session_id: str, path: str, **_: Any) -> Any:
+        self.reads.append(path)
+        if path not in self.buffers:
+            raise acp.RequestError.invalid_params({"message": "not open"})
+        return ReadTextFileResponse(content=self.buffers[path])
+
+    async def write_text_file(self, session_id: str, path: str, content: str, **_: Any) -> Any:
+        self.buffers[path] = content
+        return WriteTextFileResponse()
+
+
+def test_files_go_through_the_editor_when_it_offers_its_file_system(repo: Path, tmp_path: Path) -> None:
+    async def main() -> None:
+        notes = str(repo / "notes.txt")
+        client = BufferClient({})
+        env = _env(tmp_path, "[agent]\nmax_steps = 4\n")
+        capabilities = ClientCapabilities(fs=FileSystemCapabilities(read_text_file=True, write_text_file=True))
+        async with spawn_agent_process(client, sys.executable, "-m", "rudder", "acp", env=env, cwd=repo) as (conn, _):
+            await conn.initialize(protocol_version=acp.PROTOCOL_VERSION, client_capabilities=capabilities)
+            session_id = (await conn.new_session(cwd=str(repo), mcp_servers=[])).session_id
+            await conn.prompt(session_id=session_id, prompt=[acp.text_block("create notes.txt containing: done")])
+        assert client.buffers.get(notes, "").strip() == "done"  # written into the editor's buffer ...
+        assert not (repo / "notes.txt").exists()  # ... which the user has not saved yet
 
     asyncio.run(asyncio.wait_for(main(), TIMEOUT))
