@@ -16,6 +16,8 @@ Examples:
     rudder vectors check terse.gguf              # health: consistency, AUROC vs a permutation null
     rudder vectors calibrate terse.gguf          # sweep scales, pick the strongest before damage
     rudder modes list
+    rudder ab run --suite suites/starter --arms neutral,fast-draft --out ab/   # A/B on a task suite
+    rudder ab report ab/                         # pass rates, paired tests, verdict (md + html)
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 import typer
 
 from rudder import __version__
-from rudder.cli import chat, history, modes, run, vectors, vectors_trust
+from rudder.cli import ab, chat, history, modes, run, vectors, vectors_trust
 
 app = typer.Typer(
     help=__doc__,
@@ -41,6 +43,7 @@ app.command("undo")(history.undo)
 vectors.app.command("check")(vectors_trust.check_cmd)
 app.add_typer(vectors.app, name="vectors")
 app.add_typer(modes.app, name="modes")
+app.add_typer(ab.app, name="ab")
 
 
 def _version(value: bool) -> None:
