@@ -49,6 +49,7 @@ class Token:
     step: int
     text: str
     phase: Phase
+    erase: int = 0  # characters of earlier tokens' text to take back first (the collapse guard rewound a loop)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ class ToolCallFinished:
     checkpoint: str | None = None
     seconds: float = 0.0
     error_kind: str | None = None
+    path: str | None = None  # the file a write or edit touched (relative), with its text before and after
+    old_text: str | None = None
+    new_text: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from rudder.engine.generation import Sampling
 from rudder.modes.active import ActiveMode
 from rudder.modes.registry import get_mode
 from rudder.tools.base import Workspace
+from rudder.tools.sandbox import choose_sandbox
 from rudder.vectors.library import VectorResolver
 from rudder.vectors.steerer import Steerer
 
@@ -45,7 +46,8 @@ def open_session(
     record: bool = True,
 ) -> Session:
     policy = activate_mode(engine, repo, mode or config.mode)
-    workspace = Workspace(repo, shell_timeout=config.shell_timeout)
+    sandbox = choose_sandbox(config.sandbox, config.network)  # SandboxUnavailable when required and missing
+    workspace = Workspace(repo, shell_timeout=config.shell_timeout, sandbox=sandbox)
     repo_map = build_repo_map(
         repo,
         budget_tokens=repo_map_budget(engine),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from rudder.agent import prompts
 from rudder.agent.approval import ApprovalRequest, Approver, Decision
@@ -39,14 +40,17 @@ from rudder.agent.events import (
     ToolCallStarted,
 )
 from rudder.agent.manifest import build_manifest
+from rudder.agent.policy import decide
 from rudder.agent.protocol import JsonProtocol, ProtocolError, ToolCall, ToolCallProtocol
 from rudder.agent.records import RunSummary, StepRecord, Trajectory
 from rudder.agent.steps import next_step_kind
 from rudder.engine.engine import ContextOverflowError
 from rudder.engine.generation import GenerationStats, Sampling
 from rudder.interfaces import Engine, Phase, Steerer, StepKind, StepPolicy
-from rudder.tools.base import Access, Tool, ToolError, Workspace, all_tools
+from rudder.tools.base import Access, Tool, ToolError, Workspace
 from rudder.tools.gitops import Checkpoints
+from rudder.tools.toolbox import all_tools
+from rudder.vectors.guard import CollapseGuard, GuardEvent
 
 PLAN_TOKENS = 96
 
@@ -98,6 +102,7 @@ class Session:
         self._policy_lock = threading.Lock()
         self._system_addendum = ""
         self._busy = threading.Lock()
+        self._change: tuple[str, str | None, str | None] | None = None
 
     # -- control from outside (any thread) ---------------------------------------------------------
 
@@ -132,15 +137,18 @@ class Session:
         """Start the conversation with `task` and work until it ends."""
         if not task.strip():
             raise ValueError("the task is empty: say what the agent should do")
+        self.run_setup(task)
+        if self.config.reproducible:
+            self.engine.reset()  # greedy output is reproducible only from an empty KV cache
+        return self._turn(task)
+
+    def run_setup(self, task: str) -> None:
         addendum = self._system_addendum = self.policy.addendum(StepKind.PLAN)
         self.conversation = Conversation(
             system=prompts.system_prompt(self.protocol, self.ws.root.name, self.repo_map, addendum),
             task=prompts.task_message(task),
             example=prompts.worked_example(self.protocol),
         )
-        if self.config.reproducible:
-            self.engine.reset()  # greedy output is reproducible only from an empty KV cache
-        return self._turn(task)
 
     def send(self, message: str) -> RunSummary:
         """A follow-up in the same conversation (after run() returned): the model sees everything so far."""
@@ -189,6 +197,22 @@ class Session:
 
     def close(self) -> None:
         self.trajectory.close()
+
+    def restore(self, records: list[dict[str, Any]]) -> None:
+        """Continue a saved session: rebuild the conversation and history from its trajectory records."""
+        runs = [r for r in records if r.get("type") == "run"]
+        if not runs:
+            raise ValueError("the trajectory has no run record: nothing to resume")
+        self.run_setup(str(runs[0]["task"]))
+        assert self.conversation is not None
+        for record in records:
+            if record.get("type") == "run" and record.get("turn", 1) > 1:
+                self.conversation.add_user(prompts.follow_up_message(str(record["task"])))
+            elif record.get("type") == "step":
+                step = StepRecord.model_validate({k: v for k, v in record.items() if k not in ("type", "time")})
+                self.history.append(step)
+                self.conversation.add(step.output, _replayed_observation(step), f"{step.tool} (restored)")
+        self.turn = max((int(r.get("turn", 1)) for r in runs), default=1)
 
     # -- one step -------------------------------------------------------------------------------------
 
@@ -248,9 +272,10 @@ class Session:
         messages = self.conversation.fit(lambda m: len(self.engine.tokenize(render(m))), limit)
         phase = Phase.THOUGHT if grammar is None else self.protocol.phase("")
         self._steer(record, phase, "phase")
-        generation = self.engine.stream(render(messages), sampling, grammar=grammar)
+        guard = CollapseGuard(self.steerer, on_event=lambda e: self._guarded(record, phase, e))
+        generation = self.engine.stream(render(messages), sampling, grammar=grammar, watchers=[guard])
         for event in generation:
-            self._emit(Token(record.index, event.text, phase))
+            self._emit(Token(record.index, event.text, phase, event.erase))
             if self._interrupt.is_set():
                 generation.cancel()
             now_phase = phase if grammar is None else self.protocol.phase(generation.text)
@@ -283,6 +308,12 @@ class Session:
         record.steering.setdefault(key, described)
         if changed:
             self._emit(SteeringChanged(record.index, phase, described, reason))
+
+    def _guarded(self, record: StepRecord, phase: Phase, event: GuardEvent) -> None:
+        """The collapse guard backed the steering off (or stopped a loop): trajectory and listeners see it."""
+        record.guard.append(event.as_dict())
+        reason = f"guard: {event.kind}, {event.action} to x{event.factor_after:g} ({event.detail})"
+        self._emit(SteeringChanged(record.index, phase, event.plan, reason))
 
     @staticmethod
     def _record_generation(record: StepRecord, stats: GenerationStats) -> None:
@@ -332,6 +363,7 @@ class Session:
         tool = self.tools[call.tool]
         self._emit(ToolCallStarted(record.index, call.tool, call.arguments(), str(tool.access)))
         started = time.perf_counter()
+        self._change: tuple[str, str | None, str | None] | None = None
         observation = self._refusal(call, tool, record)
         if observation:
             record.ok, record.error_kind = False, "refused"
@@ -348,6 +380,7 @@ class Session:
                 record.checkpoint,
                 record.tool_seconds,
                 record.error_kind,
+                *(self._change or (None, None, None)),
             )
         )
         return observation
@@ -356,7 +389,7 @@ class Session:
         """Run the tool inside a checkpoint (so `rudder undo` can revert it) and diff the file it touches."""
         writes = tool.access != Access.READ
         path = target_path(self.ws, call.args) if writes else None
-        before = read_text(path)
+        before = read_text(self.ws, path)
         checkpoint = None
         try:
             if self.checkpoints is not None and writes:
@@ -369,21 +402,30 @@ class Session:
             if checkpoint is not None and self.checkpoints is not None:
                 record.checkpoint = self.checkpoints.end(checkpoint).id or None
             if path is not None:
-                record.diff = unified(before, read_text(path), self.ws.relative(path))
+                after = read_text(self.ws, path)
+                record.diff = unified(before, after, self.ws.relative(path))
+                if record.diff is not None:
+                    self._change = (self.ws.relative(path), before, after)
 
     def _refusal(self, call: ToolCall, tool: Tool, record: StepRecord) -> str | None:
-        if tool.access == Access.READ:
-            return None
-        if self.config.approval == "read-only" or self.policy.read_only(record.kind):
-            return f"Error: {call.tool} is not allowed: this run is read-only here. Use read tools or finish."
-        if self.config.approval != "ask" or call.tool in self.always_allowed:
+        verdict = decide(
+            self.config.approval,
+            tool,
+            call.args,
+            self.ws,
+            read_only=self.policy.read_only(record.kind),
+            sandboxed=self.ws.sandbox is not None,
+        )
+        if verdict.action == "refuse":
+            return f"Error: {call.tool} is not allowed: {verdict.reason}. Use read tools or finish."
+        if verdict.action == "allow" or (call.tool in self.always_allowed and not verdict.sensitive):
             return None
         request = ApprovalRequest(
             step=record.index,
             tool=call.tool,
             arguments=call.arguments(),
             access=str(tool.access),
-            reason="the approval policy is ask",
+            reason=verdict.reason,
             diff=preview(self.ws, call.tool, call.args),
             command=getattr(call.args, "command", None),
         )
@@ -392,7 +434,7 @@ class Session:
     def _ask(self, request: ApprovalRequest) -> str | None:
         """None when allowed, else the observation that tells the model it was not."""
         if self.approver is None:
-            return f"Error: {request.tool} needs approval, and no one can approve in this run."
+            return f"Error: {request.tool} needs approval ({request.reason}), and no one can approve in this run."
         self._emit(ApprovalRequested(request))
         self.trajectory.write("approval", {"step": request.step, "tool": request.tool, "reason": request.reason})
         answer = self.approver(request)
@@ -412,6 +454,17 @@ def _real_steerer(engine: Engine) -> Steerer:
     from rudder.vectors.steerer import Steerer as NativeSteerer
 
     return NativeSteerer(engine)  # type: ignore[arg-type]
+
+
+def _replayed_observation(step: StepRecord) -> str | None:
+    """What the model saw after a recorded step, rebuilt the way the live loop words it."""
+    if step.kind == StepKind.PLAN:
+        return "Now act: reply with one JSON tool call."
+    if step.error_kind == "protocol":
+        return prompts.error_observation(step.observation)
+    if step.tool == "finish":
+        return None
+    return prompts.observation(step.tool or "tool", step.observation)
 
 
 def _checkpoints_or_none(root: Path) -> Checkpoints | None:

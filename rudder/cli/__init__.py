@@ -25,7 +25,7 @@ from __future__ import annotations
 import typer
 
 from rudder import __version__
-from rudder.cli import ab, chat, history, modes, run, vectors, vectors_trust
+from rudder.cli import ab, acp, chat, history, modes, run, vectors, vectors_trust
 
 app = typer.Typer(
     help=__doc__,
@@ -41,6 +41,8 @@ app.command("run")(run.run)
 app.command("replay")(history.replay)
 app.command("undo")(history.undo)
 vectors.app.command("check")(vectors_trust.check_cmd)
+app.command("acp")(acp.acp)
+vectors.app.command("calibrate")(vectors_trust.calibrate_cmd)
 app.add_typer(vectors.app, name="vectors")
 app.add_typer(modes.app, name="modes")
 app.add_typer(ab.app, name="ab")
