@@ -26,8 +26,24 @@ EASY = "file-notes,file-todo,file-gitignore,py-print,js-print,sh-hello"
 
 def run(jobs: int, tasks: str, arms: str) -> tuple[float, int]:
     out = Path(tempfile.mkdtemp(prefix=f"ab-bench-j{jobs}-"))
-    cmd = [sys.executable, "-m", "rudder", "ab", "run", "--suite", str(ROOT / "suites" / "starter"), "--tasks", tasks,
-           "--arms", arms, "--jobs", str(jobs), "--out", str(out), "--no-report"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "rudder",
+        "ab",
+        "run",
+        "--suite",
+        str(ROOT / "suites" / "starter"),
+        "--tasks",
+        tasks,
+        "--arms",
+        arms,
+        "--jobs",
+        str(jobs),
+        "--out",
+        str(out),
+        "--no-report",
+    ]
     started = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True)
     seconds = time.perf_counter() - started
@@ -52,7 +68,10 @@ def main() -> None:
             rates[jobs].append(rate)
             print(f"round {round_ + 1}: --jobs {jobs}: {samples} samples in {seconds:.0f} s = {rate:.0f} samples/hour")
     one, two = (sum(r) / len(r) for r in (rates[1], rates[2]))
-    print(f"mean: --jobs 1 {one:.0f}/h, --jobs 2 {two:.0f}/h, scaling ratio {two / one:.2f} (ideal 2.00 on 2 free cores)")
+    print(
+        f"mean: --jobs 1 {one:.0f}/h, --jobs 2 {two:.0f}/h, scaling ratio {two / one:.2f}",
+        "(ideal 2.00 on 2 free cores)",
+    )
 
 
 if __name__ == "__main__":

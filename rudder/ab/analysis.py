@@ -114,10 +114,14 @@ def verdict(comp: Comparison, baseline: str) -> str:
         direction = "passes more tasks" if comp.delta > 0 else "passes fewer tasks"
         head = f"{comp.arm} {direction} than {baseline} ({_pp(comp.delta)}, Holm-adjusted p = {comp.p_holm:.3g})."
     else:
+        reach = (
+            f"only a difference of about {comp.mde * 100:.0f} pp or more would likely have been detected"
+            if comp.mde < 1
+            else "even the largest possible difference might have gone undetected"
+        )
         head = (
             f"{comp.arm} vs {baseline}: no detectable difference in pass rate ({_pp(comp.delta)}, "
-            f"Holm-adjusted p = {comp.p_holm:.2g}); at n = {comp.pairs} pairs only a difference of about "
-            f"{comp.mde * 100:.0f} pp or more would likely have been detected."
+            f"Holm-adjusted p = {comp.p_holm:.2g}); at n = {comp.pairs} pairs {reach}."
         )
     effects = []
     for name, ci in comp.metrics.items():

@@ -98,9 +98,16 @@ def checker():
 
 @task
 def rudder_ab(
-    suite: str, arm: str = "neutral", tasks: str | None = None, seed: int = 0, temperature: float = 0.0
+    suite: str,
+    arm: str = "neutral",
+    tasks: str | None = None,
+    seed: int = 0,
+    temperature: float = 0.0,
+    max_steps: int | None = None,
 ) -> Task:
     spec = select_tasks(resolve_suite(suite), tasks)
+    if max_steps is not None:  # one cap for every task, e.g. to keep a run on a slow machine short
+        spec.tasks = [t.model_copy(update={"max_steps": max_steps}) for t in spec.tasks]
     dataset = [
         Sample(id=t.id, input=t.instruction, metadata={"tags": t.tags, "max_steps": t.max_steps, "check": t.check})
         for t in spec.tasks

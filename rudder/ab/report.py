@@ -19,6 +19,10 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def _mde(mde: float) -> str:
+    return f"±{mde * 100:.0f} pp" if mde < 1 else "> 100 pp"
+
+
 def _plots(a: Analysis) -> dict[str, bytes]:
     import matplotlib
 
@@ -70,7 +74,7 @@ def _plots(a: Analysis) -> dict[str, bytes]:
             ax.set_yticks(range(len(labels)), [""] * len(labels))
             ax.invert_yaxis()
             ax.set_title(f"Δ {METRICS[name]}")
-        fig.suptitle(f"paired differences vs {a.baseline} (95% bootstrap CI)")
+        fig.suptitle(f"paired differences vs {a.baseline} (95% bootstrap CI)", y=1.12)
         save(fig, "paired.png")
 
     colors = {"pass": (0.2, 0.65, 0.3), "fail": (0.85, 0.3, 0.25), "infra": (0.6, 0.6, 0.6)}
@@ -134,7 +138,7 @@ def markdown(a: Analysis, plots: list[str]) -> str:
             cells.append("—" if ci.n == 0 else f"{ci.mean:+.2f} [{ci.low:+.2f}, {ci.high:+.2f}]")
         lines.append(
             f"| {c.arm} | {c.pairs} | {c.b} | {c.c} | {c.delta * 100:+.0f} pp | {c.p_value:.3g} | "
-            f"{c.p_holm:.3g} | ±{c.mde * 100:.0f} pp | " + " | ".join(cells) + " |"
+            f"{c.p_holm:.3g} | {_mde(c.mde)} | " + " | ".join(cells) + " |"
         )
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
     lines += ["## Per task", "", "| task | " + " | ".join(s.arm for s in a.arms) + " |", "|---|" + "---|" * len(a.arms)]

@@ -29,6 +29,7 @@ class RunOptions(BaseModel):
     temperature: float = 0.0
     model: str | None = None
     sample_timeout: float = 900.0
+    max_steps: int | None = None
 
 
 def _suite_arg(spec: str) -> str:
@@ -59,7 +60,14 @@ def run_ab(opts: RunOptions, suite: Suite, progress: Callable[[int, int, int], N
     set_pool(pool, opts.arms)
     suite_arg = _suite_arg(opts.suite)
     tasks = [
-        rudder_ab(suite=suite_arg, arm=arm, tasks=opts.tasks, seed=opts.seed, temperature=opts.temperature)
+        rudder_ab(
+            suite=suite_arg,
+            arm=arm,
+            tasks=opts.tasks,
+            seed=opts.seed,
+            temperature=opts.temperature,
+            **({"max_steps": opts.max_steps} if opts.max_steps else {}),  # unchanged task args resume old logs
+        )
         for arm in opts.arms
     ]
     try:

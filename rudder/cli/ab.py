@@ -34,6 +34,7 @@ def run_cmd(
     timeout: Annotated[
         float, typer.Option("--sample-timeout", help="seconds before a sample counts as an infrastructure failure")
     ] = 900.0,
+    max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="cap every task's agent steps")] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="write the report when done")] = True,
 ) -> None:
     """Run every (task, arm, epoch) once; re-running the same command resumes and skips finished samples.
@@ -78,6 +79,7 @@ def run_cmd(
         temperature=temperature,
         model=str(model) if model else None,
         sample_timeout=timeout,
+        max_steps=max_steps,
     )
     if backend == "ray":
         import ray

@@ -23,7 +23,7 @@ def test_tiny_suite_loads_with_fixture_files():
     suite = load_suite(TINY)
     assert suite.name == "tiny" and [t.id for t in suite.tasks] == ["done", "hello", "notes"]
     notes = suite.tasks[2]
-    assert notes.files == {"README.md": "# readme\n"} and notes.max_steps == 2 and notes.tags == ["file"]
+    assert notes.files == {"README.md": "# readme\n"} and notes.max_steps == 1 and notes.tags == ["file"]
 
 
 @pytest.mark.parametrize(
