@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from rudder.modes.mode import Mode, StepOverride
-from rudder.util.dirs import user_config_dir
+from rudder.util.dirs import REPO_DIR, user_config_dir
 from rudder.util.validation import describe_validation_error
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
@@ -77,7 +77,7 @@ def load_mode_file(path: Path) -> Mode:
 def mode_dirs(repo: Path | None) -> list[Path]:
     dirs = [BUILTIN_DIR, user_config_dir() / "modes"]
     if repo is not None:
-        dirs.append(repo / ".rudder" / "modes")
+        dirs.append(repo / REPO_DIR / "modes")
     return dirs
 
 
