@@ -11,14 +11,13 @@ from rich.table import Table
 from rich.text import Text
 
 from rudder.cli.options import ModelOpt, ThreadsOpt, fail
-from rudder.cli.vectors import LayersOpt, _engine, _layers
+from rudder.cli.vectors import LayersOpt, _engine, _find, _layers
 from rudder.engine.engine import EngineError
 from rudder.vectors.calibrate import DEFAULT_PROMPTS, DEFAULT_SCALES, calibrate, plot
 from rudder.vectors.card import CalibrationRow, Health, Recipe, VectorCard, load_card, save_card
 from rudder.vectors.dataset import load_dataset
 from rudder.vectors.formats import load_vector
 from rudder.vectors.health import check_vector
-from rudder.vectors.library import find_vector
 from rudder.vectors.vector import VectorError
 
 console = Console()
@@ -54,7 +53,7 @@ def check_cmd(
 ) -> None:
     """Health check: pair consistency, held-out AUROC, permutation nulls, steering direction, best layers."""
     try:
-        vector_path = find_vector(vector_ref, Path.cwd())
+        vector_path = _find(vector_ref)
         card = load_card(vector_path)
         data = load_dataset(_dataset_path(card, dataset), limit)
     except VectorError as exc:
@@ -140,7 +139,7 @@ def calibrate_cmd(
 ) -> None:
     """Sweep scales on held-out prompts; pick the largest before damage passes the threshold; plot it."""
     try:
-        vector_path = find_vector(vector_ref, Path.cwd())
+        vector_path = _find(vector_ref)
         card = load_card(vector_path)
     except VectorError as exc:
         raise fail(str(exc)) from None
