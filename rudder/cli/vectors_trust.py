@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from rudder.cli.options import ModelOpt, fail
-from rudder.cli.vectors import LayersOpt, _engine, _layers
+from rudder.cli.options import ModelOpt, ThreadsOpt, fail
+from rudder.cli.vectors import LayersOpt, _engine, _find, _layers
 from rudder.engine.engine import EngineError
 from rudder.vectors.calibrate import DEFAULT_PROMPTS, DEFAULT_SCALES, calibrate, plot
 from rudder.vectors.card import CalibrationRow, Health, Recipe, VectorCard, load_card, save_card
@@ -21,7 +21,9 @@ from rudder.vectors.health import check_vector
 from rudder.vectors.vector import VectorError
 
 console = Console()
-VectorArg = Annotated[Path, typer.Argument(metavar="VECTOR", help="vector file (its .card.json is read if present)")]
+VectorArg = Annotated[
+    str, typer.Argument(metavar="VECTOR", help="vector file or library name (its .card.json is read if present)")
+]
 DatasetOpt = Annotated[
     Path | None, typer.Option("--dataset", "-d", help="contrastive JSONL [default: the recipe's, from the card]")
 ]
@@ -38,7 +40,7 @@ def _dataset_path(card: VectorCard, dataset: Path | None) -> Path:
 
 
 def check_cmd(
-    vector_path: VectorArg,
+    vector_ref: VectorArg,
     dataset: DatasetOpt = None,
     layers: LayersOpt = None,
     scale: Annotated[float | None, typer.Option(help="relative scale for the steering probe")] = None,
@@ -47,15 +49,17 @@ def check_cmd(
     permutations: Annotated[int, typer.Option(help="label permutations for the null")] = 1000,
     save_card_: SaveCardOpt = False,
     model: ModelOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Health check: pair consistency, held-out AUROC, permutation nulls, steering direction, best layers."""
     try:
+        vector_path = _find(vector_ref)
         card = load_card(vector_path)
         data = load_dataset(_dataset_path(card, dataset), limit)
     except VectorError as exc:
         raise fail(str(exc)) from None
     recipe = card.recipe
-    engine = _engine(model)
+    engine = _engine(model, threads=threads)
     try:
         vector = load_vector(vector_path, model=engine.info.identity)
         vector.check_model(engine.info.identity, source=str(vector_path))
@@ -118,7 +122,7 @@ def _scales(spec: str) -> list[float]:
 
 
 def calibrate_cmd(
-    vector_path: VectorArg,
+    vector_ref: VectorArg,
     layers: LayersOpt = None,
     scales: Annotated[str, typer.Option(help="magnitudes to sweep, comma-separated")] = ",".join(
         map(str, DEFAULT_SCALES)
@@ -131,9 +135,11 @@ def calibrate_cmd(
     plot_path: Annotated[Path | None, typer.Option("--plot", help="where to save the plot [default: beside]")] = None,
     save_card_: SaveCardOpt = False,
     model: ModelOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Sweep scales on held-out prompts; pick the largest before damage passes the threshold; plot it."""
     try:
+        vector_path = _find(vector_ref)
         card = load_card(vector_path)
     except VectorError as exc:
         raise fail(str(exc)) from None
@@ -145,7 +151,7 @@ def calibrate_cmd(
         updates["max_tokens"] = max_tokens
     recipe = recipe.model_copy(update=updates)
     magnitudes = _scales(scales)
-    engine = _engine(model)
+    engine = _engine(model, threads=threads)
     table = Table("scale", recipe.metric, "change", "perplexity", "repetition", "damaged", "first answer")
 
     def row_done(row: CalibrationRow) -> None:

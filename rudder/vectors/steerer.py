@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from rudder.engine.engine import Engine
 
 Backend = Literal["auto", "native", "callback"]
-NATIVE_SITE = "l_out"  # where llama.cpp's build_cvec adds its control vector
 
 _HOOK_OPS = {SteeringOp.ADD: HookOp.ADD, SteeringOp.PROJECT_OUT: HookOp.PROJECT_OUT, SteeringOp.ABLATE: HookOp.ABLATE}
 
@@ -59,11 +58,12 @@ class Steerer:
     def _goes_native(self, op: PlannedOp) -> bool:
         if self.backend == "callback":
             return False
-        fits = op.op == SteeringOp.ADD and op.site == NATIVE_SITE and op.scope == Scope.ALL and op.layer >= 1
+        native_site = self.engine.profile.sites.native_site  # where llama.cpp's build_cvec adds
+        fits = op.op == SteeringOp.ADD and op.site == native_site and op.scope == Scope.ALL and op.layer >= 1
         if self.backend == "native" and not fits:
             raise VectorError(
                 f"{op.source} at {op.node} ({op.op}, scope {op.scope}) cannot run natively: "
-                "llama.cpp's control vectors only add at l_out-N (N >= 1) on every token"
+                f"llama.cpp's control vectors only add at {native_site}-N (N >= 1) on every token"
             )
         return fits
 
