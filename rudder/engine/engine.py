@@ -41,7 +41,10 @@ from rudder.engine.gguf_header import model_identity
 from rudder.engine.hook import GraphHook
 from rudder.engine.identity import ModelIdentity
 from rudder.engine.model_file import ModelLoadError, check_gguf, embedded_model_path
+from rudder.engine.sampling import GrammarFirstSampler, PlainSampler
 from rudder.engine.sites import discover_sites
+
+TokenSampler = PlainSampler | GrammarFirstSampler
 
 __all__ = ["ContextOverflowError", "Engine", "EngineConfig", "EngineError", "ModelInfo", "ModelLoadError"]
 
@@ -101,6 +104,7 @@ class Engine:
             bos_token=self._piece(self.llama.token_bos(), special=True),
         )
         self._grammars: dict[str, LlamaGrammar] = {}
+        self.grammar_first = True
         self.sites = discover_sites(self)
         self.reset()
 
@@ -266,6 +270,18 @@ class Engine:
             self._grammars[gbnf] = LlamaGrammar.from_string(gbnf, verbose=False)
         return self._grammars[gbnf]
 
+    def _token_sampler(self, sampling: Sampling, grammar: str | None) -> TokenSampler:
+        """Grammar calls check the sampled token first (sampling.py); `grammar_first = False` restores
+        the full-vocabulary grammar pass on every token (kept for benchmarks and equivalence tests)."""
+        if grammar is None:
+            return PlainSampler(sampling, self.info.n_vocab)
+        if self.grammar_first:
+            return GrammarFirstSampler(sampling, self.info.n_vocab, self.llama._model.vocab, self._grammar(grammar))
+        full = PlainSampler(sampling, self.info.n_vocab)
+        full.chain.close()
+        full.chain = self._sampler(sampling, grammar)
+        return full
+
     def _sampler(self, sampling: Sampling, grammar: str | None) -> _internals.LlamaSampler:
         sampler = _internals.LlamaSampler()
         if sampling.repeat_penalty != 1.0:
@@ -325,6 +341,7 @@ class Generation(Iterator[TokenEvent]):
         self.tokens: list[int] = []
         self._stops = StopMatcher(sampling.stop)
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.sampler: TokenSampler | None = None
         self._events = self._run(prompt, grammar)
         self.cancelled = False
 
@@ -347,7 +364,7 @@ class Generation(Iterator[TokenEvent]):
         started = time.perf_counter()
         stats.prompt_tokens_cached, stats.prompt_tokens_evaluated = engine.prefill(prompt)
         stats.prompt_seconds = time.perf_counter() - started
-        sampler = engine._sampler(self.sampling, grammar)
+        sampler = self.sampler = engine._token_sampler(self.sampling, grammar)
         started = time.perf_counter()
         try:
             while True:
@@ -355,7 +372,7 @@ class Generation(Iterator[TokenEvent]):
                 if reason:
                     stats.stop_reason = reason
                     break
-                token = sampler.sample(engine.llama._ctx, -1)
+                token = sampler.sample(engine.llama._ctx)
                 if engine.is_end_of_generation(token):
                     stats.stop_reason = "eos"
                     break
@@ -376,6 +393,7 @@ class Generation(Iterator[TokenEvent]):
         finally:
             stats.generate_seconds = time.perf_counter() - started
             engine.hook.set_generating(False)
+            sampler.close()
 
     def _limit_reached(self) -> str | None:
         if self.cancelled:
