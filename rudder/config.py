@@ -3,6 +3,8 @@
     user config:  $RUDDER_CONFIG_DIR/config.toml, else the platform's config dir (~/.config/rudder)
     repo config:  <repo>/.rudder.toml
 
+A relative `model_path` is relative to the file it is written in; a `--model` flag, to the current directory.
+
 Every file is validated on its own first, so an error names the file and the key:
     .rudder.toml: model.n_ctx: Input should be a valid integer (got 'big')
 """
@@ -73,13 +75,20 @@ def load_config(repo: Path | None, overrides: dict[str, Any] | None = None) -> R
         if path.is_file():
             data = read_toml(path)
             _validated(str(path), data)
-            merged = _deep_merge(merged, data)
+            merged = _deep_merge(merged, _model_path_from(data, path.parent))
     if overrides:
-        merged = _deep_merge(merged, _drop_none(overrides))
-    config = _validated("command line", merged)
-    if repo is not None and config.model.model_path and not config.model.model_path.is_absolute():
-        config.model.model_path = (repo / config.model.model_path).resolve()
-    return config
+        merged = _deep_merge(merged, _model_path_from(_drop_none(overrides), Path.cwd()))
+    return _validated("command line", merged)
+
+
+def _model_path_from(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """A relative model_path means relative to where it was written: the config file's directory, or the
+    current directory for a flag."""
+    model = data.get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("model_path"), str):
+        return data
+    path = Path(model["model_path"]).expanduser()
+    return {**data, "model": {**model, "model_path": str((base / path).resolve())}}
 
 
 def _drop_none(data: dict[str, Any]) -> dict[str, Any]:

@@ -72,6 +72,7 @@ class Engine(Protocol):
         *,
         grammar: str | None = None,
         overflow: Literal["error", "truncate"] = "error",
+        watchers: Sequence[Any] = (),
     ) -> Generation: ...
 
     def reset(self) -> None:

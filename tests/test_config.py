@@ -53,3 +53,35 @@ def test_unknown_key_and_bad_toml(user_dir: Path, tmp_path: Path) -> None:
 def test_bad_flag_is_reported_as_command_line(user_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="command line: agent.approval"):
         load_config(tmp_path, {"agent": {"approval": "sometimes"}})
+
+
+def test_model_path_resolves_against_where_it_was_written(
+    user_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flag resolves against the current directory, a config file's path against that file's directory."""
+    repo, elsewhere = tmp_path / "repo", tmp_path / "elsewhere"
+    repo.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    flag = load_config(repo, {"model": {"model_path": "m.gguf"}})
+    assert flag.model.model_path == elsewhere / "m.gguf"
+    (user_dir / "config.toml").write_text('[model]\nmodel_path = "models/u.gguf"\n')
+    assert load_config(repo).model.model_path == user_dir / "models" / "u.gguf"  # not repo/models/u.gguf
+    assert load_config(None).model.model_path == user_dir / "models" / "u.gguf"
+    (repo / ".rudder.toml").write_text('[model]\nmodel_path = "r.gguf"\n')
+    assert load_config(repo).model.model_path == repo / "r.gguf"
+    assert load_config(repo, {"model": {"model_path": "~/x.gguf"}}).model.model_path == Path.home() / "x.gguf"
+
+
+def test_run_reports_a_relative_model_against_the_current_directory(tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from rudder.cli import app
+    from tests.helpers import make_repo
+
+    make_repo(tmp_path / "repo", {"README.md": "hi\n"})
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    result = CliRunner().invoke(app, ["run", "say hi", "--repo", "../repo", "--model", "m.gguf"])
+    assert result.exit_code == 2
+    assert f"model file not found: {tmp_path / 'here' / 'm.gguf'}" in result.output

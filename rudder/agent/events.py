@@ -49,6 +49,7 @@ class Token:
     step: int
     text: str
     phase: Phase
+    erase: int = 0  # characters of earlier tokens' text to take back first (the collapse guard rewound a loop)
 
 
 @dataclass(frozen=True)

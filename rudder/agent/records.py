@@ -27,6 +27,9 @@ class StepRecord(BaseModel):
     steering: dict[str, list[dict[str, Any]]] = Field(
         default_factory=dict, description="phase -> the vectors active while the model wrote that phase"
     )
+    guard: list[dict[str, Any]] = Field(
+        default_factory=list, description="collapse-guard actions: loop/entropy seen, scale backed off, tokens rewound"
+    )
     output: str = ""  # the model's raw text
     tool: str | None = None
     arguments: dict[str, Any] | None = None

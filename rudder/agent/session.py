@@ -47,6 +47,7 @@ from rudder.engine.generation import GenerationStats, Sampling
 from rudder.interfaces import Engine, Phase, Steerer, StepKind, StepPolicy
 from rudder.tools.base import Access, Tool, ToolError, Workspace, all_tools
 from rudder.tools.gitops import Checkpoints
+from rudder.vectors.guard import CollapseGuard, GuardEvent
 
 PLAN_TOKENS = 96
 
@@ -248,9 +249,10 @@ class Session:
         messages = self.conversation.fit(lambda m: len(self.engine.tokenize(render(m))), limit)
         phase = Phase.THOUGHT if grammar is None else self.protocol.phase("")
         self._steer(record, phase, "phase")
-        generation = self.engine.stream(render(messages), sampling, grammar=grammar)
+        guard = CollapseGuard(self.steerer, on_event=lambda e: self._guarded(record, phase, e))
+        generation = self.engine.stream(render(messages), sampling, grammar=grammar, watchers=[guard])
         for event in generation:
-            self._emit(Token(record.index, event.text, phase))
+            self._emit(Token(record.index, event.text, phase, event.erase))
             if self._interrupt.is_set():
                 generation.cancel()
             now_phase = phase if grammar is None else self.protocol.phase(generation.text)
@@ -283,6 +285,12 @@ class Session:
         record.steering.setdefault(key, described)
         if changed:
             self._emit(SteeringChanged(record.index, phase, described, reason))
+
+    def _guarded(self, record: StepRecord, phase: Phase, event: GuardEvent) -> None:
+        """The collapse guard backed the steering off (or stopped a loop): trajectory and listeners see it."""
+        record.guard.append(event.as_dict())
+        reason = f"guard: {event.kind}, {event.action} to x{event.factor_after:g} ({event.detail})"
+        self._emit(SteeringChanged(record.index, phase, event.plan, reason))
 
     @staticmethod
     def _record_generation(record: StepRecord, stats: GenerationStats) -> None:

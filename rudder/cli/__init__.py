@@ -39,6 +39,7 @@ app.command("run")(run.run)
 app.command("replay")(history.replay)
 app.command("undo")(history.undo)
 vectors.app.command("check")(vectors_trust.check_cmd)
+vectors.app.command("calibrate")(vectors_trust.calibrate_cmd)
 app.add_typer(vectors.app, name="vectors")
 app.add_typer(modes.app, name="modes")
 

@@ -11,10 +11,13 @@ from rich.table import Table
 from rich.text import Text
 
 from rudder.cli.display import plain
-from rudder.cli.options import RepoOpt, fail
+from rudder.cli.options import RepoOpt, fail, warn_mode_problems
 from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind
-from rudder.modes.registry import ModeError, get_mode, load_mode_file, load_modes
+from rudder.modes.check import check_mode_vectors
+from rudder.modes.registry import ModeError, get_mode, load_mode_file, scan_modes
+from rudder.tools.base import ToolError
+from rudder.tools.gitops import find_repo_root
 
 app = typer.Typer(help="List, show and check modes (bundles of steering, sampling and prompt).", no_args_is_help=True)
 console = Console()
@@ -23,10 +26,9 @@ console = Console()
 @app.command("list")
 def list_cmd(repo: RepoOpt = Path("."), twins: Annotated[bool, typer.Option(help="include the twins")] = False) -> None:
     """Every mode available in this repo: built-in, user (~/.config/rudder/modes), repo (.rudder/modes)."""
-    try:
-        modes = load_modes(repo.resolve())
-    except ModeError as exc:
-        raise fail(str(exc)) from None
+    scan = scan_modes(repo.resolve())
+    modes = scan.modes
+    warn_mode_problems(scan.problems)
     table = Table("mode", "key", "vectors", "description")
     for name, mode in modes.items():
         if "/" in name and not twins:
@@ -45,6 +47,7 @@ def show_cmd(name: Annotated[str, typer.Argument(help="mode name")], repo: RepoO
         mode = get_mode(name, repo.resolve())
     except ModeError as exc:
         raise fail(str(exc)) from None
+    warn_mode_problems(scan_modes(repo.resolve()).problems, except_name=name.split("/")[0])
     console.print(Text.assemble((mode.name, "bold"), f" ({mode.source or 'generated twin'}) - {mode.description}"))
     if mode.addendum:
         console.print(plain(f"addendum: {mode.addendum}"))
@@ -70,9 +73,20 @@ def check_cmd(path: Annotated[Path, typer.Argument(help="a mode TOML file")]) ->
         mode = load_mode_file(path)
     except ModeError as exc:
         raise fail(str(exc)) from None
+    problems = check_mode_vectors(mode, path.read_text(encoding="utf-8"), _repo_of(path))
+    if problems:
+        raise fail("\n".join(problems))
     console.print(
         plain(f"{path}: ok (mode {mode.name!r}, {len(mode.vectors)} vectors, {len(mode.steps)} step overrides)")
     )
+
+
+def _repo_of(path: Path) -> Path | None:
+    """The repository a mode file lives in (its .rudder/vectors is part of the library), if any."""
+    try:
+        return find_repo_root(path.resolve().parent)
+    except ToolError:
+        return None
 
 
 def _span(layers: tuple[int, ...] | None) -> str:

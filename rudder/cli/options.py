@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from rudder.config import ConfigError, RudderConfig, load_config
+from rudder.modes.registry import ModeProblem
 
 ModelOpt = Annotated[
     Path | None,
@@ -31,6 +33,18 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one clear error line and return the exit to raise."""
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     return typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    """A problem that does not stop the command (plain text on stderr, never markup)."""
+    typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
+
+
+def warn_mode_problems(problems: Iterable[ModeProblem], *, except_name: str | None = None) -> None:
+    """One warning per bad mode file that was skipped (the selected mode's problems are an error instead)."""
+    for problem in problems:
+        if problem.name != except_name:
+            warn(f"skipped mode file with errors:\n{problem.message}")
 
 
 def build_config(

@@ -16,10 +16,21 @@ from rudder.agent.approval import ApprovalRequest, Decision
 from rudder.agent.events import Event, Listener, ModeSwitched, StepFinished, StepStarted, Token
 from rudder.agent.factory import open_session
 from rudder.cli import display
-from rudder.cli.options import CtxOpt, ModelOpt, RepoOpt, SeedOpt, TempOpt, ThreadsOpt, VerboseOpt, build_config, fail
+from rudder.cli.options import (
+    CtxOpt,
+    ModelOpt,
+    RepoOpt,
+    SeedOpt,
+    TempOpt,
+    ThreadsOpt,
+    VerboseOpt,
+    build_config,
+    fail,
+    warn_mode_problems,
+)
 from rudder.engine.engine import Engine
 from rudder.engine.model_file import ModelLoadError
-from rudder.modes.registry import ModeError
+from rudder.modes.registry import ModeError, get_mode, scan_modes
 from rudder.tools.base import ToolError
 from rudder.tools.gitops import find_repo_root
 from rudder.vectors.vector import VectorError
@@ -89,6 +100,8 @@ def run(
 
     Exit status: 0 when the agent called finish, 1 otherwise.
     """
+    if not task.strip():
+        raise fail('the task is empty; say what the agent should do, e.g. rudder run "fix the typo in README.md"')
     root = _repo(repo)
     agent = {"max_steps": max_steps, "approval": approval, "plan_first": plan}
     config = build_config(
@@ -101,6 +114,12 @@ def run(
         seed=seed,
         agent=agent,
     )
+    selected = mode or config.agent.mode
+    try:
+        get_mode(selected, root)  # a bad or unknown mode is refused before the model loads
+    except ModeError as exc:
+        raise fail(str(exc)) from None
+    warn_mode_problems(scan_modes(root).problems, except_name=selected.split("/")[0])
     try:
         engine = Engine(config.model)
         session = open_session(

@@ -21,13 +21,15 @@ from rudder.engine.generation import Sampling
 from rudder.engine.model_file import ModelLoadError
 from rudder.engine.sites import steerable_sites
 from rudder.modes.mode import parse_layers
-from rudder.util.dirs import user_config_dir
+from rudder.tools.base import ToolError
+from rudder.tools.gitops import find_repo_root
 from rudder.vectors.dataset import load_dataset
 from rudder.vectors.extract import extract
 from rudder.vectors.formats import VectorFormat, load_vector, model_identity_from_gguf, save_vector
+from rudder.vectors.library import find_vector, user_library_path
 from rudder.vectors.plan import ScaleMode, Scope, VectorUse, build_plan
 from rudder.vectors.steerer import Steerer
-from rudder.vectors.vector import SteeringOp, VectorError
+from rudder.vectors.vector import ModelIdentity, SteeringOp, VectorError
 
 app = typer.Typer(help="Extract, inspect, convert and try steering vectors.", no_args_is_help=True)
 console = Console()
@@ -63,11 +65,17 @@ def extract_cmd(
     limit: Annotated[int | None, typer.Option(help="use only the first N pairs")] = None,
     description: Annotated[str, typer.Option(help="what the vector does")] = "",
     model: ModelOpt = None,
+    n_ctx: CtxOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Extract a steering vector from a contrastive dataset (positive minus negative activations)."""
     if output is None and save is None:
         raise fail("say where the vector goes: --output FILE and/or --save NAME")
-    engine = _engine(model)
+    try:
+        saved = user_library_path(save) if save else None
+    except VectorError as exc:
+        raise fail(f"--save: {exc}") from None
+    engine = _engine(model, n_ctx, threads)
     try:
         data = load_dataset(dataset, limit)
         chosen = _layers(layers, list(range(1, engine.info.n_layer - 1)))
@@ -94,8 +102,8 @@ def extract_cmd(
             )
         seconds = time.perf_counter() - started
         targets = [output] if output else []
-        if save:
-            targets.append(user_config_dir() / "vectors" / f"{save}.gguf")
+        if saved:
+            targets.append(saved)
         for target in targets:
             save_vector(vector, target, VectorFormat.RUDDER)
             console.print(plain(f"wrote {target}"))
@@ -106,11 +114,32 @@ def extract_cmd(
         engine.close()
 
 
+def _repo() -> Path | None:
+    """The git repository around the current directory (for its .rudder/vectors), if any."""
+    try:
+        return find_repo_root(Path.cwd())
+    except ToolError:
+        return None
+
+
+def _find(ref: str, model: ModelIdentity | None = None) -> Path:
+    """A VECTOR argument: a file, else a library name (the one for `model` when there is one)."""
+    if model is not None:
+        try:
+            return find_vector(ref, _repo(), model)
+        except VectorError:
+            pass  # named, but for another model: loading it says which
+    return find_vector(ref, _repo())
+
+
+VectorArg = Annotated[str, typer.Argument(metavar="VECTOR", help="a vector file (any format) or a library name")]
+
+
 @app.command("show")
-def show_cmd(path: Annotated[Path, typer.Argument(help="a vector file (any supported format)")]) -> None:
+def show_cmd(vector_ref: VectorArg) -> None:
     """Print a vector's metadata and per-layer sizes."""
     try:
-        vector = load_vector(path)
+        vector = load_vector(_find(vector_ref))
     except VectorError as exc:
         raise fail(str(exc)) from None
     meta = vector.meta
@@ -133,9 +162,13 @@ def show_cmd(path: Annotated[Path, typer.Argument(help="a vector file (any suppo
 
 
 @app.command("sites")
-def sites_cmd(model: ModelOpt = None, all_nodes: Annotated[bool, typer.Option("--all")] = False) -> None:
+def sites_cmd(
+    model: ModelOpt = None,
+    all_nodes: Annotated[bool, typer.Option("--all", help="every node, not only residual-sized ones")] = False,
+    threads: ThreadsOpt = None,
+) -> None:
     """List the graph nodes this model offers for capture and steering (discovered, not hard-coded)."""
-    engine = _engine(model)
+    engine = _engine(model, threads=threads)
     try:
         sites = engine.sites
         shown = sites if all_nodes else steerable_sites(sites, engine.info.n_embd)
@@ -154,7 +187,7 @@ def sites_cmd(model: ModelOpt = None, all_nodes: Annotated[bool, typer.Option("-
 
 @app.command("convert")
 def convert_cmd(
-    source: Annotated[Path, typer.Argument(help="input vector file")],
+    source: Annotated[str, typer.Argument(help="input vector file or library name")],
     target: Annotated[Path, typer.Argument(help="output file")],
     to: Annotated[VectorFormat, typer.Option("--to", help="output format")] = VectorFormat.RUDDER,
     from_cvector_generator: Annotated[
@@ -173,7 +206,7 @@ def convert_cmd(
     """Convert between llama.cpp control vectors, ds4 directional steering and Rudder's format."""
     try:
         identity = model_identity_from_gguf(model) if model else None
-        vector = load_vector(source, model=identity, from_cvector_generator=from_cvector_generator)
+        vector = load_vector(_find(source), model=identity, from_cvector_generator=from_cvector_generator)
         save_vector(vector, target, to)
     except VectorError as exc:
         raise fail(str(exc)) from None
@@ -182,7 +215,7 @@ def convert_cmd(
 
 @app.command("apply")
 def apply_cmd(
-    vector_path: Annotated[Path, typer.Argument(metavar="VECTOR", help="vector file")],
+    vector_ref: VectorArg,
     prompt: Annotated[str, typer.Argument(help="a user message")],
     scale: Annotated[float, typer.Option("--scale", "-s", help="strength (see --scale-mode)")] = 0.05,
     scale_mode: Annotated[ScaleMode, typer.Option(help="relative: x residual norm; raw: x stored vector")] = (
@@ -197,8 +230,13 @@ def apply_cmd(
     threads: ThreadsOpt = None,
 ) -> None:
     """Answer PROMPT with and without the vector, side by side (greedy, so the difference is the vector's)."""
+    try:
+        _find(vector_ref)  # an unknown name is refused before the model loads
+    except VectorError as exc:
+        raise fail(str(exc)) from None
     engine = _engine(model, n_ctx, threads)
     try:
+        vector_path = _find(vector_ref, engine.info.identity)
         vector = load_vector(vector_path, model=engine.info.identity)
         vector.check_model(engine.info.identity, source=str(vector_path))
         chosen = tuple(_layers(layers, vector.layers)) if layers else None

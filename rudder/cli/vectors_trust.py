@@ -13,7 +13,8 @@ from rich.text import Text
 from rudder.cli.options import ModelOpt, fail
 from rudder.cli.vectors import LayersOpt, _engine, _layers
 from rudder.engine.engine import EngineError
-from rudder.vectors.card import Health, VectorCard, load_card, save_card
+from rudder.vectors.calibrate import DEFAULT_PROMPTS, DEFAULT_SCALES, calibrate, plot
+from rudder.vectors.card import CalibrationRow, Health, Recipe, VectorCard, load_card, save_card
 from rudder.vectors.dataset import load_dataset
 from rudder.vectors.formats import load_vector
 from rudder.vectors.health import check_vector
@@ -104,3 +105,80 @@ def print_health(health: Health, name: str, steer: list[int]) -> None:
     verdict = Text(f"{name}: {health.verdict}", _STYLE[health.verdict])
     verdict.append(" - " + "; ".join(health.reasons), style="default")
     console.print(verdict)
+
+
+def _scales(spec: str) -> list[float]:
+    try:
+        values = [float(part) for part in spec.split(",") if part.strip()]
+    except ValueError:
+        raise fail(f"--scales: expected comma-separated numbers such as 0.02,0.04,0.08, got {spec!r}") from None
+    if not values or any(v <= 0 for v in values):
+        raise fail("--scales: give positive magnitudes (use --negative to push the other way)")
+    return values
+
+
+def calibrate_cmd(
+    vector_path: VectorArg,
+    layers: LayersOpt = None,
+    scales: Annotated[str, typer.Option(help="magnitudes to sweep, comma-separated")] = ",".join(
+        map(str, DEFAULT_SCALES)
+    ),
+    negative: Annotated[bool, typer.Option("--negative", help="sweep -scale (e.g. verbose from terse)")] = False,
+    prompts: Annotated[int | None, typer.Option(help="use only the first N calibration prompts")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="tokens per answer [default: the recipe's]")] = None,
+    max_damaged: Annotated[float, typer.Option(help="share of damaged answers a scale may have")] = 0.1,
+    max_perplexity: Annotated[float, typer.Option(help="allowed median perplexity x the unsteered one")] = 4.0,
+    plot_path: Annotated[Path | None, typer.Option("--plot", help="where to save the plot [default: beside]")] = None,
+    save_card_: SaveCardOpt = False,
+    model: ModelOpt = None,
+) -> None:
+    """Sweep scales on held-out prompts; pick the largest before damage passes the threshold; plot it."""
+    try:
+        card = load_card(vector_path)
+    except VectorError as exc:
+        raise fail(str(exc)) from None
+    recipe = card.recipe or Recipe(dataset="-", prompts=list(DEFAULT_PROMPTS))
+    updates: dict[str, object] = {}
+    if prompts is not None:
+        updates["prompts"] = (recipe.prompts or list(DEFAULT_PROMPTS))[:prompts]
+    if max_tokens is not None:
+        updates["max_tokens"] = max_tokens
+    recipe = recipe.model_copy(update=updates)
+    magnitudes = _scales(scales)
+    engine = _engine(model)
+    table = Table("scale", recipe.metric, "change", "perplexity", "repetition", "damaged", "first answer")
+
+    def row_done(row: CalibrationRow) -> None:
+        table.add_row(
+            f"{row.scale:+g}", f"{row.effect:.2f}", f"{row.change:+.0%}", f"{row.perplexity:.2f}",
+            f"{row.repetition:.3f}", f"{row.damaged}/{row.answers}", Text(row.examples[0][:60] if row.examples else ""),
+        )  # fmt: skip
+
+    try:
+        vector = load_vector(vector_path, model=engine.info.identity)
+        vector.check_model(engine.info.identity, source=str(vector_path))
+        chosen = _layers(layers or recipe.layers if card.recipe or layers else None, vector.layers)
+        result = calibrate(
+            engine, vector, recipe, layers=chosen, scales=magnitudes, sign=-1.0 if negative else 1.0,
+            max_damaged=max_damaged, max_perplexity=max_perplexity, progress=row_done,
+        )  # fmt: skip
+    except (VectorError, EngineError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.close()
+    console.print(table)
+    console.print(
+        f"{vector.meta.name}: calibrated scale {result.scale:+g} at layers {result.layers} "
+        f"(largest before more than {max_damaged:.0%} damaged answers or perplexity over {max_perplexity:g}x)"
+    )
+    target = plot_path or vector_path.with_name(f"{vector_path.name.removesuffix(vector_path.suffix)}.calibration.png")
+    if plot_path or save_card_:
+        suffix = ".negative" if negative else ""
+        target = target.with_name(target.name.replace(".calibration.png", f".calibration{suffix}.png"))
+        console.print(f"plot: {plot(result, vector.meta.name, target)}")
+    if save_card_:
+        if negative:
+            card.negative_calibration = result
+        else:
+            card.calibration = result
+        console.print(f"wrote {save_card(vector_path, card)}")

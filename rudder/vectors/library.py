@@ -10,6 +10,7 @@ so one folder can hold vectors for several models. A mode refers to vectors by n
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,3 +87,38 @@ class VectorResolver:
             f"({', '.join(str(d) for d in library_dirs(self.repo))}); available: {', '.join(others) or 'none'}. "
             "Extract one with `rudder vectors extract DATASET --save NAME`."
         )
+
+
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def check_vector_name(name: str) -> str:
+    """A library name is a plain file name: no directories, no `..`, no leading dot (it becomes NAME.gguf)."""
+    if not _PLAIN_NAME.match(name) or ".." in name:
+        raise VectorError(
+            f"{name!r} is not a plain name; a vector name is 1-64 letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit (no '/', no '..')"
+        )
+    return name
+
+
+def user_library_path(name: str) -> Path:
+    """Where `extract --save NAME` writes: the user's vector library (never anywhere else)."""
+    return user_config_dir() / "vectors" / f"{check_vector_name(name)}.gguf"
+
+
+def find_vector(ref: str, repo: Path | None, model: ModelIdentity | None = None) -> Path:
+    """The file a command-line VECTOR means: a path (it has a '/' or a vector file suffix, or exists),
+    else a library name (for `model` when given, else for any model), searched in `library_dirs` order."""
+    path = Path(ref).expanduser()
+    if "/" in ref or path.suffix in (".gguf", ".f32", ".json") or path.is_file():
+        return path  # a missing file is the loader's clear error
+    entries = list_library(repo, model)
+    for entry in entries:
+        if entry.name == ref:
+            return entry.path
+    names = ", ".join(sorted({e.name for e in entries})) or "none"
+    raise VectorError(
+        f"no vector file or library vector named {ref!r}; available: {names} "
+        f"(library: {', '.join(str(d) for d in library_dirs(repo))})"
+    )
