@@ -9,35 +9,47 @@ from rudder.agent.context import Message
 from rudder.agent.protocol import ToolCallProtocol
 
 SYSTEM = """You are Rudder, a coding agent working in the git repository "{repo}".
-You act by replying with exactly one JSON tool call. Tools:
+You act by replying with exactly one JSON tool call{thought}. Tools:
 {tools}
-Paths are relative to the repository root. When the task is done, call finish with a short answer.\
+Paths are relative to the repository root. Change existing files with edit_file; use write_file only for \
+new files. When the task is done, call finish with a short answer.\
 {addendum}{repo_map}"""
+
+EXAMPLE_FILE = "colors.py"
+EXAMPLE_TASK = "EXAMPLE ONLY, not your task: create colors.py setting COLOR to blue"
 
 
 def system_prompt(protocol: ToolCallProtocol, repo: str, repo_map: str, addendum: str) -> str:
     return SYSTEM.format(
         repo=repo,
         tools=protocol.describe_tools(),
+        thought=': first a short "thought" (what you do next), then "tool" and its arguments'
+        if getattr(protocol, "with_thought", False)
+        else "",
         addendum=f"\n{addendum.strip()}" if addendum.strip() else "",
         repo_map=f"\n\nRepository map:\n{repo_map.strip()}" if repo_map.strip() else "",
     )
 
 
+def _call(protocol: ToolCallProtocol, tool: str, arguments: dict[str, str], thought: str) -> str:
+    if getattr(protocol, "with_thought", False):
+        return protocol.render_call(tool, arguments, thought)  # type: ignore[call-arg]
+    return protocol.render_call(tool, arguments)
+
+
 def worked_example(protocol: ToolCallProtocol) -> list[Message]:
+    """One short exchange that shows the format, marked so it cannot pass for the task. It ends on a tool
+    result, not on finish: a small model copies the last call it saw, and copying finish ends the run."""
+    write = {"path": EXAMPLE_FILE, "content": "COLOR = 'blue'\n"}
     return [
-        {"role": "user", "content": "Example task: create hello.txt containing: hi"},
-        {
-            "role": "assistant",
-            "content": protocol.render_call("write_file", {"path": "hello.txt", "content": "hi"}),
-        },
-        {"role": "user", "content": observation("write_file", "wrote hello.txt (1 line)")},
-        {"role": "assistant", "content": protocol.render_call("finish", {"answer": "Created hello.txt."})},
+        {"role": "user", "content": EXAMPLE_TASK},
+        {"role": "assistant", "content": _call(protocol, "write_file", write, "Create colors.py with write_file.")},
+        {"role": "user", "content": observation("write_file", f"created {EXAMPLE_FILE} (15 bytes, 1 lines)")},
     ]
 
 
 def task_message(task: str) -> str:
-    return f"Task: {task}"
+    return f"End of the example. Your real task: {task}"
 
 
 def follow_up_message(text: str) -> str:

@@ -42,10 +42,8 @@ from rudder.engine.gguf_header import model_identity
 from rudder.engine.hook import GraphHook
 from rudder.engine.identity import ModelIdentity
 from rudder.engine.model_file import ModelLoadError, check_gguf, embedded_model_path
-from rudder.engine.sampling import GrammarFirstSampler, PlainSampler
+from rudder.engine.sampling import TokenSampler, make_sampler
 from rudder.engine.sites import discover_sites
-
-TokenSampler = PlainSampler | GrammarFirstSampler
 
 __all__ = ["ContextOverflowError", "Engine", "EngineConfig", "EngineError", "ModelInfo", "ModelLoadError"]
 
@@ -274,30 +272,8 @@ class Engine:
     def _token_sampler(self, sampling: Sampling, grammar: str | None) -> TokenSampler:
         """Grammar calls check the sampled token first (sampling.py); `grammar_first = False` restores
         the full-vocabulary grammar pass on every token (kept for benchmarks and equivalence tests)."""
-        if grammar is None:
-            return PlainSampler(sampling, self.info.n_vocab)
-        if self.grammar_first:
-            return GrammarFirstSampler(sampling, self.info.n_vocab, self.llama._model.vocab, self._grammar(grammar))
-        full = PlainSampler(sampling, self.info.n_vocab)
-        full.chain.close()
-        full.chain = self._sampler(sampling, grammar)
-        return full
-
-    def _sampler(self, sampling: Sampling, grammar: str | None) -> _internals.LlamaSampler:
-        sampler = _internals.LlamaSampler()
-        if sampling.repeat_penalty != 1.0:
-            sampler.add_penalties(self.info.n_vocab, 64, sampling.repeat_penalty, 0.0, 0.0)
-        if grammar is not None:
-            sampler.add_grammar(self.llama._model, self._grammar(grammar))
-        if sampling.temperature == 0.0:
-            sampler.add_greedy()
-            return sampler
-        sampler.add_top_k(sampling.top_k)
-        sampler.add_top_p(sampling.top_p, 1)
-        sampler.add_min_p(sampling.min_p, 1)
-        sampler.add_temp(sampling.temperature)
-        sampler.add_dist(sampling.seed)
-        return sampler
+        llama_grammar = self._grammar(grammar) if grammar is not None else None
+        return make_sampler(sampling, self.llama._model, llama_grammar, grammar_first=self.grammar_first)
 
     # -- generation --------------------------------------------------------------------------------
 

@@ -23,11 +23,18 @@ from rudder.engine.generation import Sampling
 GREEDY_RETRIES = 16  # greedy: single checks of the next-best tokens before a whole-vocabulary pass
 
 
-def build_chain(sampling: Sampling, n_vocab: int) -> _internals.LlamaSampler:
-    """The sampler chain without any grammar: penalties, then greedy or top-k/top-p/min-p/temperature."""
+def build_chain(
+    sampling: Sampling,
+    n_vocab: int,
+    model: _internals.LlamaModel | None = None,
+    grammar: LlamaGrammar | None = None,
+) -> _internals.LlamaSampler:
+    """The sampler chain: penalties, the grammar if given, then greedy or top-k/top-p/min-p/temperature."""
     sampler = _internals.LlamaSampler()
     if sampling.repeat_penalty != 1.0:
         sampler.add_penalties(n_vocab, 64, sampling.repeat_penalty, 0.0, 0.0)
+    if grammar is not None and model is not None:
+        sampler.add_grammar(model, grammar)
     if sampling.temperature == 0.0:
         sampler.add_greedy()
         return sampler
@@ -39,11 +46,22 @@ def build_chain(sampling: Sampling, n_vocab: int) -> _internals.LlamaSampler:
     return sampler
 
 
-class PlainSampler:
-    """No grammar: llama.cpp samples and accepts in one C call."""
+def make_sampler(
+    sampling: Sampling, model: _internals.LlamaModel, grammar: LlamaGrammar | None, *, grammar_first: bool
+) -> TokenSampler:
+    n_vocab = model.n_vocab()
+    if grammar is None:
+        return PlainSampler(build_chain(sampling, n_vocab))
+    if grammar_first:
+        return GrammarFirstSampler(sampling, n_vocab, model.vocab, grammar)
+    return PlainSampler(build_chain(sampling, n_vocab, model, grammar))  # the grammar on every token
 
-    def __init__(self, sampling: Sampling, n_vocab: int) -> None:
-        self.chain = build_chain(sampling, n_vocab)
+
+class PlainSampler:
+    """llama.cpp samples (grammar included, if the chain has one) and accepts in one C call."""
+
+    def __init__(self, chain: _internals.LlamaSampler) -> None:
+        self.chain = chain
         self.full_passes = 0
 
     def sample(self, ctx: _internals.LlamaContext) -> int:
@@ -120,3 +138,6 @@ class GrammarFirstSampler:
             llama_cpp.llama_sampler_free(self.grammar)
             self.grammar = None
         self.chain.close()
+
+
+TokenSampler = PlainSampler | GrammarFirstSampler
