@@ -1,7 +1,8 @@
 """Harness discipline: rules the loop enforces whatever the model does (anchors: Claude Code refuses to
 overwrite a file it has not read; aider puts the files a task names into the context).
 
-- files the task names (that exist) are attached to the task up front, within a token budget;
+- files the task names (that exist) are attached to the task up front, within a token budget (shown,
+  not counted as read: replacing one whole still takes a read_file);
 - a write_file over an existing file that was not read in this run is refused (read it, or use edit_file);
 - a write that changes nothing is not run (no checkpoint);
 - the same call (with the repo unchanged) or the same error twice: change course (tell the model, drop
@@ -76,8 +77,8 @@ def unread_overwrite(tool: str, path: Path | None, read: set[Path]) -> str | Non
     if tool != "write_file" or path is None or not path.is_file() or path in read:
         return None
     return (
-        f"Error: {path.name} already exists and you have not read it in this run, so write_file would "
-        f"destroy its content. Read it first with read_file, or change part of it with edit_file."
+        f"Error: {path.name} already exists and you have not read it with read_file in this run: write_file "
+        f"would replace all of it. Change part of it with edit_file, or read_file it first."
     )
 
 

@@ -156,10 +156,9 @@ class Session:
         assert self.conversation is not None
         budget = min(1500, self.engine.info.n_ctx // 8)
         count = lambda text: len(self.engine.tokenize(text, add_bos=False))  # noqa: E731
-        text, attached = discipline.attach_named_files(task, self.ws, count, budget)
-        if text:
+        text, _attached = discipline.attach_named_files(task, self.ws, count, budget)
+        if text:  # shown, but not "read": replacing a whole file still takes a read_file first
             self.conversation.task = f"{self.conversation.task}\n\n{text}"
-            self.read_paths.update(attached)
 
     def send(self, message: str) -> RunSummary:
         """A follow-up in the same conversation (after run() returned): the model sees everything so far."""

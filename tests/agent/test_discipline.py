@@ -76,15 +76,21 @@ def test_new_files_and_files_the_agent_wrote_are_not_refused(repo: Path) -> None
     assert (repo / "new.txt").read_text() == "b\n" and all(r.ok for r in s.history)
 
 
-def test_files_named_in_the_task_are_attached_and_count_as_read(repo: Path) -> None:
+def test_files_named_in_the_task_are_attached_but_overwriting_still_needs_a_read(repo: Path) -> None:
     s, engine = session(
-        repo, [call("write_file", path="hello.py", content='print("hello world")\n'), call("finish", answer="ok")]
+        repo,
+        [
+            call("write_file", path="hello.py", content='print("hello world")\n'),
+            call("edit_file", path="hello.py", search="wrold", replace="world"),
+            call("finish", answer="ok"),
+        ],
     )
     assert s.run("fix the typo in hello.py (see also missing.py)").status == "finished"
     first_prompt = engine.prompts[0]
     assert "Contents of hello.py (1 lines):\n1| " + HELLO.strip() in first_prompt
     assert "missing.py" not in first_prompt.split("Contents of")[-1]  # named but absent: nothing attached
-    assert s.history[0].ok and (repo / "hello.py").read_text() == 'print("hello world")\n'
+    assert s.history[0].error_kind == "refused" and s.history[1].ok  # edit_file works on the shown content
+    assert (repo / "hello.py").read_text() == 'print("hello world")\n'
 
 
 def test_attachments_respect_the_token_budget(repo: Path) -> None:
