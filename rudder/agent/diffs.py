@@ -22,10 +22,14 @@ def target_path(ws: Workspace, args: ToolArgs) -> Path | None:
         return None
 
 
-def read_text(path: Path | None) -> str | None:
-    """The file's text, '' for a missing file, None when it cannot be diffed (binary, huge, a directory)."""
+def read_text(ws: Workspace, path: Path | None) -> str | None:
+    """The file's text (the editor's buffer if an editor is attached), '' for a missing file, None when it
+    cannot be diffed (binary, huge, a directory)."""
     if path is None:
         return None
+    buffer = ws.editor.read(path) if ws.editor is not None else None
+    if buffer is not None:
+        return buffer
     if not path.exists():
         return ""
     try:
@@ -51,7 +55,7 @@ def unified(before: str | None, after: str | None, name: str) -> str | None:
 def preview(ws: Workspace, tool: str, args: ToolArgs) -> str | None:
     """What a write_file / edit_file call would change, computed without touching the file."""
     path = target_path(ws, args)
-    before = read_text(path)
+    before = read_text(ws, path)
     if path is None or before is None:
         return None
     name = ws.relative(path)

@@ -70,6 +70,9 @@ class ToolCallFinished:
     checkpoint: str | None = None
     seconds: float = 0.0
     error_kind: str | None = None
+    path: str | None = None  # the file a write or edit touched (relative), with its text before and after
+    old_text: str | None = None
+    new_text: str | None = None
 
 
 @dataclass(frozen=True)

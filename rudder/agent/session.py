@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from rudder.agent import discipline, prompts
 from rudder.agent.approval import ApprovalRequest, Approver, Decision
@@ -39,15 +40,17 @@ from rudder.agent.events import (
     ToolCallStarted,
 )
 from rudder.agent.manifest import build_manifest
+from rudder.agent.policy import decide
 from rudder.agent.protocol import JsonProtocol, ProtocolError, ToolCall, ToolCallProtocol
 from rudder.agent.records import RunSummary, StepRecord, Trajectory
 from rudder.agent.steps import next_step_kind
 from rudder.engine.engine import ContextOverflowError
 from rudder.engine.generation import GenerationStats, Sampling
 from rudder.interfaces import Engine, Phase, Steerer, StepKind, StepPolicy
-from rudder.tools.base import Access, Tool, ToolError, Workspace, all_tools
+from rudder.tools.base import Access, Tool, ToolError, Workspace
 from rudder.tools.gitops import Checkpoints
 from rudder.tools.shell import detect_test_runner
+from rudder.tools.toolbox import all_tools
 from rudder.vectors.guard import CollapseGuard, GuardEvent
 
 PLAN_TOKENS = 96
@@ -102,6 +105,7 @@ class Session:
         self._policy_lock = threading.Lock()
         self._system_addendum = ""
         self._busy = threading.Lock()
+        self._change: tuple[str, str | None, str | None] | None = None
         self.read_paths: set[Path] = set()  # files whose content the model has seen (read, attached, written)
         self.loops = discipline.LoopWatch()
         self._warm_steps = 0  # steps left to sample warmer (after a repeat)
@@ -140,6 +144,12 @@ class Session:
         """Start the conversation with `task` and work until it ends."""
         if not task.strip():
             raise ValueError("the task is empty: say what the agent should do")
+        self.run_setup(task)
+        if self.config.reproducible:
+            self.engine.reset()  # greedy output is reproducible only from an empty KV cache
+        return self._turn(task)
+
+    def run_setup(self, task: str) -> None:
         addendum = self._system_addendum = self.policy.addendum(StepKind.PLAN)
         self.conversation = Conversation(
             system=prompts.system_prompt(self.protocol, self.ws.root.name, self.repo_map, addendum),
@@ -147,9 +157,6 @@ class Session:
             example=prompts.worked_example(self.protocol),
         )
         self._attach_named_files(task)
-        if self.config.reproducible:
-            self.engine.reset()  # greedy output is reproducible only from an empty KV cache
-        return self._turn(task)
 
     def _attach_named_files(self, task: str) -> None:
         """Files the task names go into the task message up front (aider does this), counted as read."""
@@ -209,6 +216,22 @@ class Session:
 
     def close(self) -> None:
         self.trajectory.close()
+
+    def restore(self, records: list[dict[str, Any]]) -> None:
+        """Continue a saved session: rebuild the conversation and history from its trajectory records."""
+        runs = [r for r in records if r.get("type") == "run"]
+        if not runs:
+            raise ValueError("the trajectory has no run record: nothing to resume")
+        self.run_setup(str(runs[0]["task"]))
+        assert self.conversation is not None
+        for record in records:
+            if record.get("type") == "run" and record.get("turn", 1) > 1:
+                self.conversation.add_user(prompts.follow_up_message(str(record["task"])))
+            elif record.get("type") == "step":
+                step = StepRecord.model_validate({k: v for k, v in record.items() if k not in ("type", "time")})
+                self.history.append(step)
+                self.conversation.add(step.output, _replayed_observation(step), f"{step.tool} (restored)")
+        self.turn = max((int(r.get("turn", 1)) for r in runs), default=1)
 
     # -- one step -------------------------------------------------------------------------------------
 
@@ -421,6 +444,7 @@ class Session:
         tool = self.tools[call.tool]
         self._emit(ToolCallStarted(record.index, call.tool, call.arguments(), str(tool.access)))
         started = time.perf_counter()
+        self._change: tuple[str, str | None, str | None] | None = None
         observation = self._refusal(call, tool, record)
         if observation:
             record.ok, record.error_kind = False, "refused"
@@ -437,6 +461,7 @@ class Session:
                 record.checkpoint,
                 record.tool_seconds,
                 record.error_kind,
+                *(self._change or (None, None, None)),
             )
         )
         return observation
@@ -445,7 +470,7 @@ class Session:
         """Run the tool inside a checkpoint (so `rudder undo` can revert it) and diff the file it touches."""
         writes = tool.access != Access.READ
         path = target_path(self.ws, call.args)
-        before = read_text(path) if writes else None
+        before = read_text(self.ws, path) if writes else None
         if call.tool == "write_file" and before is not None and before == getattr(call.args, "content", None):
             return f"{self.ws.relative(path)} already has exactly this content: nothing changed."  # type: ignore[arg-type]
         checkpoint, self._changed = None, False
@@ -462,7 +487,10 @@ class Session:
                 record.checkpoint = ended.id or None
                 self._changed = bool(ended.changes)
             if writes and path is not None:
-                record.diff = unified(before, read_text(path), self.ws.relative(path))
+                after = read_text(self.ws, path)
+                record.diff = unified(before, after, self.ws.relative(path))
+                if record.diff is not None:
+                    self._change = (self.ws.relative(path), before, after)
             self._note_access(call.tool, path, record)
 
     def _note_access(self, tool: str, path: Path | None, record: StepRecord) -> None:
@@ -474,21 +502,27 @@ class Session:
             self.loops.changes += 1
 
     def _refusal(self, call: ToolCall, tool: Tool, record: StepRecord) -> str | None:
-        if tool.access == Access.READ:
-            return None
         unread = discipline.unread_overwrite(call.tool, target_path(self.ws, call.args), self.read_paths)
         if unread:
             return unread
-        if self.config.approval == "read-only" or self.policy.read_only(record.kind):
-            return f"Error: {call.tool} is not allowed: this run is read-only here. Use read tools or finish."
-        if self.config.approval != "ask" or call.tool in self.always_allowed:
+        verdict = decide(
+            self.config.approval,
+            tool,
+            call.args,
+            self.ws,
+            read_only=self.policy.read_only(record.kind),
+            sandboxed=self.ws.sandbox is not None,
+        )
+        if verdict.action == "refuse":
+            return f"Error: {call.tool} is not allowed: {verdict.reason}. Use read tools or finish."
+        if verdict.action == "allow" or (call.tool in self.always_allowed and not verdict.sensitive):
             return None
         request = ApprovalRequest(
             step=record.index,
             tool=call.tool,
             arguments=call.arguments(),
             access=str(tool.access),
-            reason="the approval policy is ask",
+            reason=verdict.reason,
             diff=preview(self.ws, call.tool, call.args),
             command=getattr(call.args, "command", None),
         )
@@ -497,12 +531,12 @@ class Session:
     def _ask(self, request: ApprovalRequest) -> str | None:
         """None when allowed, else the observation that tells the model it was not."""
         if self.approver is None:
-            return f"Error: {request.tool} needs approval, and no one can approve in this run."
+            return f"Error: {request.tool} needs approval ({request.reason}), and no one can approve in this run."
         self._emit(ApprovalRequested(request))
         self.trajectory.write("approval", {"step": request.step, "tool": request.tool, "reason": request.reason})
         answer = self.approver(request)
         if answer is not None:
-            request.answer(answer)
+            request.answer(answer, request.message)  # a synchronous approver may have written its reason there
         decision = request.wait(self._interrupt)
         self.trajectory.write("approved", {"step": request.step, "decision": str(decision), "message": request.message})
         if decision == Decision.ALLOW_ALWAYS:
@@ -517,6 +551,17 @@ def _real_steerer(engine: Engine) -> Steerer:
     from rudder.vectors.steerer import Steerer as NativeSteerer
 
     return NativeSteerer(engine)  # type: ignore[arg-type]
+
+
+def _replayed_observation(step: StepRecord) -> str | None:
+    """What the model saw after a recorded step, rebuilt the way the live loop words it."""
+    if step.kind == StepKind.PLAN:
+        return "Now act: reply with one JSON tool call."
+    if step.error_kind == "protocol":
+        return prompts.error_observation(step.observation)
+    if step.tool == "finish":
+        return None
+    return prompts.observation(step.tool or "tool", step.observation)
 
 
 def _checkpoints_or_none(root: Path) -> Checkpoints | None:

@@ -6,6 +6,7 @@ writes, and modes swap them per agent step.
 Examples:
 
 \b
+    rudder                                       # the terminal UI in the current repo
     rudder chat                                  # plain streaming chat with the embedded model
     rudder run "add a --verbose flag to cli.py"  # headless agent run in the current repo
     rudder run "explain src/" --mode explain     # with a mode: steering + prompt + tool policy
@@ -20,10 +21,13 @@ Examples:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from rudder import __version__
-from rudder.cli import chat, history, modes, run, vectors, vectors_trust
+from rudder.cli import acp, chat, history, modes, run, tui, vectors, vectors_trust
+from rudder.cli.options import CtxOpt, ModelOpt, RepoOpt, ThreadsOpt
 
 app = typer.Typer(
     help=__doc__,
@@ -39,6 +43,7 @@ app.command("run")(run.run)
 app.command("replay")(history.replay)
 app.command("undo")(history.undo)
 vectors.app.command("check")(vectors_trust.check_cmd)
+app.command("acp")(acp.acp)
 vectors.app.command("calibrate")(vectors_trust.calibrate_cmd)
 app.add_typer(vectors.app, name="vectors")
 app.add_typer(modes.app, name="modes")
@@ -54,10 +59,16 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="show the version"),
+    repo: RepoOpt = Path("."),
+    mode: str | None = typer.Option(None, "--mode", help="the mode to start in (rudder modes list)"),
+    approval: str | None = typer.Option(None, help="auto, ask or read-only [default in the UI: ask]"),
+    model: ModelOpt = None,
+    n_ctx: CtxOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
-    """Start Rudder in the current repository (today: `rudder chat`)."""
+    """Without a command: the terminal UI (agent transcript, approvals, modes, steering) in the current repo."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(chat.chat)
+        tui.open_tui(repo, mode, model, approval, n_ctx, threads)
 
 
 def main() -> None:

@@ -70,6 +70,9 @@ def build_config(
         "agent": agent or {},
     }
     try:
-        return load_config(repo, overrides)
+        config = load_config(repo, overrides)
     except ConfigError as exc:
         raise fail(str(exc)) from None
+    for note in config.notes:  # what the repo's .rudder.toml may not change
+        typer.secho(f"warning: {note}", fg=typer.colors.YELLOW, err=True)
+    return config

@@ -33,6 +33,7 @@ from rudder.engine.model_file import ModelLoadError
 from rudder.modes.registry import ModeError, get_mode, scan_modes
 from rudder.tools.base import ToolError
 from rudder.tools.gitops import find_repo_root
+from rudder.tools.sandbox import SandboxUnavailable
 from rudder.vectors.vector import VectorError
 
 console = Console(stderr=True)
@@ -132,7 +133,7 @@ def run(
             listener=make_listener(stream),
             trajectory=trajectory,
         )
-    except (ModelLoadError, ModeError, VectorError) as exc:
+    except (ModelLoadError, ModeError, VectorError, SandboxUnavailable) as exc:
         raise fail(str(exc)) from None
     try:
         summary = session.run(task)

@@ -60,7 +60,12 @@ def extract_cmd(
     save: Annotated[str | None, typer.Option("--save", help="name it and put it in your vector library")] = None,
     layers: LayersOpt = None,
     method: Annotated[str, typer.Option(help="mean-diff (CAA) or pca")] = "mean-diff",
-    site: Annotated[str, typer.Option(help="graph node prefix to read (see `rudder vectors sites`)")] = "l_out",
+    site: Annotated[
+        str | None, typer.Option(help="graph node prefix to read [default: the model profile's, l_out or ffn_out]")
+    ] = None,
+    op: Annotated[
+        SteeringOp, typer.Option(help="how the vector will be applied: add, or project-out/ablate (unit rows)")
+    ] = SteeringOp.ADD,
     position: Annotated[str, typer.Option(help="last, mean or generated")] = "last",
     limit: Annotated[int | None, typer.Option(help="use only the first N pairs")] = None,
     description: Annotated[str, typer.Option(help="what the vector does")] = "",
@@ -94,18 +99,19 @@ def extract_cmd(
                 data,
                 chosen,
                 method=method,
-                site=site,
+                site=site or engine.profile.sites.default_site,
                 position=position,  # type: ignore[arg-type]
+                op=op,
                 name=save or dataset.stem,
                 description=description,
                 progress=lambda done, total: bar.update(task, completed=done),
             )
         seconds = time.perf_counter() - started
-        targets = [output] if output else []
+        targets: list[tuple[Path, VectorFormat | None]] = [(output, None)] if output else []  # .f32 → ds4
         if saved:
-            targets.append(saved)
-        for target in targets:
-            save_vector(vector, target, VectorFormat.RUDDER)
+            targets.append((saved, VectorFormat.RUDDER))
+        for target, fmt in targets:
+            save_vector(vector, target, fmt)
             console.print(plain(f"wrote {target}"))
         console.print(f"{len(data)} pairs, layers {chosen[0]}..{chosen[-1]}, {method}, {seconds:.1f} s")
     except VectorError as exc:

@@ -20,6 +20,7 @@ class ActiveMode:
 
     def __init__(self, mode: Mode, resolve: VectorResolver) -> None:
         self.mode = mode
+        self.resolve = resolve  # kept so a rescaled copy (the sliders) resolves vectors the same way
         self.name = mode.name
         self._plans: dict[tuple[StepKind, Phase], SteeringPlan] = {}
         by_specs: dict[tuple[str, ...], SteeringPlan] = {}
@@ -59,10 +60,3 @@ def _use(spec: VectorSpec, resolve: VectorResolver) -> VectorUse:
         scope=spec.scope,
         scale_mode=spec.scale_mode,
     )
-
-
-class NoVectors:
-    """A resolver for runs where vectors cannot be loaded (e.g. the mode has none)."""
-
-    def __call__(self, name: str) -> SteeringVector:
-        raise LookupError(f"vector {name!r} requested, but this run resolves no vectors")

@@ -71,6 +71,7 @@ def capture(
     result = Capture(site, layers, position)
     per_layer: dict[int, list[np.ndarray]] = {layer: [] for layer in layers}
     recorder = _Recorder(len(layers))
+    adapter = engine.profile.sites  # multi-stream sites: one row per token, the mean of its streams
     # Active steering stays in the table, ahead of the captures: a capture sees the steered rows.
     steering = list(engine.hook.entries)
     entries = [*steering, *(HookEntry(f"{site}-{layer}", HookOp.CAPTURE) for layer in layers)]
@@ -92,7 +93,7 @@ def capture(
                 engine.hook.set_entries(entries)
                 engine.prefill(tokens, reuse_cache=False)
             for layer, rows in zip(layers, recorder.take(), strict=True):
-                per_layer[layer].append(_reduce(rows, position))
+                per_layer[layer].append(_reduce(adapter.token_rows(site, rows), position))
             if progress:
                 progress(done, len(prompts))
     finally:

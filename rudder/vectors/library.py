@@ -1,24 +1,28 @@
 """The vector library: named vectors found for the loaded model.
 
 Search order (first match wins):
-    <repo>/.rudder/vectors/          the project's own vectors
     <user config dir>/vectors/       vectors you extracted (`rudder vectors extract --save NAME`)
     rudder/vectors/library/          vectors shipped with Rudder, with their measured effects
+    <repo>/.rudder/vectors/          the project's own vectors
+A repository may add vectors but not replace yours or the shipped ones: a repo vector whose name is
+already taken is ignored with a warning (the repo, or an agent working in it, could have written it).
 A library file is a Rudder-format GGUF; its metadata names the vector and the model it was made for,
 so one folder can hold vectors for several models. A mode refers to vectors by name.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from rudder.util.dirs import user_config_dir
+from rudder.util.dirs import REPO_DIR, user_config_dir
 from rudder.vectors.formats import load_vector
 from rudder.vectors.vector import ModelIdentity, SteeringVector, VectorError
 
 SHIPPED_DIR = Path(__file__).parent / "library"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -29,10 +33,8 @@ class LibraryEntry:
 
 
 def library_dirs(repo: Path | None) -> list[Path]:
-    dirs = []
-    if repo is not None:
-        dirs.append(repo / ".rudder" / "vectors")
-    return [*dirs, user_config_dir() / "vectors", SHIPPED_DIR]
+    dirs = [user_config_dir() / "vectors", SHIPPED_DIR]
+    return [*dirs, repo / REPO_DIR / "vectors"] if repo is not None else dirs
 
 
 def _matches(model: ModelIdentity, wanted: ModelIdentity) -> bool:
@@ -77,10 +79,18 @@ class VectorResolver:
             vector.check_model(self.model, source=str(path))
             self.sources[ref] = path.resolve()
             return vector
-        for entry in list_library(self.repo, self.model):
-            if entry.name == ref:
-                self.sources[ref] = entry.path.resolve()
-                return load_vector(entry.path, model=self.model)
+        found = [entry for entry in list_library(self.repo, self.model) if entry.name == ref]
+        if found:
+            for ignored in found[1:]:
+                if self.repo is not None and self.repo.resolve() in ignored.path.resolve().parents:
+                    log.warning(
+                        "warning: %s ignored: a repository cannot replace the vector %r from %s",
+                        ignored.path,
+                        ref,
+                        found[0].path,
+                    )
+            self.sources[ref] = found[0].path.resolve()
+            return load_vector(found[0].path, model=self.model)
         others = sorted({e.name for e in list_library(self.repo, self.model)})
         raise VectorError(
             f"no vector named {ref!r} for {self.model.name or self.model.architecture} in the library "

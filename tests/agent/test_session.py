@@ -164,6 +164,67 @@ def test_an_interrupt_rejects_a_pending_approval(repo: Path) -> None:
     assert not (repo / "a.txt").exists() and "interrupted" in s.history[0].observation
 
 
+def test_rudder_and_git_files_need_approval_even_under_auto(repo: Path) -> None:
+    replies = [
+        call("write_file", path=".rudder.toml", content='[agent]\napproval = "auto"\n'),
+        call("write_file", path=".rudder/modes/mine.toml", content="x"),
+        call("write_file", path="notes.txt", content="ok"),
+        call("write_file", path=".rudder.toml", content="# approved\n"),
+        call("finish", answer="x"),
+    ]
+    s, _ = session(repo, replies, approval="auto")
+    asked: list[ApprovalRequest] = []
+
+    def approve(request: ApprovalRequest) -> Decision:
+        asked.append(request)
+        # "allow always" must not cover Rudder's own files: the next one is asked again
+        return Decision.ALLOW_ALWAYS if len(asked) == 3 else Decision.REJECT
+
+    s.approver = approve
+    s.run("loosen my own config")
+    assert [r.arguments["path"] for r in asked] == [".rudder.toml", ".rudder/modes/mine.toml", ".rudder.toml"]
+    assert asked[0].reason == "write_file writes .rudder.toml is Rudder's config for this repository"
+    assert [r.error_kind for r in s.history[:4]] == ["refused", "refused", None, None]  # notes.txt ran unasked
+    assert "the user declined write_file" in s.history[0].observation
+    assert (repo / ".rudder.toml").read_text() == "# approved\n" and not (repo / ".rudder").exists()
+
+
+def test_a_synchronous_rejection_keeps_its_reason(repo: Path) -> None:
+    s, _ = session(repo, [call("run_shell", command="ls"), call("finish", answer="x")])  # unsandboxed: asks
+
+    def reject(request: ApprovalRequest) -> Decision:
+        request.message = "no terminal to ask on"
+        return Decision.REJECT
+
+    s.approver = reject
+    s.run("list")
+    assert "the user declined run_shell: no terminal to ask on" in s.history[0].observation
+
+
+def test_allow_always_does_not_cover_sensitive_writes(repo: Path) -> None:
+    replies = [
+        call("write_file", path="a.txt", content="x"),
+        call("write_file", path=".rudder.toml", content="# x\n"),
+        call("finish", answer="x"),
+    ]
+    s, _ = session(repo, replies, approval="ask")
+    asked: list[str] = []
+    s.approver = lambda request: asked.append(request.arguments["path"]) or Decision.ALLOW_ALWAYS  # type: ignore[func-returns-value]
+    s.run("write")
+    assert asked == ["a.txt", ".rudder.toml"]
+
+
+def test_unsandboxed_shell_needs_approval_unless_auto_was_chosen(repo: Path) -> None:
+    replies = [call("run_shell", command="touch ran.txt"), call("finish", answer="x")]
+    s, _ = session(repo, replies)  # approval not set, Workspace without a sandbox
+    s.run("run it")
+    assert not (repo / "ran.txt").exists()
+    assert "would run without a sandbox" in s.history[0].observation
+    s, _ = session(repo, replies, approval="auto")
+    s.run("run it")
+    assert (repo / "ran.txt").exists()
+
+
 def test_mode_tool_policy_makes_review_steps_read_only(repo: Path) -> None:
     (repo / "test_hello.py").write_text("def test_ok():\n    assert True\n")
     replies = [
@@ -172,7 +233,7 @@ def test_mode_tool_policy_makes_review_steps_read_only(repo: Path) -> None:
         call("write_file", path="b.txt", content="y"),
         call("finish", answer="x"),
     ]
-    s, _ = session(repo, replies, mode="careful-review")
+    s, _ = session(repo, replies, mode="careful-review", approval="auto")  # auto: run_tests without a sandbox
     s.run("write")
     kinds = [(r.kind, r.tool, r.error_kind) for r in s.history]
     assert kinds[:3] == [
