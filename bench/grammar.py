@@ -19,7 +19,7 @@ from rich.table import Table
 
 from rudder.agent.protocol import JsonProtocol
 from rudder.engine.generation import Sampling
-from rudder.tools.base import all_tools
+from rudder.tools.toolbox import all_tools
 
 TASKS = [
     "Reply with one JSON tool call: write_file with path story.txt and as content a long story about a "

@@ -124,7 +124,6 @@ class LoopWatch:
         return count
 
 
-AFTER_CHANGE = "If the task is now done, call finish; otherwise make the next change."
 CHANGE_COURSE = (
     "You already did exactly this and it did not help. Do something different: read the file you need, "
     "use another tool, or call finish if the task is done."

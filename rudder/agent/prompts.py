@@ -15,8 +15,8 @@ Paths are relative to the repository root. Change existing files with edit_file;
 new files. When the task is done, call finish with a short answer.\
 {addendum}{repo_map}"""
 
-EXAMPLE_FILE = "colors.py"
-EXAMPLE_TASK = "EXAMPLE ONLY, not your task: create colors.py setting COLOR to blue"
+EXAMPLE_FILE = "example_only.txt"
+EXAMPLE_TASK = "Example task: create example_only.txt containing: hi"
 
 
 def system_prompt(protocol: ToolCallProtocol, repo: str, repo_map: str, addendum: str) -> str:
@@ -38,18 +38,25 @@ def _call(protocol: ToolCallProtocol, tool: str, arguments: dict[str, str], thou
 
 
 def worked_example(protocol: ToolCallProtocol) -> list[Message]:
-    """One short exchange that shows the format, marked so it cannot pass for the task. It ends on a tool
-    result, not on finish: a small model copies the last call it saw, and copying finish ends the run."""
-    write = {"path": EXAMPLE_FILE, "content": "COLOR = 'blue'\n"}
+    """One short exchange that shows the format: a call, its result, finish. Its file is named so that
+    copying it cannot pass for the task (the old hello.txt example was created in real runs)."""
+    write = {"path": EXAMPLE_FILE, "content": "hi"}
     return [
         {"role": "user", "content": EXAMPLE_TASK},
-        {"role": "assistant", "content": _call(protocol, "write_file", write, "Create colors.py with write_file.")},
-        {"role": "user", "content": observation("write_file", f"created {EXAMPLE_FILE} (15 bytes, 1 lines)")},
+        {"role": "assistant", "content": _call(protocol, "write_file", write, f"Create {EXAMPLE_FILE}.")},
+        {"role": "user", "content": observation("write_file", f"created {EXAMPLE_FILE} (2 bytes, 1 lines)")},
+        {"role": "assistant", "content": _call(protocol, "finish", {"answer": f"Created {EXAMPLE_FILE}."}, "Done.")},
     ]
 
 
+def after_change(protocol: ToolCallProtocol) -> str:
+    """Said after every call that changed a file: the finish call, spelled out, to copy when done."""
+    done = _call(protocol, "finish", {"answer": "Done."}, "The task is done.")
+    return f"If that was the whole task, reply: {done}\nOtherwise make the next change."
+
+
 def task_message(task: str) -> str:
-    return f"End of the example. Your real task: {task}"
+    return f"Task: {task}"
 
 
 def follow_up_message(text: str) -> str:

@@ -395,7 +395,7 @@ class Session:
         record.observation = self.execute(call, record)
         observation = prompts.observation(call.tool, record.observation)
         if record.ok and record.diff:
-            observation = f"{observation}\n{discipline.AFTER_CHANGE}"
+            observation = f"{observation}\n{prompts.after_change(self.protocol)}"
         self._observe(record, text, observation, _summary(call, record))
         if self._interrupt.is_set():
             raise Stop("stopped")
@@ -403,7 +403,8 @@ class Session:
     def _observe(self, record: StepRecord, call: str, observation: str, summary: str) -> None:
         """Answer the call, watching for loops: a repeat changes course once, a third time ends the run."""
         assert self.conversation is not None
-        seen = self.loops.see(record.tool, record.arguments, None if record.ok else record.observation)
+        error = None if record.ok else "runaway" if record.error_kind == "runaway" else record.observation
+        seen = self.loops.see(record.tool, record.arguments, error)
         if seen >= discipline.LOOP_STOP:
             self.conversation.add(call, observation, summary)
             raise Stop("stuck", f"stopped: the same {'call' if record.ok else 'error'} {seen} times")

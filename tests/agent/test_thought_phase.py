@@ -16,7 +16,8 @@ from rudder.agent.session import Session
 from rudder.interfaces import Phase
 from rudder.modes.active import ActiveMode
 from rudder.modes.registry import get_mode
-from rudder.tools.base import Workspace, all_tools
+from rudder.tools.base import Workspace
+from rudder.tools.toolbox import all_tools
 from tests.agent.scripted import ScriptedEngine
 from tests.agent.test_session import RecordingSteerer, any_vector
 from tests.helpers import make_repo

@@ -9,7 +9,7 @@ import pytest
 
 from rudder.agent.protocol import JsonProtocol
 from rudder.engine.generation import Sampling
-from rudder.tools.base import all_tools
+from rudder.tools.toolbox import all_tools
 
 pytestmark = pytest.mark.slow
 
