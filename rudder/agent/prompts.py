@@ -9,7 +9,7 @@ from rudder.agent.context import Message
 from rudder.agent.protocol import ToolCallProtocol
 
 SYSTEM = """You are Rudder, a coding agent working in the git repository "{repo}".
-You act by replying with exactly one JSON tool call{thought}. Tools:
+You act by replying with exactly one {call_format} tool call{thought}. Tools:
 {tools}
 Paths are relative to the repository root. Change existing files with edit_file; use write_file only for \
 new files. When the task is done, call finish with a short answer.\
@@ -22,6 +22,7 @@ EXAMPLE_TASK = "Example task: create example_only.txt containing: hi"
 def system_prompt(protocol: ToolCallProtocol, repo: str, repo_map: str, addendum: str) -> str:
     return SYSTEM.format(
         repo=repo,
+        call_format=getattr(protocol, "format_name", "JSON"),
         tools=protocol.describe_tools(),
         thought=': first a short "thought" (what you do next), then "tool" and its arguments'
         if getattr(protocol, "with_thought", False)

@@ -17,6 +17,8 @@ Examples:
     rudder vectors check terse.gguf              # health: consistency, AUROC vs a permutation null
     rudder vectors calibrate terse.gguf          # sweep scales, pick the strongest before damage
     rudder modes list
+    rudder ab run --suite suites/starter --arms neutral,fast-draft --out ab/   # A/B on a task suite
+    rudder ab report ab/                         # pass rates, paired tests, verdict (md + html)
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 import typer
 
 from rudder import __version__
-from rudder.cli import acp, chat, history, modes, run, tui, vectors, vectors_trust
+from rudder.cli import ab, acp, chat, history, modes, run, tui, vectors, vectors_trust
 from rudder.cli.options import CtxOpt, ModelOpt, RepoOpt, ThreadsOpt
 
 app = typer.Typer(
@@ -47,6 +49,7 @@ app.command("acp")(acp.acp)
 vectors.app.command("calibrate")(vectors_trust.calibrate_cmd)
 app.add_typer(vectors.app, name="vectors")
 app.add_typer(modes.app, name="modes")
+app.add_typer(ab.app, name="ab")
 
 
 def _version(value: bool) -> None:
