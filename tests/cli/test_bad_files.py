@@ -46,3 +46,10 @@ def test_convert_to_an_unwritable_place_is_one_error(tmp_path: Path, runner: Cli
         assert result.exit_code != 0 and not isinstance(result.exception, OSError), result.output
         assert f"{target}: cannot write" in result.output, result.output
     assert not [p for p in tmp_path.iterdir() if "rudder-tmp" in p.name]  # no temporary file left behind
+
+
+def test_a_missing_vector_file_is_named_before_its_card_or_dataset(tmp_path: Path, runner: CliRunner) -> None:
+    for command in ("check", "calibrate", "show"):
+        result = runner.invoke(app, ["vectors", command, "nope.gguf"])
+        assert result.exit_code != 0
+        assert "vector file not found: nope.gguf" in result.output, (command, result.output)
