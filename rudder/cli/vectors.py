@@ -26,6 +26,7 @@ from rudder.tools.gitops import find_repo_root
 from rudder.vectors.dataset import load_dataset
 from rudder.vectors.extract import extract
 from rudder.vectors.formats import VectorFormat, load_vector, model_identity_from_gguf, save_vector
+from rudder.vectors.formats_common import require_file
 from rudder.vectors.library import find_vector, user_library_path
 from rudder.vectors.plan import ScaleMode, Scope, VectorUse, build_plan
 from rudder.vectors.steerer import Steerer
@@ -135,7 +136,9 @@ def _find(ref: str, model: ModelIdentity | None = None) -> Path:
             return find_vector(ref, _repo(), model)
         except VectorError:
             pass  # named, but for another model: loading it says which
-    return find_vector(ref, _repo())
+    path = find_vector(ref, _repo())
+    require_file(path)  # before anything else is read for it (its card, a dataset, the model)
+    return path
 
 
 VectorArg = Annotated[str, typer.Argument(metavar="VECTOR", help="a vector file (any format) or a library name")]

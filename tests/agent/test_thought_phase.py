@@ -15,7 +15,7 @@ from rudder.agent.records import Trajectory, read_trajectory
 from rudder.agent.session import Session
 from rudder.interfaces import Phase
 from rudder.modes.active import ActiveMode
-from rudder.modes.registry import get_mode
+from rudder.modes.registry import get_mode, parse_mode
 from rudder.tools.base import Workspace
 from rudder.tools.toolbox import all_tools
 from tests.agent.scripted import ScriptedEngine
@@ -33,12 +33,24 @@ def repo(tmp_path: Path) -> Path:
     return tmp_path / "repo"
 
 
+CAREFUL_STEERED = """name = "careful-steered"
+steer_tool_calls = false
+[steps.test]
+vectors = [{ vector = "careful", scale = 0.04, layers = "10-15" }]
+[steps.review]
+vectors = [{ vector = "careful", scale = 0.04, layers = "10-15" }]
+[steps.answer]
+vectors = [{ vector = "careful", scale = 0.04, layers = "10-15" }]
+"""
+
+
 def run(repo: Path, mode: str, replies: list[str]) -> tuple[Session, list[Event]]:
     events: list[Event] = []
+    policy = parse_mode(CAREFUL_STEERED, Path("m.toml")) if mode == "careful-steered" else get_mode(mode)
     s = Session(
         ScriptedEngine(replies),
         Workspace(repo),
-        ActiveMode(get_mode(mode), any_vector),
+        ActiveMode(policy, any_vector),
         config=AgentConfig(max_steps=8),
         steerer=RecordingSteerer(),
         trajectory=Trajectory(repo / ".git" / "run.jsonl"),
@@ -74,8 +86,8 @@ def test_fast_draft_steers_every_thought_and_no_tool_call(repo: Path) -> None:
     assert any(isinstance(e, SteeringChanged) and e.phase == Phase.TOOL_CALL for e in events)  # the switch
 
 
-def test_careful_review_steers_thoughts_on_test_review_and_answer_steps(repo: Path) -> None:
-    s, _ = run(repo, "careful-review", STEPS)
+def test_a_careful_mode_steers_thoughts_on_test_review_and_answer_steps(repo: Path) -> None:
+    s, _ = run(repo, "careful-steered", STEPS)  # careful-review's own vector is calibrated to 0 on SmolLM2
     by_kind = {r.kind.value: r.steering for r in s.history}
     assert by_kind["explore"] == {"thought": [], "tool_call": []}
     steered = [r for r in s.history if r.kind.value in ("test", "review", "answer")]
