@@ -10,9 +10,6 @@ from rich.console import Console
 from rich.table import Table
 
 from rudder.cli.options import RepoOpt, fail
-from rudder.engine.generation import Sampling
-from rudder.interfaces import Phase, StepKind
-from rudder.modes.registry import ModeError, get_mode, load_mode_file, load_modes
 
 app = typer.Typer(help="List, show and check modes (bundles of steering, sampling and prompt).", no_args_is_help=True)
 console = Console()
@@ -21,6 +18,9 @@ console = Console()
 @app.command("list")
 def list_cmd(repo: RepoOpt = Path("."), twins: Annotated[bool, typer.Option(help="include the twins")] = False) -> None:
     """Every mode available in this repo: built-in, user (~/.config/rudder/modes), repo (.rudder/modes)."""
+    from rudder.interfaces import StepKind
+    from rudder.modes.registry import ModeError, load_modes
+
     try:
         modes = load_modes(repo.resolve())
     except ModeError as exc:
@@ -39,6 +39,10 @@ def list_cmd(repo: RepoOpt = Path("."), twins: Annotated[bool, typer.Option(help
 @app.command("show")
 def show_cmd(name: Annotated[str, typer.Argument(help="mode name")], repo: RepoOpt = Path(".")) -> None:
     """What a mode does on each step kind: vectors and scales per phase, addendum, sampling, tool policy."""
+    from rudder.engine.generation import Sampling
+    from rudder.interfaces import Phase, StepKind
+    from rudder.modes.registry import ModeError, get_mode
+
     try:
         mode = get_mode(name, repo.resolve())
     except ModeError as exc:
@@ -64,6 +68,8 @@ def show_cmd(name: Annotated[str, typer.Argument(help="mode name")], repo: RepoO
 @app.command("check")
 def check_cmd(path: Annotated[Path, typer.Argument(help="a mode TOML file")]) -> None:
     """Validate a mode file; prints each problem with its file:line and key."""
+    from rudder.modes.registry import ModeError, load_mode_file
+
     try:
         mode = load_mode_file(path)
     except ModeError as exc:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from rudder.config import ConfigError, RudderConfig, load_config
+if TYPE_CHECKING:  # pydantic and the config models load only when a command needs them
+    from rudder.config import RudderConfig
 
 ModelOpt = Annotated[
     Path | None,
@@ -45,6 +46,8 @@ def build_config(
     seed: int | None = None,
     agent: dict[str, Any] | None = None,
 ) -> RudderConfig:
+    from rudder.config import ConfigError, load_config
+
     overrides = {
         "model": {
             "model_path": str(model) if model else None,

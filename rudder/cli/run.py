@@ -5,26 +5,24 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from rudder.agent.factory import open_session
-from rudder.agent.protocol import ToolCall
-from rudder.agent.records import read_trajectory
 from rudder.cli.options import CtxOpt, ModelOpt, RepoOpt, SeedOpt, TempOpt, ThreadsOpt, VerboseOpt, build_config, fail
-from rudder.engine.engine import Engine
-from rudder.engine.model_file import ModelLoadError
-from rudder.modes.registry import ModeError
-from rudder.tools.base import Tool, ToolError
-from rudder.tools.gitops import Checkpoints, find_repo_root
-from rudder.vectors.vector import VectorError
+
+if TYPE_CHECKING:  # the agent, tools and llama.cpp load only when a command needs them
+    from rudder.agent.protocol import ToolCall
+    from rudder.tools.base import Tool
 
 console = Console(stderr=True)
 
 
 def _repo(path: Path) -> Path:
+    from rudder.tools.base import ToolError
+    from rudder.tools.gitops import find_repo_root
+
     try:
         return find_repo_root(path)
     except ToolError as exc:
@@ -72,6 +70,12 @@ def run(
 
     Exit status: 0 when the agent called finish, 1 otherwise.
     """
+    from rudder.agent.factory import open_session
+    from rudder.engine.engine import Engine
+    from rudder.engine.model_file import ModelLoadError
+    from rudder.modes.registry import ModeError
+    from rudder.vectors.vector import VectorError
+
     root = _repo(repo)
     agent = {"max_steps": max_steps, "approval": approval, "plan_first": plan}
     config = build_config(
@@ -137,6 +141,8 @@ def _print_step(step: dict[str, Any], *, header: bool = True) -> None:
 
 def replay(path: Annotated[Path, typer.Argument(help="a trajectory JSONL file", exists=True, dir_okay=False)]) -> None:
     """Print a recorded run: the task, every step with its steering, call and observation, the outcome."""
+    from rudder.agent.records import read_trajectory
+
     try:
         records = read_trajectory(path)
     except ValueError as exc:
@@ -160,6 +166,9 @@ def undo(
     force: Annotated[bool, typer.Option(help="undo even if the files changed again since")] = False,
 ) -> None:
     """Undo an agent step: restore exactly the files it changed, leaving your commits and other files alone."""
+    from rudder.tools.base import ToolError
+    from rudder.tools.gitops import Checkpoints
+
     checkpoints = Checkpoints(_repo(repo))
     try:
         if list_:

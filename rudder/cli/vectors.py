@@ -5,35 +5,30 @@ from __future__ import annotations
 import textwrap
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import numpy as np
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-from rich.table import Table
 
 from rudder.cli.options import CtxOpt, MaxTokOpt, ModelOpt, ThreadsOpt, build_config, fail
-from rudder.engine.engine import Engine, EngineError
-from rudder.engine.generation import Sampling
-from rudder.engine.model_file import ModelLoadError
-from rudder.engine.sites import steerable_sites
-from rudder.modes.mode import parse_layers
-from rudder.util.dirs import user_config_dir
-from rudder.vectors.dataset import load_dataset
-from rudder.vectors.extract import extract
-from rudder.vectors.formats import VectorFormat, load_vector, save_vector
-from rudder.vectors.plan import ScaleMode, Scope, VectorUse, build_plan
-from rudder.vectors.steerer import Steerer
-from rudder.vectors.vector import SteeringOp, VectorError
+from rudder.cli.progress import LateProgress
+from rudder.vectors.kinds import ScaleMode, Scope, SteeringOp, VectorFormat
+
+if TYPE_CHECKING:  # llama.cpp, numpy and the vector machinery load only in the commands that use them
+    from rudder.engine.engine import Engine
 
 app = typer.Typer(help="Extract, inspect, convert and try steering vectors.", no_args_is_help=True)
 console = Console()
 
+Method = Literal["mean-diff", "pca", "cvector-mean"]  # rudder.vectors.extract.Method, named without loading it
+ExtractPosition = Literal["last", "mean", "generated"]
 LayersOpt = Annotated[str | None, typer.Option("--layers", "-l", help="e.g. 10-15 or 3,5,7-9")]
 
 
 def _engine(model: Path | None, n_ctx: int | None = None, threads: int | None = None) -> Engine:
+    from rudder.engine.engine import Engine
+    from rudder.engine.model_file import ModelLoadError
+
     config = build_config(Path.cwd(), model=model, n_ctx=n_ctx, threads=threads)
     try:
         return Engine(config.model)
@@ -42,6 +37,8 @@ def _engine(model: Path | None, n_ctx: int | None = None, threads: int | None = 
 
 
 def _layers(spec: str | None, default: list[int]) -> list[int]:
+    from rudder.modes.mode import parse_layers
+
     try:
         parsed = parse_layers(spec)
     except ValueError as exc:
@@ -55,40 +52,57 @@ def extract_cmd(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="where to write the vector")] = None,
     save: Annotated[str | None, typer.Option("--save", help="name it and put it in your vector library")] = None,
     layers: LayersOpt = None,
-    method: Annotated[str, typer.Option(help="mean-diff (CAA) or pca")] = "mean-diff",
+    method: Annotated[
+        Method,
+        typer.Option(
+            help="mean-diff (CAA), pca, or cvector-mean (llama-cvector-generator's --method mean: every token "
+            "diffed, unit length)"
+        ),
+    ] = "mean-diff",
     site: Annotated[str, typer.Option(help="graph node prefix to read (see `rudder vectors sites`)")] = "l_out",
-    position: Annotated[str, typer.Option(help="last, mean or generated")] = "last",
+    position: Annotated[ExtractPosition, typer.Option(help="which tokens' activations: last, mean or generated")] = (
+        "last"
+    ),
     limit: Annotated[int | None, typer.Option(help="use only the first N pairs")] = None,
     description: Annotated[str, typer.Option(help="what the vector does")] = "",
     model: ModelOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
-    """Extract a steering vector from a contrastive dataset (positive minus negative activations)."""
+    """Extract a steering vector from a contrastive dataset (positive minus negative activations).
+
+    Prompts are read many per decode call, prompts that share a beginning share its computation, and
+    llama.cpp stops right after the deepest layer asked for.
+    """
+    from rudder.engine.batch import BatchError
+    from rudder.engine.engine import EngineError
+    from rudder.engine.hook import HookError
+    from rudder.util.dirs import user_config_dir
+    from rudder.vectors.dataset import load_dataset
+    from rudder.vectors.extract import extract
+    from rudder.vectors.formats import save_vector
+    from rudder.vectors.vector import VectorError
+
     if output is None and save is None:
         raise fail("say where the vector goes: --output FILE and/or --save NAME")
-    engine = _engine(model)
     try:
         data = load_dataset(dataset, limit)
+    except VectorError as exc:
+        raise fail(str(exc)) from None
+    engine = _engine(model, threads=threads)
+    try:
         chosen = _layers(layers, list(range(1, engine.info.n_layer - 1)))
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
-            task = bar.add_task(f"reading {len(data)} pairs", total=2 * len(data))
-            started = time.perf_counter()
+        started = time.perf_counter()
+        with LateProgress(f"reading {len(data)} pairs", 2 * len(data)) as bar:
             vector = extract(
                 engine,
                 data,
                 chosen,
                 method=method,
                 site=site,
-                position=position,  # type: ignore[arg-type]
+                position=position,
                 name=save or dataset.stem,
                 description=description,
-                progress=lambda done, total: bar.update(task, completed=done),
+                progress=bar.update,
             )
         seconds = time.perf_counter() - started
         targets = [output] if output else []
@@ -98,7 +112,7 @@ def extract_cmd(
             save_vector(vector, target, VectorFormat.RUDDER)
             console.print(f"wrote {target}")
         console.print(f"{len(data)} pairs, layers {chosen[0]}..{chosen[-1]}, {method}, {seconds:.1f} s")
-    except VectorError as exc:
+    except (VectorError, EngineError, BatchError, HookError) as exc:
         raise fail(str(exc)) from None
     finally:
         engine.close()
@@ -107,6 +121,12 @@ def extract_cmd(
 @app.command("show")
 def show_cmd(path: Annotated[Path, typer.Argument(help="a vector file (any supported format)")]) -> None:
     """Print a vector's metadata and per-layer sizes."""
+    import numpy as np
+    from rich.table import Table
+
+    from rudder.vectors.formats import load_vector
+    from rudder.vectors.vector import VectorError
+
     try:
         vector = load_vector(path)
     except VectorError as exc:
@@ -131,6 +151,10 @@ def show_cmd(path: Annotated[Path, typer.Argument(help="a vector file (any suppo
 @app.command("sites")
 def sites_cmd(model: ModelOpt = None, all_nodes: Annotated[bool, typer.Option("--all")] = False) -> None:
     """List the graph nodes this model offers for capture and steering (discovered, not hard-coded)."""
+    from rich.table import Table
+
+    from rudder.engine.sites import steerable_sites
+
     engine = _engine(model)
     try:
         sites = engine.sites
@@ -155,6 +179,9 @@ def convert_cmd(
     ] = False,
 ) -> None:
     """Convert between llama.cpp control vectors, ds4 directional steering and Rudder's format."""
+    from rudder.vectors.formats import load_vector, save_vector
+    from rudder.vectors.vector import VectorError
+
     try:
         vector = load_vector(source, from_cvector_generator=from_cvector_generator)
         save_vector(vector, target, to)
@@ -180,6 +207,15 @@ def apply_cmd(
     threads: ThreadsOpt = None,
 ) -> None:
     """Answer PROMPT with and without the vector, side by side (greedy, so the difference is the vector's)."""
+    from rich.table import Table
+
+    from rudder.engine.engine import EngineError
+    from rudder.engine.generation import Sampling
+    from rudder.vectors.formats import load_vector
+    from rudder.vectors.plan import VectorUse, build_plan
+    from rudder.vectors.steerer import Steerer
+    from rudder.vectors.vector import VectorError
+
     engine = _engine(model, n_ctx, threads)
     try:
         vector = load_vector(vector_path, model=engine.info.identity)

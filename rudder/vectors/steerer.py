@@ -11,12 +11,10 @@ Both paths give the same logits for the same additive op (tested); clearing rest
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Literal
 
-import llama_cpp
 import numpy as np
 
 from rudder.engine.hook import HookEntry, HookOp, HookScope
@@ -92,18 +90,16 @@ class Steerer:
         self.plan = plan
 
     def _apply_native(self, ops: list[PlannedOp]) -> None:
-        ctx, n_embd = self.engine.ctx, self.engine.info.n_embd
         if not ops:
             if self._native_active:
-                llama_cpp.llama_set_adapter_cvec(ctx, None, 0, n_embd, 0, 0)
+                self.engine.set_control_vector(None)
                 self._native_active = False
             return
         self._cvec[:] = 0.0
         for op in ops:  # several vectors on one layer add up
             self._cvec[op.layer - 1] += op.direction
         layers = [op.layer for op in ops]
-        data = self._cvec.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-        status = llama_cpp.llama_set_adapter_cvec(ctx, data, self._cvec.size, n_embd, min(layers), max(layers))
+        status = self.engine.set_control_vector(self._cvec, min(layers), max(layers))
         if status != 0:
             raise VectorError(f"llama.cpp refused the control vector (status {status})")
         self._native_active = True
