@@ -31,6 +31,24 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 
+# The shell sandbox (bubblewrap). Installed only as root with apt-get; never fails the set-up.
+if ! command -v bwrap >/dev/null 2>&1; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        echo "bootstrap.sh: installing bubblewrap (the sandbox for shell commands)" >&2
+        if ! apt-get install -y -qq bubblewrap >/dev/null 2>&1; then
+            apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1 || true
+        fi
+    fi
+    if ! command -v bwrap >/dev/null 2>&1; then
+        echo "bootstrap.sh: sandbox unavailable: bubblewrap (bwrap) is not installed and could not be installed" \
+            "here; shell commands will ask for approval (install the bubblewrap package to enable the sandbox)" >&2
+    fi
+fi
+if command -v bwrap >/dev/null 2>&1 && ! bwrap --ro-bind / / --dev /dev --proc /proc -- true >/dev/null 2>&1; then
+    echo "bootstrap.sh: sandbox unavailable: bwrap cannot create a sandbox here (user namespaces disabled?);" \
+        "shell commands will ask for approval" >&2
+fi
+
 stamp_file="$venv/.rudder-install-stamp"
 stamp="$(cat "$here/pyproject.toml" "$here/setup.py" "$here/rudder/engine/_hook.c" | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp_file" 2>/dev/null || true)" != "$stamp" ]; then

@@ -1,19 +1,23 @@
-"""Rudder's few interfaces in one place. Implementations live in their own modules and plug in here.
+"""Rudder's few interfaces in one place; the Session is typed against these, not against classes.
 
-Engine    -- engine/engine.py    a loaded model: tokenize, format chat, stream tokens
-Tool      -- tools/base.py       a typed function the agent may call inside the repo
-Protocol  -- agent/protocol.py   how tool calls are written (JSON schema + grammar; DSML later)
-Steerer   -- vectors/steerer.py  applies a SteeringPlan to an engine between decode calls
+Engine      -- engine/engine.py    a loaded model: tokenize, format chat, stream a Generation
+Generation  -- engine/engine.py    one running generation: iterate tokens, cancel, read text and stats
+Steerer     -- vectors/steerer.py  applies a SteeringPlan between two decode calls
+StepPolicy  -- modes/active.py     what the active mode wants for each step kind and phase
+(ToolCallProtocol lives with the agent in agent/protocol.py: JSON today, DSML for DeepSeek.)
+
+Test doubles implement these protocols directly (tests/agent/scripted.py), no casts needed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from rudder.engine.engine import GenerationResult, ModelInfo, Sampling, TokenEvent
+    from rudder.engine.engine import ModelInfo
+    from rudder.engine.generation import GenerationStats, Sampling, TokenEvent
     from rudder.vectors.plan import SteeringPlan
 
 
@@ -36,20 +40,54 @@ class Phase(StrEnum):
 
 
 @runtime_checkable
+class Generation(Protocol):
+    """A generation in progress. Iterating yields TokenEvents; `text` and `stats` are final at the end."""
+
+    stats: GenerationStats
+
+    def __iter__(self) -> Iterator[TokenEvent]: ...
+
+    def __next__(self) -> TokenEvent: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def cancel(self) -> None:
+        """Stop after the current token; safe from any thread."""
+        ...
+
+
+@runtime_checkable
 class Engine(Protocol):
     info: ModelInfo
 
-    def tokenize(self, text: str, *, special: bool = True) -> list[int]: ...
+    def tokenize(self, text: str, *, special: bool = True, add_bos: bool = True) -> list[int]: ...
 
     def format_chat(self, messages: Sequence[dict[str, Any]], *, add_generation_prompt: bool = True) -> str: ...
 
-    def stream(self, prompt: str, sampling: Sampling, *, grammar: str | None = None) -> Iterator[TokenEvent]: ...
+    def stream(
+        self,
+        prompt: str | Sequence[int],
+        sampling: Sampling | None = None,
+        *,
+        grammar: str | None = None,
+        overflow: Literal["error", "truncate"] = "error",
+        watchers: Sequence[Any] = (),
+    ) -> Generation: ...
 
-    def complete(self, prompt: str, sampling: Sampling, *, grammar: str | None = None) -> GenerationResult: ...
+    def reset(self) -> None:
+        """Forget the KV cache (greedy output is reproducible from a reset engine)."""
+        ...
+
+    def settings(self) -> dict[str, Any]:
+        """How the model was loaded (for the run manifest)."""
+        ...
 
 
 @runtime_checkable
 class Steerer(Protocol):
+    plan: SteeringPlan
+
     def apply(self, plan: SteeringPlan) -> None: ...
 
     def clear(self) -> None: ...

@@ -18,12 +18,14 @@ SHORT_OBSERVATION = 240  # characters an old observation keeps
 @dataclass
 class Turn:
     call: str  # what the model wrote
-    observation: str  # what came back
+    observation: str | None  # what came back; None after the last call of a turn (finish), until a follow-up
     summary: str  # one line: "write_file notes.txt -> ok"
     shortened: bool = False
 
     def messages(self) -> list[Message]:
         observation = self.observation
+        if observation is None:
+            return [{"role": "assistant", "content": self.call}]
         if self.shortened and len(observation) > SHORT_OBSERVATION:
             cut = len(observation) - SHORT_OBSERVATION
             observation = f"{observation[:SHORT_OBSERVATION]}\n[... {cut} characters of this old result omitted]"
@@ -39,8 +41,17 @@ class Conversation:
     summarised: int = 0  # how many of the oldest turns are folded into the summary line
     include_example: bool = True
 
-    def add(self, call: str, observation: str, summary: str) -> None:
+    def add(self, call: str, observation: str | None, summary: str) -> None:
         self.turns.append(Turn(call, observation, summary))
+
+    def add_user(self, text: str) -> None:
+        """A new user message (a follow-up): it answers the last call, or joins the last user message."""
+        if not self.turns:
+            self.task = f"{self.task}\n\n{text}"
+        elif self.turns[-1].observation is None:
+            self.turns[-1].observation = text
+        else:
+            self.turns[-1].observation = f"{self.turns[-1].observation}\n\n{text}"
 
     def messages(self) -> list[Message]:
         out: list[Message] = [{"role": "system", "content": self.system}]
@@ -73,7 +84,7 @@ class Conversation:
 
     def _shorten_oldest(self) -> bool:
         for turn in self.turns[self.summarised : self._recent_start()]:
-            if not turn.shortened and len(turn.observation) > SHORT_OBSERVATION:
+            if not turn.shortened and len(turn.observation or "") > SHORT_OBSERVATION:
                 turn.shortened = True
                 return True
         return False

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rudder.agent.approval import Approver
 from rudder.agent.config import AgentConfig
+from rudder.agent.events import Listener
 from rudder.agent.records import Trajectory
 from rudder.agent.repomap import build_repo_map
-from rudder.agent.session import Approver, Listener, Session, trajectory_path
+from rudder.agent.session import Session, trajectory_path
 from rudder.engine.engine import Engine
 from rudder.engine.generation import Sampling
 from rudder.modes.active import ActiveMode
 from rudder.modes.registry import get_mode
 from rudder.tools.base import Workspace
+from rudder.tools.sandbox import choose_sandbox
 from rudder.vectors.library import VectorResolver
 from rudder.vectors.steerer import Steerer
 
@@ -43,7 +46,8 @@ def open_session(
     record: bool = True,
 ) -> Session:
     policy = activate_mode(engine, repo, mode or config.mode)
-    workspace = Workspace(repo, shell_timeout=config.shell_timeout)
+    sandbox = choose_sandbox(config.sandbox, config.network)  # SandboxUnavailable when required and missing
+    workspace = Workspace(repo, shell_timeout=config.shell_timeout, sandbox=sandbox)
     repo_map = build_repo_map(
         repo,
         budget_tokens=repo_map_budget(engine),

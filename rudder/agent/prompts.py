@@ -40,6 +40,10 @@ def task_message(task: str) -> str:
     return f"Task: {task}"
 
 
+def follow_up_message(text: str) -> str:
+    return f"New request from the user: {text}"
+
+
 def observation(tool: str, text: str) -> str:
     return f"Result of {tool}:\n{text}"
 

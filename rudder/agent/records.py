@@ -21,10 +21,14 @@ RunStatus = Literal["finished", "max_steps", "token_budget", "stopped", "error"]
 
 class StepRecord(BaseModel):
     index: int
+    turn: int = 1
     kind: StepKind
     mode: str
     steering: dict[str, list[dict[str, Any]]] = Field(
         default_factory=dict, description="phase -> the vectors active while the model wrote that phase"
+    )
+    guard: list[dict[str, Any]] = Field(
+        default_factory=list, description="collapse-guard actions: loop/entropy seen, scale backed off, tokens rewound"
     )
     output: str = ""  # the model's raw text
     tool: str | None = None
@@ -33,6 +37,7 @@ class StepRecord(BaseModel):
     ok: bool = True
     error_kind: Literal["protocol", "tool", "refused"] | None = None
     checkpoint: str | None = None
+    diff: str | None = None  # unified diff of the file a write or edit changed
     prompt_tokens: int = 0
     prompt_tokens_evaluated: int = 0
     generated_tokens: int = 0
@@ -55,26 +60,24 @@ class RunSummary(BaseModel):
 
 
 class Trajectory:
-    """Appends records to a JSONL file, flushed after every line so a crash loses nothing."""
+    """Appends records to a JSONL file, one line per record, opened and flushed per write: a crash (or
+    kill -9) loses nothing written so far, and a long-lived session holds no file handle."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self._handle = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = path.open("a", encoding="utf-8")
+            path.touch()
 
     def write(self, kind: str, payload: dict[str, Any]) -> None:
-        if self._handle is None:
+        if self.path is None:
             return
         line = {"type": kind, "time": round(time.time(), 3), **payload}
-        self._handle.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
-        self._handle.flush()
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        """Nothing stays open; kept so callers can end a trajectory explicitly."""
 
 
 def read_trajectory(path: Path) -> list[dict[str, Any]]:

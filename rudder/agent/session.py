@@ -4,36 +4,59 @@ Each step has a kind (plan, explore, edit, test, review, answer). Before the mod
 mode turns (kind, phase) into a SteeringPlan and the Steerer swaps it in; inside a step the plan can
 change at a phase boundary (e.g. no steering while the model writes the tool call's JSON). Every step
 is written to the trajectory in a `finally`, so a crash never loses the run.
+
+The contract for front ends (CLI, TUI, ACP server, A/B harness):
+  run(task) / send(message)   one turn each, in one conversation; both block and return a RunSummary
+  listener(event)             typed events (agent/events.py), on the session's thread
+  approver(request)           answers an ApprovalRequest now, or returns None and answers it later
+  interrupt()                 from any thread: generation stops within one token, a running tool is killed
+  switch_policy(p, now=...)   from any thread: a new mode at the next step, or at the next token
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rudder.agent import prompts
+from rudder.agent.approval import ApprovalRequest, Approver, Decision
 from rudder.agent.config import AgentConfig
 from rudder.agent.context import Conversation
+from rudder.agent.diffs import preview, read_text, target_path, unified
+from rudder.agent.events import (
+    ApprovalRequested,
+    Event,
+    Listener,
+    ModeSwitched,
+    RunFinished,
+    RunStarted,
+    SteeringChanged,
+    StepFinished,
+    StepStarted,
+    Token,
+    ToolCallFinished,
+    ToolCallStarted,
+)
+from rudder.agent.manifest import build_manifest
+from rudder.agent.policy import decide
 from rudder.agent.protocol import JsonProtocol, ProtocolError, ToolCall, ToolCallProtocol
 from rudder.agent.records import RunSummary, StepRecord, Trajectory
 from rudder.agent.steps import next_step_kind
-from rudder.engine.engine import ContextOverflowError, Engine
+from rudder.engine.engine import ContextOverflowError
 from rudder.engine.generation import GenerationStats, Sampling
-from rudder.interfaces import Phase, StepKind, StepPolicy
-from rudder.tools.base import Access, Tool, ToolError, Workspace, all_tools
+from rudder.interfaces import Engine, Phase, Steerer, StepKind, StepPolicy
+from rudder.tools.base import Access, Tool, ToolError, Workspace
 from rudder.tools.gitops import Checkpoints
-from rudder.vectors.steerer import Steerer
+from rudder.tools.toolbox import all_tools
+from rudder.vectors.guard import CollapseGuard, GuardEvent
 
-Approver = Callable[[ToolCall, Tool], bool]
-Listener = Callable[[str, dict[str, Any]], None]  # ("step", {...}) / ("token", {"text": ...}) / ("end", {...})
 PLAN_TOKENS = 96
 
 
 class Stop(Exception):
-    """Ends the run; carries the status for the summary."""
+    """Ends the turn; carries the status for the summary."""
 
     def __init__(self, status: str, answer: str = "") -> None:
         super().__init__(status)
@@ -60,77 +83,146 @@ class Session:
         self.engine, self.ws, self.policy = engine, workspace, policy
         self.config = config or AgentConfig()
         self.sampling = sampling or Sampling(max_tokens=768)
-        self.steerer = steerer or Steerer(engine)
+        self.steerer: Steerer = steerer if steerer is not None else _real_steerer(engine)
         self.tools = tools if tools is not None else all_tools()
         self.protocol = protocol or JsonProtocol(self.tools)
         self.approver = approver
         self.trajectory = trajectory or Trajectory(None)
         self.checkpoints = _checkpoints_or_none(workspace.root)
         self.repo_map = repo_map
-        self.listener = listener or (lambda event, data: None)
-        self.history: list[StepRecord] = []
+        self.listener: Listener = listener or (lambda event: None)
+        self.history: list[StepRecord] = []  # every step of every turn
+        self.turn_steps: list[StepRecord] = []  # the current turn's steps (step kinds and limits are per turn)
+        self.turn = 0
         self.summary = RunSummary(status="stopped")
-        self._stop = threading.Event()
+        self.conversation: Conversation | None = None
+        self.always_allowed: set[str] = set()
+        self._interrupt = threading.Event()
         self._pending_policy: tuple[StepPolicy, bool] | None = None
+        self._policy_lock = threading.Lock()
         self._system_addendum = ""
+        self._busy = threading.Lock()
+        self._change: tuple[str, str | None, str | None] | None = None
 
-    # -- control from outside (TUI, API) ----------------------------------------------------------
+    # -- control from outside (any thread) ---------------------------------------------------------
 
-    def stop(self) -> None:
-        self._stop.set()
+    def interrupt(self) -> None:
+        """Stop the current turn: generation within one token, a running tool at once, approvals rejected."""
+        self._interrupt.set()
+        self.ws.cancel.set()
+
+    stop = interrupt
 
     def switch_policy(self, policy: StepPolicy, *, now: bool = False) -> None:
         """Change mode at the next step, or at the next token if `now`."""
-        self._pending_policy = (policy, now)
+        with self._policy_lock:
+            self._pending_policy = (policy, now)
 
-    def _take_pending_policy(self, mid_step: bool) -> bool:
-        pending = self._pending_policy
-        if pending is None or (mid_step and not pending[1]):
-            return False
-        self.policy, self._pending_policy = pending[0], None
+    def _take_pending_policy(self, step: int, mid_step: bool) -> bool:
+        with self._policy_lock:
+            pending = self._pending_policy
+            if pending is None or (mid_step and not pending[1]):
+                return False
+            old, self.policy, self._pending_policy = self.policy, pending[0], None
+        self._emit(ModeSwitched(step, old.name, self.policy.name, now=mid_step))
+        self.trajectory.write("mode", {"step": step, "old": old.name, "new": self.policy.name, "now": mid_step})
         return True
 
-    # -- the loop ---------------------------------------------------------------------------------
+    def _emit(self, event: Event) -> None:
+        self.listener(event)
+
+    # -- turns ----------------------------------------------------------------------------------------
 
     def run(self, task: str) -> RunSummary:
-        started = time.perf_counter()
+        """Start the conversation with `task` and work until it ends."""
+        if not task.strip():
+            raise ValueError("the task is empty: say what the agent should do")
+        self.run_setup(task)
+        if self.config.reproducible:
+            self.engine.reset()  # greedy output is reproducible only from an empty KV cache
+        return self._turn(task)
+
+    def run_setup(self, task: str) -> None:
         addendum = self._system_addendum = self.policy.addendum(StepKind.PLAN)
         self.conversation = Conversation(
             system=prompts.system_prompt(self.protocol, self.ws.root.name, self.repo_map, addendum),
             task=prompts.task_message(task),
             example=prompts.worked_example(self.protocol),
         )
-        self.trajectory.write(
-            "run",
-            {
-                "task": task,
-                "mode": self.policy.name,
-                "model": self.engine.info.name,
-                "repo": str(self.ws.root),
-                "config": self.config.model_dump(mode="json"),
-            },
-        )
-        try:
-            while True:
-                self.step()
-        except Stop as stop:
-            self.summary.status, self.summary.answer = stop.status, stop.answer  # type: ignore[assignment]
-        except Exception as exc:  # the run ends, the trajectory keeps the reason
-            self.summary.status, self.summary.error = "error", f"{type(exc).__name__}: {exc}"
-        finally:
-            self.steerer.clear()
-            self.summary.wall_seconds = time.perf_counter() - started
-            self.trajectory.write("end", self.summary.model_dump(mode="json"))
-            self.trajectory.close()
-            self.listener("end", self.summary.model_dump(mode="json"))
-        return self.summary
+
+    def send(self, message: str) -> RunSummary:
+        """A follow-up in the same conversation (after run() returned): the model sees everything so far."""
+        if self.conversation is None:
+            return self.run(message)
+        if not message.strip():
+            raise ValueError("the message is empty")
+        self.conversation.add_user(prompts.follow_up_message(message))
+        return self._turn(message)
+
+    def _turn(self, task: str) -> RunSummary:
+        with self._busy:
+            self.turn += 1
+            self.turn_steps = []
+            self._interrupt.clear()
+            self.ws.cancel.clear()
+            self.summary = RunSummary(status="stopped")
+            started = time.perf_counter()
+            manifest = build_manifest(self.engine, self.policy, self.sampling, self.config, self.ws.root)
+            self.trajectory.write(
+                "run",
+                {
+                    "turn": self.turn,
+                    "task": task,
+                    "mode": self.policy.name,
+                    "model": self.engine.info.name,
+                    "repo": str(self.ws.root),
+                    "config": self.config.model_dump(mode="json"),
+                    "manifest": manifest.model_dump(mode="json"),
+                },
+            )
+            self._emit(RunStarted(self.turn, task, self.policy.name, manifest.model_dump(mode="json")))
+            try:
+                while True:
+                    self.step()
+            except Stop as stop:
+                self.summary.status, self.summary.answer = stop.status, stop.answer  # type: ignore[assignment]
+            except Exception as exc:  # the turn ends, the trajectory keeps the reason
+                self.summary.status, self.summary.error = "error", f"{type(exc).__name__}: {exc}"
+            finally:
+                self.steerer.clear()
+                self.summary.wall_seconds = time.perf_counter() - started
+                self.trajectory.write("end", {"turn": self.turn, **self.summary.model_dump(mode="json")})
+                self._emit(RunFinished(self.turn, self.summary))
+            return self.summary
+
+    def close(self) -> None:
+        self.trajectory.close()
+
+    def restore(self, records: list[dict[str, Any]]) -> None:
+        """Continue a saved session: rebuild the conversation and history from its trajectory records."""
+        runs = [r for r in records if r.get("type") == "run"]
+        if not runs:
+            raise ValueError("the trajectory has no run record: nothing to resume")
+        self.run_setup(str(runs[0]["task"]))
+        assert self.conversation is not None
+        for record in records:
+            if record.get("type") == "run" and record.get("turn", 1) > 1:
+                self.conversation.add_user(prompts.follow_up_message(str(record["task"])))
+            elif record.get("type") == "step":
+                step = StepRecord.model_validate({k: v for k, v in record.items() if k not in ("type", "time")})
+                self.history.append(step)
+                self.conversation.add(step.output, _replayed_observation(step), f"{step.tool} (restored)")
+        self.turn = max((int(r.get("turn", 1)) for r in runs), default=1)
+
+    # -- one step -------------------------------------------------------------------------------------
 
     def step(self) -> StepRecord:
         self._check_limits()
-        self._take_pending_policy(mid_step=False)
-        kind = next_step_kind(self.history, plan_first=self.config.plan_first, max_steps=self.config.max_steps)
-        record = StepRecord(index=len(self.history), kind=kind, mode=self.policy.name)
-        self.listener("step_start", {"index": record.index, "kind": str(kind), "mode": self.policy.name})
+        index = len(self.history)
+        self._take_pending_policy(index, mid_step=False)
+        kind = next_step_kind(self.turn_steps, plan_first=self.config.plan_first, max_steps=self.config.max_steps)
+        record = StepRecord(index=index, turn=self.turn, kind=kind, mode=self.policy.name)
+        self._emit(StepStarted(index, kind, self.policy.name))
         started = time.perf_counter()
         try:
             if kind == StepKind.PLAN:
@@ -140,15 +232,16 @@ class Session:
         finally:
             record.wall_seconds = time.perf_counter() - started
             self.history.append(record)
+            self.turn_steps.append(record)
             self._account(record)
             self.trajectory.write("step", record.model_dump(mode="json"))
-            self.listener("step", record.model_dump(mode="json"))
+            self._emit(StepFinished(record))
         return record
 
     def _check_limits(self) -> None:
-        if self._stop.is_set():
+        if self._interrupt.is_set():
             raise Stop("stopped")
-        if len(self.history) >= self.config.max_steps:
+        if len(self.turn_steps) >= self.config.max_steps:
             raise Stop("max_steps")
         if self.summary.tokens >= self.config.token_budget:
             raise Stop("token_budget")
@@ -165,6 +258,7 @@ class Session:
     # -- query: ask the model, steering per phase -------------------------------------------------
 
     def query(self, record: StepRecord, *, grammar: str | None, max_tokens: int | None = None) -> str:
+        assert self.conversation is not None
         kind = record.kind
         sampling = self.policy.sampling(kind, self.sampling)
         if max_tokens is not None:
@@ -177,17 +271,22 @@ class Session:
         # the step's addendum is part of what must fit, so it is counted with the rest
         messages = self.conversation.fit(lambda m: len(self.engine.tokenize(render(m))), limit)
         phase = Phase.THOUGHT if grammar is None else self.protocol.phase("")
-        self._steer(record, phase)
-        generation = self.engine.stream(render(messages), sampling, grammar=grammar)
+        self._steer(record, phase, "phase")
+        guard = CollapseGuard(self.steerer, on_event=lambda e: self._guarded(record, phase, e))
+        generation = self.engine.stream(render(messages), sampling, grammar=grammar, watchers=[guard])
         for event in generation:
-            self.listener("token", {"text": event.text})
-            if self._stop.is_set():
+            self._emit(Token(record.index, event.text, phase, event.erase))
+            if self._interrupt.is_set():
                 generation.cancel()
             now_phase = phase if grammar is None else self.protocol.phase(generation.text)
-            if now_phase != phase or self._take_pending_policy(mid_step=True):
+            switched = self._take_pending_policy(record.index, mid_step=True)
+            if now_phase != phase or switched:
                 phase = now_phase
-                self._steer(record, phase)
+                self._steer(record, phase, "mode switch" if switched else "phase")
         self._record_generation(record, generation.stats)
+        if generation.stats.stop_reason == "cancelled" and self._interrupt.is_set():
+            record.output = generation.text
+            raise Stop("stopped")
         return generation.text
 
     def _with_step_addendum(self, messages: list[dict[str, str]], kind: StepKind) -> list[dict[str, str]]:
@@ -199,13 +298,22 @@ class Session:
         last = messages[-1]
         return [*messages[:-1], {**last, "content": f"{last['content']}\n\n{addendum}"}]
 
-    def _steer(self, record: StepRecord, phase: Phase) -> None:
+    def _steer(self, record: StepRecord, phase: Phase, reason: str) -> None:
         plan = self.policy.plan(record.kind, phase)
+        changed = plan is not self.steerer.plan
         self.steerer.apply(plan)
         described, key = plan.describe(), str(phase)
         if key in record.steering and record.steering[key] != described:
             key = f"{phase} (switched)"  # a mode switch "now" changed the plan inside this phase
         record.steering.setdefault(key, described)
+        if changed:
+            self._emit(SteeringChanged(record.index, phase, described, reason))
+
+    def _guarded(self, record: StepRecord, phase: Phase, event: GuardEvent) -> None:
+        """The collapse guard backed the steering off (or stopped a loop): trajectory and listeners see it."""
+        record.guard.append(event.as_dict())
+        reason = f"guard: {event.kind}, {event.action} to x{event.factor_after:g} ({event.detail})"
+        self._emit(SteeringChanged(record.index, phase, event.plan, reason))
 
     @staticmethod
     def _record_generation(record: StepRecord, stats: GenerationStats) -> None:
@@ -217,13 +325,17 @@ class Session:
     # -- the two kinds of step --------------------------------------------------------------------
 
     def _plan(self, record: StepRecord) -> None:
+        assert self.conversation is not None
         self.conversation.task += f"\n\n{prompts.PLAN_INSTRUCTION}"
-        text = self.query(record, grammar=None, max_tokens=PLAN_TOKENS).strip()
-        self.conversation.task = self.conversation.task.rsplit("\n\n", 1)[0]
+        try:
+            text = self.query(record, grammar=None, max_tokens=PLAN_TOKENS).strip()
+        finally:
+            self.conversation.task = self.conversation.task.rsplit("\n\n", 1)[0]
         record.output = text
         self.conversation.add(text, "Now act: reply with one JSON tool call.", "wrote a plan")
 
     def _act(self, record: StepRecord) -> None:
+        assert self.conversation is not None
         try:
             text = self.query(record, grammar=self.protocol.grammar())
         except ContextOverflowError as exc:
@@ -238,41 +350,121 @@ class Session:
         record.tool, record.arguments = call.tool, call.arguments()
         if call.is_finish:
             record.observation = call.args.answer  # type: ignore[attr-defined]
+            self.conversation.add(text, None, "finished")
             raise Stop("finished", record.observation)
         record.observation = self.execute(call, record)
         self.conversation.add(text, prompts.observation(call.tool, record.observation), _summary(call, record))
+        if self._interrupt.is_set():
+            raise Stop("stopped")
+
+    # -- execute: approvals, checkpoints, the tool itself -----------------------------------------
 
     def execute(self, call: ToolCall, record: StepRecord) -> str:
         tool = self.tools[call.tool]
-        refusal = self._refusal(call, tool, record.kind)
-        if refusal:
-            record.ok, record.error_kind = False, "refused"
-            return refusal
+        self._emit(ToolCallStarted(record.index, call.tool, call.arguments(), str(tool.access)))
         started = time.perf_counter()
+        self._change: tuple[str, str | None, str | None] | None = None
+        observation = self._refusal(call, tool, record)
+        if observation:
+            record.ok, record.error_kind = False, "refused"
+        else:
+            observation = self._run_tool(call, tool, record)
+        record.tool_seconds = time.perf_counter() - started
+        self._emit(
+            ToolCallFinished(
+                record.index,
+                call.tool,
+                record.ok,
+                observation,
+                record.diff,
+                record.checkpoint,
+                record.tool_seconds,
+                record.error_kind,
+                *(self._change or (None, None, None)),
+            )
+        )
+        return observation
+
+    def _run_tool(self, call: ToolCall, tool: Tool, record: StepRecord) -> str:
+        """Run the tool inside a checkpoint (so `rudder undo` can revert it) and diff the file it touches."""
+        writes = tool.access != Access.READ
+        path = target_path(self.ws, call.args) if writes else None
+        before = read_text(self.ws, path)
         checkpoint = None
         try:
-            if self.checkpoints is not None and tool.access != Access.READ:
+            if self.checkpoints is not None and writes:
                 checkpoint = self.checkpoints.begin(f"step {record.index}: {call.tool}")
             return tool.run(self.ws, call.args)
         except ToolError as exc:
             record.ok, record.error_kind = False, "tool"
             return f"Error: {exc}"
         finally:
-            if checkpoint is not None:
+            if checkpoint is not None and self.checkpoints is not None:
                 record.checkpoint = self.checkpoints.end(checkpoint).id or None
-            record.tool_seconds = time.perf_counter() - started
+            if path is not None:
+                after = read_text(self.ws, path)
+                record.diff = unified(before, after, self.ws.relative(path))
+                if record.diff is not None:
+                    self._change = (self.ws.relative(path), before, after)
 
-    def _refusal(self, call: ToolCall, tool: Tool, kind: StepKind) -> str | None:
-        if tool.access == Access.READ:
+    def _refusal(self, call: ToolCall, tool: Tool, record: StepRecord) -> str | None:
+        verdict = decide(
+            self.config.approval,
+            tool,
+            call.args,
+            self.ws,
+            read_only=self.policy.read_only(record.kind),
+            sandboxed=self.ws.sandbox is not None,
+        )
+        if verdict.action == "refuse":
+            return f"Error: {call.tool} is not allowed: {verdict.reason}. Use read tools or finish."
+        if verdict.action == "allow" or (call.tool in self.always_allowed and not verdict.sensitive):
             return None
-        if self.config.approval == "read-only" or self.policy.read_only(kind):
-            return f"Error: {call.tool} is not allowed: this run is read-only here. Use read tools or finish."
-        if self.config.approval == "ask":
-            if self.approver is None:
-                return f"Error: {call.tool} needs approval, and no one can approve in this run."
-            if not self.approver(call, tool):
-                return f"Error: the user declined {call.tool}. Try something else or finish."
+        request = ApprovalRequest(
+            step=record.index,
+            tool=call.tool,
+            arguments=call.arguments(),
+            access=str(tool.access),
+            reason=verdict.reason,
+            diff=preview(self.ws, call.tool, call.args),
+            command=getattr(call.args, "command", None),
+        )
+        return self._ask(request)
+
+    def _ask(self, request: ApprovalRequest) -> str | None:
+        """None when allowed, else the observation that tells the model it was not."""
+        if self.approver is None:
+            return f"Error: {request.tool} needs approval ({request.reason}), and no one can approve in this run."
+        self._emit(ApprovalRequested(request))
+        self.trajectory.write("approval", {"step": request.step, "tool": request.tool, "reason": request.reason})
+        answer = self.approver(request)
+        if answer is not None:
+            request.answer(answer)
+        decision = request.wait(self._interrupt)
+        self.trajectory.write("approved", {"step": request.step, "decision": str(decision), "message": request.message})
+        if decision == Decision.ALLOW_ALWAYS:
+            self.always_allowed.add(request.tool)
+        if decision == Decision.REJECT:
+            because = f": {request.message}" if request.message else ""
+            return f"Error: the user declined {request.tool}{because}. Try something else or finish."
         return None
+
+
+def _real_steerer(engine: Engine) -> Steerer:
+    from rudder.vectors.steerer import Steerer as NativeSteerer
+
+    return NativeSteerer(engine)  # type: ignore[arg-type]
+
+
+def _replayed_observation(step: StepRecord) -> str | None:
+    """What the model saw after a recorded step, rebuilt the way the live loop words it."""
+    if step.kind == StepKind.PLAN:
+        return "Now act: reply with one JSON tool call."
+    if step.error_kind == "protocol":
+        return prompts.error_observation(step.observation)
+    if step.tool == "finish":
+        return None
+    return prompts.observation(step.tool or "tool", step.observation)
 
 
 def _checkpoints_or_none(root: Path) -> Checkpoints | None:

@@ -13,6 +13,8 @@ Examples:
     rudder undo                                  # revert the agent's last step
     rudder vectors extract data.jsonl -o terse.gguf
     rudder vectors apply terse.gguf "Explain recursion" --scale 0.05
+    rudder vectors check terse.gguf              # health: consistency, AUROC vs a permutation null
+    rudder vectors calibrate terse.gguf          # sweep scales, pick the strongest before damage
     rudder modes list
 """
 
@@ -21,9 +23,34 @@ from __future__ import annotations
 import typer
 
 from rudder import __version__
-from rudder.cli import chat, modes, run, vectors
+from rudder.cli.lazy import lazy_group
+
+# Each command's module loads only when that command runs: `rudder --help` imports neither llama.cpp nor
+# the agent and tools (tests/cli/test_lazy.py keeps the one-line helps here equal to the real ones).
+COMMANDS = {
+    "chat": ("rudder.cli.chat:chat", "Chat with the model, streaming its answers."),
+    "run": (
+        "rudder.cli.run:run",
+        "Run the agent on TASK in a git repository until it finishes or hits a limit; write a trajectory.",
+    ),
+    "replay": (
+        "rudder.cli.history:replay",
+        "Print a recorded run: the task, every step with its steering, call and observation, the outcome.",
+    ),
+    "undo": (
+        "rudder.cli.history:undo",
+        "Undo an agent step: restore exactly the files it changed, leaving your commits and other files alone.",
+    ),
+    "acp": (
+        "rudder.cli.acp:acp",
+        "Serve Rudder to an editor over the Agent Client Protocol (JSON-RPC on stdin/stdout).",
+    ),
+    "vectors": ("rudder.cli.vectors:app", "Extract, inspect, convert and try steering vectors."),
+    "modes": ("rudder.cli.modes:app", "List, show and check modes (bundles of steering, sampling and prompt)."),
+}
 
 app = typer.Typer(
+    cls=lazy_group(COMMANDS),
     help=__doc__,
     no_args_is_help=False,
     invoke_without_command=True,
@@ -32,12 +59,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.command("chat")(chat.chat)
-app.command("run")(run.run)
-app.command("replay")(run.replay)
-app.command("undo")(run.undo)
-app.add_typer(vectors.app, name="vectors")
-app.add_typer(modes.app, name="modes")
 
 
 def _version(value: bool) -> None:
@@ -53,6 +74,8 @@ def root(
 ) -> None:
     """Start Rudder in the current repository (today: `rudder chat`)."""
     if ctx.invoked_subcommand is None:
+        from rudder.cli import chat
+
         ctx.invoke(chat.chat)
 
 

@@ -8,8 +8,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from rudder.cli.options import RepoOpt, fail
+from rudder.cli.display import plain
+from rudder.cli.options import RepoOpt, fail, warn_mode_problems
+from rudder.engine.generation import Sampling
+from rudder.interfaces import Phase, StepKind
+from rudder.modes.registry import ModeError, get_mode, load_mode_file, scan_modes
 
 app = typer.Typer(help="List, show and check modes (bundles of steering, sampling and prompt).", no_args_is_help=True)
 console = Console()
@@ -18,19 +23,15 @@ console = Console()
 @app.command("list")
 def list_cmd(repo: RepoOpt = Path("."), twins: Annotated[bool, typer.Option(help="include the twins")] = False) -> None:
     """Every mode available in this repo: built-in, user (~/.config/rudder/modes), repo (.rudder/modes)."""
-    from rudder.interfaces import StepKind
-    from rudder.modes.registry import ModeError, load_modes
-
-    try:
-        modes = load_modes(repo.resolve())
-    except ModeError as exc:
-        raise fail(str(exc)) from None
+    scan = scan_modes(repo.resolve())
+    modes = scan.modes
+    warn_mode_problems(scan.problems)
     table = Table("mode", "key", "vectors", "description")
     for name, mode in modes.items():
         if "/" in name and not twins:
             continue
         vectors = ", ".join(sorted({s.vector for k in StepKind for s in mode.vectors_for(k)})) or "-"
-        table.add_row(name, mode.hotkey or "", vectors, mode.description)
+        table.add_row(plain(name), mode.hotkey or "", plain(vectors), plain(mode.description))
     console.print(table)
     if not twins:
         console.print("each mode M also runs as M/prompt-only and M/vector-only (--twins lists them)")
@@ -39,17 +40,14 @@ def list_cmd(repo: RepoOpt = Path("."), twins: Annotated[bool, typer.Option(help
 @app.command("show")
 def show_cmd(name: Annotated[str, typer.Argument(help="mode name")], repo: RepoOpt = Path(".")) -> None:
     """What a mode does on each step kind: vectors and scales per phase, addendum, sampling, tool policy."""
-    from rudder.engine.generation import Sampling
-    from rudder.interfaces import Phase, StepKind
-    from rudder.modes.registry import ModeError, get_mode
-
     try:
         mode = get_mode(name, repo.resolve())
     except ModeError as exc:
         raise fail(str(exc)) from None
-    console.print(f"[bold]{mode.name}[/] ({mode.source or 'generated twin'}) - {mode.description}")
+    warn_mode_problems(scan_modes(repo.resolve()).problems, except_name=name.split("/")[0])
+    console.print(Text.assemble((mode.name, "bold"), f" ({mode.source or 'generated twin'}) - {mode.description}"))
     if mode.addendum:
-        console.print(f"addendum: {mode.addendum}")
+        console.print(plain(f"addendum: {mode.addendum}"))
     table = Table("step", *(f"steering ({p})" for p in Phase), "sampling", "tools")
     for kind in StepKind:
         specs = mode.vectors_for(kind)
@@ -57,8 +55,8 @@ def show_cmd(name: Annotated[str, typer.Argument(help="mode name")], repo: RepoO
         sampling = mode.sampling_for(kind, Sampling())
         table.add_row(
             str(kind),
-            steering,
-            steering if mode.steers_tool_calls(kind) else "-",
+            plain(steering),
+            plain(steering if mode.steers_tool_calls(kind) else "-"),
             f"t={sampling.temperature:g}",
             "read-only" if mode.read_only_for(kind) else "all",
         )
@@ -68,13 +66,29 @@ def show_cmd(name: Annotated[str, typer.Argument(help="mode name")], repo: RepoO
 @app.command("check")
 def check_cmd(path: Annotated[Path, typer.Argument(help="a mode TOML file")]) -> None:
     """Validate a mode file; prints each problem with its file:line and key."""
-    from rudder.modes.registry import ModeError, load_mode_file
-
     try:
         mode = load_mode_file(path)
     except ModeError as exc:
         raise fail(str(exc)) from None
-    console.print(f"{path}: ok (mode {mode.name!r}, {len(mode.vectors)} vectors, {len(mode.steps)} step overrides)")
+    from rudder.modes.check import check_mode_vectors  # loads the vector formats: only here
+
+    problems = check_mode_vectors(mode, path.read_text(encoding="utf-8"), _repo_of(path))
+    if problems:
+        raise fail("\n".join(problems))
+    console.print(
+        plain(f"{path}: ok (mode {mode.name!r}, {len(mode.vectors)} vectors, {len(mode.steps)} step overrides)")
+    )
+
+
+def _repo_of(path: Path) -> Path | None:
+    """The repository a mode file lives in (its .rudder/vectors is part of the library), if any."""
+    from rudder.tools.base import ToolError
+    from rudder.tools.gitops import find_repo_root
+
+    try:
+        return find_repo_root(path.resolve().parent)
+    except ToolError:
+        return None
 
 
 def _span(layers: tuple[int, ...] | None) -> str:

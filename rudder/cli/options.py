@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-if TYPE_CHECKING:  # pydantic and the config models load only when a command needs them
-    from rudder.config import RudderConfig
+from rudder.config import ConfigError, RudderConfig, load_config
+from rudder.modes.registry import ModeProblem
 
 ModelOpt = Annotated[
     Path | None,
@@ -34,6 +35,18 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def warn(message: str) -> None:
+    """A problem that does not stop the command (plain text on stderr, never markup)."""
+    typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
+
+
+def warn_mode_problems(problems: Iterable[ModeProblem], *, except_name: str | None = None) -> None:
+    """One warning per bad mode file that was skipped (the selected mode's problems are an error instead)."""
+    for problem in problems:
+        if problem.name != except_name:
+            warn(f"skipped mode file with errors:\n{problem.message}")
+
+
 def build_config(
     repo: Path | None,
     *,
@@ -46,8 +59,6 @@ def build_config(
     seed: int | None = None,
     agent: dict[str, Any] | None = None,
 ) -> RudderConfig:
-    from rudder.config import ConfigError, load_config
-
     overrides = {
         "model": {
             "model_path": str(model) if model else None,
@@ -59,6 +70,9 @@ def build_config(
         "agent": agent or {},
     }
     try:
-        return load_config(repo, overrides)
+        config = load_config(repo, overrides)
     except ConfigError as exc:
         raise fail(str(exc)) from None
+    for note in config.notes:  # what the repo's .rudder.toml may not change
+        typer.secho(f"warning: {note}", fg=typer.colors.YELLOW, err=True)
+    return config

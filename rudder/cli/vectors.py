@@ -9,19 +9,41 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
+from rich.table import Column, Table
+from rich.text import Text
 
+from rudder.cli.display import plain
+from rudder.cli.lazy import lazy_group
 from rudder.cli.options import CtxOpt, MaxTokOpt, ModelOpt, ThreadsOpt, build_config, fail
 from rudder.cli.progress import LateProgress
 from rudder.vectors.kinds import ScaleMode, Scope, SteeringOp, VectorFormat
+from rudder.vectors.vector import VectorError
 
-if TYPE_CHECKING:  # llama.cpp, numpy and the vector machinery load only in the commands that use them
+if TYPE_CHECKING:  # llama.cpp, the tools and the vector machinery load only in the commands that use them
     from rudder.engine.engine import Engine
-
-app = typer.Typer(help="Extract, inspect, convert and try steering vectors.", no_args_is_help=True)
-console = Console()
+    from rudder.vectors.vector import ModelIdentity
 
 Method = Literal["mean-diff", "pca", "cvector-mean"]  # rudder.vectors.extract.Method, named without loading it
 ExtractPosition = Literal["last", "mean", "generated"]
+
+app = typer.Typer(
+    cls=lazy_group(
+        {
+            "check": (
+                "rudder.cli.vectors_trust:check_cmd",
+                "Health check: pair consistency, held-out AUROC, permutation nulls, steering direction, best layers.",
+            ),
+            "calibrate": (
+                "rudder.cli.vectors_trust:calibrate_cmd",
+                "Sweep scales on held-out prompts; pick the largest before damage passes the threshold; plot it.",
+            ),
+        }
+    ),
+    help="Extract, inspect, convert and try steering vectors.",
+    no_args_is_help=True,
+)
+console = Console()
+
 LayersOpt = Annotated[str | None, typer.Option("--layers", "-l", help="e.g. 10-15 or 3,5,7-9")]
 
 
@@ -66,6 +88,7 @@ def extract_cmd(
     limit: Annotated[int | None, typer.Option(help="use only the first N pairs")] = None,
     description: Annotated[str, typer.Option(help="what the vector does")] = "",
     model: ModelOpt = None,
+    n_ctx: CtxOpt = None,
     threads: ThreadsOpt = None,
 ) -> None:
     """Extract a steering vector from a contrastive dataset (positive minus negative activations).
@@ -76,19 +99,22 @@ def extract_cmd(
     from rudder.engine.batch import BatchError
     from rudder.engine.engine import EngineError
     from rudder.engine.hook import HookError
-    from rudder.util.dirs import user_config_dir
     from rudder.vectors.dataset import load_dataset
     from rudder.vectors.extract import extract
     from rudder.vectors.formats import save_vector
-    from rudder.vectors.vector import VectorError
+    from rudder.vectors.library import user_library_path
 
     if output is None and save is None:
         raise fail("say where the vector goes: --output FILE and/or --save NAME")
     try:
-        data = load_dataset(dataset, limit)
+        saved = user_library_path(save) if save else None
+    except VectorError as exc:
+        raise fail(f"--save: {exc}") from None
+    try:
+        data = load_dataset(dataset, limit)  # a bad file is refused before the model loads
     except VectorError as exc:
         raise fail(str(exc)) from None
-    engine = _engine(model, threads=threads)
+    engine = _engine(model, n_ctx, threads)
     try:
         chosen = _layers(layers, list(range(1, engine.info.n_layer - 1)))
         started = time.perf_counter()
@@ -106,11 +132,11 @@ def extract_cmd(
             )
         seconds = time.perf_counter() - started
         targets = [output] if output else []
-        if save:
-            targets.append(user_config_dir() / "vectors" / f"{save}.gguf")
+        if saved:
+            targets.append(saved)
         for target in targets:
             save_vector(vector, target, VectorFormat.RUDDER)
-            console.print(f"wrote {target}")
+            console.print(plain(f"wrote {target}"))
         console.print(f"{len(data)} pairs, layers {chosen[0]}..{chosen[-1]}, {method}, {seconds:.1f} s")
     except (VectorError, EngineError, BatchError, HookError) as exc:
         raise fail(str(exc)) from None
@@ -118,26 +144,55 @@ def extract_cmd(
         engine.close()
 
 
-@app.command("show")
-def show_cmd(path: Annotated[Path, typer.Argument(help="a vector file (any supported format)")]) -> None:
-    """Print a vector's metadata and per-layer sizes."""
-    import numpy as np
-    from rich.table import Table
-
-    from rudder.vectors.formats import load_vector
-    from rudder.vectors.vector import VectorError
+def _repo() -> Path | None:
+    """The git repository around the current directory (for its .rudder/vectors), if any."""
+    from rudder.tools.base import ToolError
+    from rudder.tools.gitops import find_repo_root
 
     try:
-        vector = load_vector(path)
+        return find_repo_root(Path.cwd())
+    except ToolError:
+        return None
+
+
+def _find(ref: str, model: ModelIdentity | None = None) -> Path:
+    """A VECTOR argument: a file, else a library name (the one for `model` when there is one)."""
+    from rudder.vectors.library import find_vector
+
+    path = Path(ref).expanduser()
+    if "/" in ref or path.suffix in (".gguf", ".f32", ".json") or path.is_file():
+        return find_vector(ref, None)  # a path: no need to look for the repository's library
+    if model is not None:
+        try:
+            return find_vector(ref, _repo(), model)
+        except VectorError:
+            pass  # named, but for another model: loading it says which
+    return find_vector(ref, _repo())
+
+
+VectorArg = Annotated[str, typer.Argument(metavar="VECTOR", help="a vector file (any format) or a library name")]
+
+
+@app.command("show")
+def show_cmd(vector_ref: VectorArg) -> None:
+    """Print a vector's metadata and per-layer sizes."""
+    import numpy as np
+
+    from rudder.vectors.formats import load_vector
+
+    try:
+        vector = load_vector(_find(vector_ref))
     except VectorError as exc:
         raise fail(str(exc)) from None
     meta = vector.meta
-    console.print(f"[bold]{meta.name}[/] - {meta.description or 'no description'}")
+    console.print(Text.assemble((meta.name, "bold"), f" - {meta.description or 'no description'}"))
     console.print(
-        f"model {meta.model.name or '?'} ({meta.model.architecture}, n_embd {meta.model.n_embd}, "
-        f"{meta.model.n_layer} layers, layout {meta.model.layout_hash[:12] or 'unknown'})"
+        plain(
+            f"model {meta.model.name or '?'} ({meta.model.architecture}, n_embd {meta.model.n_embd}, "
+            f"{meta.model.n_layer} layers, layout {meta.model.layout_hash[:12] or 'unknown'})"
+        )
     )
-    console.print(f"site {meta.site}, op {meta.op}, method {meta.method}, dataset {meta.dataset or '-'}")
+    console.print(plain(f"site {meta.site}, op {meta.op}, method {meta.method}, dataset {meta.dataset or '-'}"))
     table = Table("layer", "|d|", "residual norm", "|d| / norm")
     for layer, direction in vector.directions.items():
         norm = float(np.linalg.norm(direction))
@@ -149,19 +204,24 @@ def show_cmd(path: Annotated[Path, typer.Argument(help="a vector file (any suppo
 
 
 @app.command("sites")
-def sites_cmd(model: ModelOpt = None, all_nodes: Annotated[bool, typer.Option("--all")] = False) -> None:
+def sites_cmd(
+    model: ModelOpt = None,
+    all_nodes: Annotated[bool, typer.Option("--all", help="every node, not only residual-sized ones")] = False,
+    threads: ThreadsOpt = None,
+) -> None:
     """List the graph nodes this model offers for capture and steering (discovered, not hard-coded)."""
-    from rich.table import Table
-
     from rudder.engine.sites import steerable_sites
 
-    engine = _engine(model)
+    engine = _engine(model, threads=threads)
     try:
         sites = engine.sites
         shown = sites if all_nodes else steerable_sites(sites, engine.info.n_embd)
-        table = Table("site", "layers", "row shape", "type", title=f"{engine.info.name} ({engine.info.architecture})")
+        title = plain(f"{engine.info.name} ({engine.info.architecture})")
+        table = Table("site", "layers", "row shape", "type", title=title)
         for site in shown.values():
-            table.add_row(site.name, f"{site.layers[0]}..{site.layers[-1]}", str(site.shape), site.dtype)
+            table.add_row(
+                plain(site.name), f"{site.layers[0]}..{site.layers[-1]}", plain(site.shape), plain(site.dtype)
+            )
         console.print(table)
         if not all_nodes:
             console.print("(residual-sized f32 sites only; --all lists every node)")
@@ -171,28 +231,37 @@ def sites_cmd(model: ModelOpt = None, all_nodes: Annotated[bool, typer.Option("-
 
 @app.command("convert")
 def convert_cmd(
-    source: Annotated[Path, typer.Argument(help="input vector file")],
+    source: Annotated[str, typer.Argument(help="input vector file or library name")],
     target: Annotated[Path, typer.Argument(help="output file")],
     to: Annotated[VectorFormat, typer.Option("--to", help="output format")] = VectorFormat.RUDDER,
     from_cvector_generator: Annotated[
         bool, typer.Option(help="input was written by llama-cvector-generator (its layers are off by one)")
     ] = False,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="the model GGUF the vector is for (read from its header, not loaded): plain "
+            "control vectors do not say which model they belong to",
+        ),
+    ] = None,
 ) -> None:
     """Convert between llama.cpp control vectors, ds4 directional steering and Rudder's format."""
-    from rudder.vectors.formats import load_vector, save_vector
-    from rudder.vectors.vector import VectorError
+    from rudder.vectors.formats import load_vector, model_identity_from_gguf, save_vector
 
     try:
-        vector = load_vector(source, from_cvector_generator=from_cvector_generator)
+        identity = model_identity_from_gguf(model) if model else None
+        vector = load_vector(_find(source), model=identity, from_cvector_generator=from_cvector_generator)
         save_vector(vector, target, to)
     except VectorError as exc:
         raise fail(str(exc)) from None
-    console.print(f"wrote {target} ({to.value}, layers {vector.layers[0]}..{vector.layers[-1]})")
+    console.print(plain(f"wrote {target} ({to.value}, layers {vector.layers[0]}..{vector.layers[-1]})"))
 
 
 @app.command("apply")
 def apply_cmd(
-    vector_path: Annotated[Path, typer.Argument(metavar="VECTOR", help="vector file")],
+    vector_ref: VectorArg,
     prompt: Annotated[str, typer.Argument(help="a user message")],
     scale: Annotated[float, typer.Option("--scale", "-s", help="strength (see --scale-mode)")] = 0.05,
     scale_mode: Annotated[ScaleMode, typer.Option(help="relative: x residual norm; raw: x stored vector")] = (
@@ -207,17 +276,19 @@ def apply_cmd(
     threads: ThreadsOpt = None,
 ) -> None:
     """Answer PROMPT with and without the vector, side by side (greedy, so the difference is the vector's)."""
-    from rich.table import Table
-
     from rudder.engine.engine import EngineError
     from rudder.engine.generation import Sampling
     from rudder.vectors.formats import load_vector
     from rudder.vectors.plan import VectorUse, build_plan
     from rudder.vectors.steerer import Steerer
-    from rudder.vectors.vector import VectorError
 
+    try:
+        _find(vector_ref)  # an unknown name is refused before the model loads
+    except VectorError as exc:
+        raise fail(str(exc)) from None
     engine = _engine(model, n_ctx, threads)
     try:
+        vector_path = _find(vector_ref, engine.info.identity)
         vector = load_vector(vector_path, model=engine.info.identity)
         vector.check_model(engine.info.identity, source=str(vector_path))
         chosen = tuple(_layers(layers, vector.layers)) if layers else None
@@ -226,7 +297,7 @@ def apply_cmd(
         chat = engine.format_chat([{"role": "user", "content": prompt}])
         sampling = Sampling(max_tokens=max_tokens or 200)
         engine.reset()
-        plain = engine.complete(chat, sampling)
+        unsteered = engine.complete(chat, sampling)
         engine.reset()
         with steerer.steering(plan):
             steered = engine.complete(chat, sampling)
@@ -234,8 +305,14 @@ def apply_cmd(
         raise fail(str(exc)) from None
     finally:
         engine.close()
+    console.print(comparison_table(unsteered.text, steered.text, plan.label, scale))
+
+
+def comparison_table(unsteered: str, steered: str, label: str, scale: float) -> Table:
+    """The two answers side by side, as plain text (model output is never Rich markup)."""
     table = Table(
-        f"unsteered ({len(plain.text.split())} words)", f"{plan.label} ×{scale:g} ({len(steered.text.split())} words)"
+        Column(header=plain(f"unsteered ({len(unsteered.split())} words)")),
+        Column(header=plain(f"{label} ×{scale:g} ({len(steered.split())} words)")),
     )
-    table.add_row(textwrap.fill(plain.text, 60), textwrap.fill(steered.text, 60))
-    console.print(table)
+    table.add_row(plain(textwrap.fill(unsteered, 60)), plain(textwrap.fill(steered, 60)))
+    return table

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 
 import llama_cpp
 import numpy as np
-from llama_cpp import _internals
+
+from rudder.engine import llama_internals
 
 if TYPE_CHECKING:
     from rudder.engine.engine import Engine
@@ -128,14 +129,14 @@ class BatchContext:
         self._stack = contextlib.ExitStack()
         try:
             self._ctx = self._stack.enter_context(
-                contextlib.closing(_internals.LlamaContext(model=engine.llama._model, params=params, verbose=False))
+                contextlib.closing(llama_internals.open_context(engine.llama, params))
             )
         except ValueError as exc:
             raise BatchError(f"llama.cpp could not create a {n_seq_max}-sequence capture context ({exc})") from exc
         # llama.cpp rounds n_ctx up to a multiple of 256; one decode stays within n_batch.
         self.n_tokens = int(llama_cpp.llama_n_batch(self._ctx.ctx))
         self.n_seq_max = int(llama_cpp.llama_n_seq_max(self._ctx.ctx))
-        self._batch = _internals.LlamaBatch(n_tokens=self.n_tokens, embd=0, n_seq_max=self.n_seq_max, verbose=False)
+        self._batch = llama_internals.new_batch(self.n_tokens, self.n_seq_max)
         self._stack.callback(self._batch.close)
         self._cvec: tuple[np.ndarray, int, int] | None = None
 
@@ -190,8 +191,8 @@ class BatchContext:
         memory = llama_cpp.llama_get_memory(self.ctx)
         llama_cpp.llama_memory_clear(memory, True)
         hook = self.engine.hook
-        hook.set_generating(False)
-        status = llama_cpp.llama_decode(self.ctx, self._batch.batch)
+        with hook.decoding(generating=False):  # deferred steering changes land first, one table throughout
+            status = llama_cpp.llama_decode(self.ctx, self._batch.batch)
         self._batch.reset()
         hook.raise_if_failed()
         llama_cpp.llama_memory_clear(memory, True)

@@ -29,6 +29,7 @@ from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import LlamaGrammar
 from pydantic import BaseModel
 
+from rudder.engine import llama_internals
 from rudder.engine.batch import DEFAULT_SEQUENCES, BatchContext
 from rudder.engine.config import EngineConfig, default_threads
 from rudder.engine.generation import (
@@ -37,6 +38,7 @@ from rudder.engine.generation import (
     Sampling,
     StopMatcher,
     TokenEvent,
+    Watcher,
 )
 from rudder.engine.gguf_header import model_identity
 from rudder.engine.hook import GraphHook
@@ -81,7 +83,7 @@ class Engine:
         path = Path(self.config.model_path) if self.config.model_path else embedded_model_path()
         header = check_gguf(path)
         llama_logger.logger.setLevel(logging.DEBUG if self.config.verbose else logging.CRITICAL)
-        threads = self.config.n_threads or default_threads()
+        threads = self.threads = self.config.n_threads or default_threads()
         try:
             self.llama = llama_cpp.Llama(
                 str(path),
@@ -93,6 +95,7 @@ class Engine:
             )
         except (ValueError, RuntimeError) as exc:
             raise ModelLoadError(f"{path}: llama.cpp could not load this model ({exc})") from exc
+        llama_internals.check(self.llama)  # a renamed private internal fails here, by name
         self.hook = GraphHook()
         self._install_hook()
         self.info = self._read_info(path, model_identity(header))
@@ -143,8 +146,18 @@ class Engine:
         """The raw llama_context (for llama_set_adapter_cvec and other low-level calls)."""
         return self.llama._ctx.ctx
 
+    def settings(self) -> dict[str, Any]:
+        """How this model was loaded, for run manifests."""
+        return {
+            "n_ctx": self.info.n_ctx,
+            "n_batch": self.config.n_batch,
+            "threads": self.threads,
+            "llama_cpp_python": llama_cpp.__version__,
+        }
+
     def set_control_vector(self, data: np.ndarray | None, il_start: int = 0, il_end: int = 0) -> int:
-        """llama.cpp's native control vector (n_layer-1 rows, row 0 = layer 1) on every context; None clears."""
+        """llama.cpp's native control vector (n_layer-1 rows, row 0 = layer 1) on every context; None
+        clears. Call only between decodes (Steerer defers it to the next decode boundary)."""
         n_embd = self.info.n_embd
         if data is None:
             self._cvec = None
@@ -252,8 +265,8 @@ class Engine:
                 mismatch = np.flatnonzero(current[:limit] != np.asarray(tokens[:limit]))
                 cached = int(mismatch[0]) if mismatch.size else limit
         self.llama.n_tokens = cached  # eval() drops everything in the KV cache from here on
-        self.hook.set_generating(False)
-        self.llama.eval(tokens[cached:])
+        with self.hook.decoding(generating=False):
+            self.llama.eval(tokens[cached:])
         self.hook.raise_if_failed()
         return cached, len(tokens) - cached
 
@@ -272,8 +285,8 @@ class Engine:
             raise EngineError(f"evaluate_partial takes 1..{self.n_ubatch} tokens, got {len(tokens)}")
         self.reset()
         self.llama._batch.set_batch(tokens, n_past=0, logits_all=False)
-        self.hook.set_generating(False)
-        status = llama_cpp.llama_decode(self.ctx, self.llama._batch.batch)
+        with self.hook.decoding(generating=False):
+            status = llama_cpp.llama_decode(self.ctx, self.llama._batch.batch)
         self.hook.raise_if_failed()
         self.reset()
         if status not in (0, 2):  # 2 = aborted by the hook, as asked
@@ -320,15 +333,17 @@ class Engine:
         *,
         grammar: str | None = None,
         overflow: Literal["error", "truncate"] = "error",
+        watchers: Sequence[Watcher] = (),
     ) -> Generation:
         """Generate token by token. Iterate the result; its `.stats` and `.text` are final at the end.
 
-        Steering may change while the caller holds a yielded token: the next decode uses it.
+        Steering may change while the caller holds a yielded token: the next decode uses it. `watchers`
+        see each token after it is evaluated (see generation.Watcher).
         """
         sampling = sampling or Sampling()
         tokens = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
         tokens = self.fit_prompt(tokens, min(sampling.max_tokens, self.info.n_ctx // 4), overflow)
-        return Generation(self, tokens, sampling, grammar)
+        return Generation(self, tokens, sampling, grammar, watchers)
 
     def complete(
         self,
@@ -337,8 +352,9 @@ class Engine:
         *,
         grammar: str | None = None,
         overflow: Literal["error", "truncate"] = "error",
+        watchers: Sequence[Watcher] = (),
     ) -> GenerationResult:
-        generation = self.stream(prompt, sampling, grammar=grammar, overflow=overflow)
+        generation = self.stream(prompt, sampling, grammar=grammar, overflow=overflow, watchers=watchers)
         for _ in generation:
             pass
         return generation.result()
@@ -347,11 +363,22 @@ class Engine:
 class Generation(Iterator[TokenEvent]):
     """One streaming generation; also records tokens, text and stats as it goes."""
 
-    def __init__(self, engine: Engine, prompt: list[int], sampling: Sampling, grammar: str | None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        prompt: list[int],
+        sampling: Sampling,
+        grammar: str | None,
+        watchers: Sequence[Watcher] = (),
+    ) -> None:
         self.engine = engine
         self.sampling = sampling
         self.stats = GenerationStats(prompt_tokens=len(prompt))
+        self.prompt = prompt
         self.tokens: list[int] = []
+        self.watchers = list(watchers)
+        self._grammar = grammar
+        self._erase = 0
         self._stops = StopMatcher(sampling.stop)
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._events = self._run(prompt, grammar)
@@ -370,6 +397,27 @@ class Generation(Iterator[TokenEvent]):
 
     def result(self) -> GenerationResult:
         return GenerationResult(text=self.text, tokens=list(self.tokens), stats=self.stats)
+
+    def rewind(self, n: int) -> int:
+        """Drop the last `n` generated tokens from the text and the KV cache (a watcher calls this between
+        tokens). Returns the characters of released text taken back; the next TokenEvent carries them as
+        `erase`. `stats.generated_tokens` keeps counting the work done, so max_tokens still bounds it."""
+        if self._grammar is not None:
+            raise EngineError("cannot rewind a grammar-constrained generation (the grammar state is gone)")
+        n = min(n, len(self.tokens))
+        if n <= 0:
+            return 0
+        released = self._stops.released
+        del self.tokens[-n:]
+        text = self.engine.detokenize(self.tokens)
+        self._stops = StopMatcher(self.sampling.stop)
+        self._stops.feed(text)
+        self._stops.flush()
+        self._utf8.reset()
+        self.engine.prefill(self.prompt + self.tokens)  # keeps the common prefix, evaluates the last token
+        erased = max(0, released - len(self._stops.text))
+        self._erase += erased
+        return erased
 
     def _run(self, prompt: list[int], grammar: str | None) -> Iterator[TokenEvent]:
         engine, stats = self.engine, self.stats
@@ -391,20 +439,23 @@ class Generation(Iterator[TokenEvent]):
                 self.tokens.append(token)
                 stats.generated_tokens += 1
                 text = self._stops.feed(self._utf8.decode(engine._piece_bytes(token)))
+                erase, self._erase = self._erase, 0
                 if self._stops.stopped:
                     stats.stop_reason = "stop"
-                    yield TokenEvent(token, text)
+                    yield TokenEvent(token, text, erase)
                     break
-                yield TokenEvent(token, text)
-                engine.hook.set_generating(True)
-                engine.llama.eval([token])
+                yield TokenEvent(token, text, erase)
+                with engine.hook.decoding(generating=True):
+                    engine.llama.eval([token])
                 engine.hook.raise_if_failed()
+                for watcher in self.watchers:
+                    watcher.observe(self, token)
             tail = self._stops.feed(self._utf8.decode(b"", final=True)) + self._stops.flush()
-            if tail and not self._stops.stopped:
-                yield TokenEvent(-1, tail)
+            if (tail and not self._stops.stopped) or self._erase:
+                yield TokenEvent(-1, tail, self._erase)
+                self._erase = 0
         finally:
             stats.generate_seconds = time.perf_counter() - started
-            engine.hook.set_generating(False)
 
     def _limit_reached(self) -> str | None:
         if self.cancelled:

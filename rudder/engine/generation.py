@@ -6,11 +6,23 @@ Kept apart from the engine so modes, the agent and the CLI can use them without 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+if TYPE_CHECKING:
+    from rudder.engine.engine import Generation
+
 StopReason = Literal["eos", "stop", "length", "context", "cancelled"]
+
+
+class Watcher(Protocol):
+    """Sees every generated token once it is in the KV cache (its logits are the next token's).
+
+    It may change the steering, `generation.rewind(n)` or `generation.cancel()`; the collapse guard is one.
+    """
+
+    def observe(self, generation: Generation, token: int) -> None: ...
 
 
 class Sampling(BaseModel):
@@ -32,6 +44,7 @@ class Sampling(BaseModel):
 class TokenEvent:
     token: int
     text: str  # the text this token released (may be "" while a UTF-8 char or stop string is pending)
+    erase: int = 0  # characters of earlier released text to take back first (a watcher rewound them)
 
 
 @dataclass
@@ -95,6 +108,10 @@ class StopMatcher:
         out = self.text[self._released : safe_end]
         self._released = safe_end
         return out
+
+    @property
+    def released(self) -> int:
+        return self._released
 
     def flush(self) -> str:
         out = self.text[self._released :]

@@ -4,6 +4,7 @@ swap during a run is a dictionary lookup plus the Steerer's table update (well u
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind
@@ -19,6 +20,7 @@ class ActiveMode:
 
     def __init__(self, mode: Mode, resolve: VectorResolver) -> None:
         self.mode = mode
+        self.resolve = resolve  # kept so a rescaled copy (the sliders) resolves vectors the same way
         self.name = mode.name
         self._plans: dict[tuple[StepKind, Phase], SteeringPlan] = {}
         by_specs: dict[tuple[str, ...], SteeringPlan] = {}
@@ -30,6 +32,7 @@ class ActiveMode:
             plan = by_specs[key]
             self._plans[(kind, Phase.THOUGHT)] = plan
             self._plans[(kind, Phase.TOOL_CALL)] = plan if mode.steers_tool_calls(kind) else UNSTEERED
+        self.vector_sources: dict[str, Path] = dict(getattr(resolve, "sources", {}))
 
     def plan(self, kind: StepKind, phase: Phase) -> SteeringPlan:
         return self._plans[(kind, phase)]

@@ -143,6 +143,24 @@ class Mode(BaseModel):
         value = self.override(kind).read_only
         return self.read_only if value is None else value
 
+    def rescaled(self, factors: dict[str, float]) -> Mode:
+        """The same mode with each named vector's scale multiplied (everywhere it is used): the sliders."""
+
+        def scale(specs: list[VectorSpec]) -> list[VectorSpec]:
+            return [s.model_copy(update={"scale": s.scale * factors.get(s.vector, 1.0)}) for s in specs]
+
+        steps = {
+            kind: o.model_copy(update={"vectors": scale(o.vectors) if o.vectors is not None else None})
+            for kind, o in self.steps.items()
+        }
+        return self.model_copy(update={"vectors": scale(self.vectors), "steps": steps})
+
+    def vector_names(self) -> list[str]:
+        """Every vector the mode uses, in first-use order."""
+        names = [s.vector for s in self.vectors]
+        names += [s.vector for o in self.steps.values() for s in (o.vectors or [])]
+        return list(dict.fromkeys(names))
+
     @property
     def uses_vectors(self) -> bool:
         return bool(self.vectors) or any(o.vectors for o in self.steps.values())

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ class ModeError(ValueError):
     """A mode file is invalid or a mode is unknown; the message names the file, line and key."""
 
 
-def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
+def line_of(text: str, loc: tuple[Any, ...]) -> int | None:
     """Best-effort line number of a validation error's location in TOML source."""
     lines = text.splitlines()
     start, table = 0, []
@@ -63,7 +64,7 @@ def parse_mode(text: str, source: Path) -> Mode:
         for error in exc.errors():
             loc = tuple(error["loc"])
             key = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
-            line = _line_of(text, loc)
+            line = line_of(text, loc)
             where = f"{source}:{line}" if line else str(source)
             message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
             got = f" (got {error['input']!r})"
@@ -89,22 +90,65 @@ def mode_dirs(repo: Path | None) -> list[Path]:
     return dirs
 
 
-def load_modes(repo: Path | None = None) -> dict[str, Mode]:
-    """All modes by name, later sources overriding earlier ones, twins included."""
-    modes: dict[str, Mode] = {}
+@dataclass(frozen=True)
+class ModeProblem:
+    """A mode file that could not be loaded: the mode it claims to define (else its stem), and why."""
+
+    path: Path
+    name: str
+    message: str
+
+
+@dataclass
+class ModeScan:
+    modes: dict[str, Mode] = field(default_factory=dict)
+    problems: list[ModeProblem] = field(default_factory=list)
+
+
+def _claimed_name(path: Path) -> str:
+    try:
+        name = tomllib.loads(path.read_text(encoding="utf-8")).get("name")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        name = None
+    return name if isinstance(name, str) and name else path.stem
+
+
+def scan_modes(repo: Path | None = None) -> ModeScan:
+    """Every mode by name (later sources override earlier ones, twins included) and every bad file.
+
+    A bad file does not stop the others from loading; a bad file that claims a name removes that
+    name (a broken repo `neutral.toml` must not silently fall back to the built-in neutral)."""
+    scan = ModeScan()
     for directory in mode_dirs(repo):
         if directory.is_dir():
             for path in sorted(directory.glob("*.toml")):
-                mode = load_mode_file(path)
-                modes[mode.name] = mode
-    for mode in list(modes.values()):
+                try:
+                    mode = load_mode_file(path)
+                except ModeError as exc:
+                    scan.problems.append(ModeProblem(path, _claimed_name(path), str(exc)))
+                    continue
+                scan.modes[mode.name] = mode
+    for problem in scan.problems:
+        scan.modes.pop(problem.name, None)
+    for mode in list(scan.modes.values()):
         for twin in TWINS:
-            modes[f"{mode.name}/{twin}"] = make_twin(mode, twin)
-    return modes
+            scan.modes[f"{mode.name}/{twin}"] = make_twin(mode, twin)
+    return scan
+
+
+def load_modes(repo: Path | None = None) -> dict[str, Mode]:
+    """The modes that load (see scan_modes for the files that do not)."""
+    return scan_modes(repo).modes
 
 
 def get_mode(name: str, repo: Path | None = None) -> Mode:
-    modes = load_modes(repo)
+    """A mode by name; an error naming the file if the mode's file is bad, or listing the modes there are."""
+    scan = scan_modes(repo)
+    modes = scan.modes
+    bad = [p for p in scan.problems if p.name == name.split("/")[0]]
+    if bad:
+        details = "\n".join(p.message for p in bad)
+        raise ModeError(f"mode {bad[0].name!r} is defined in a file with errors:\n{details}")
     if name not in modes:
         plain = sorted(n for n in modes if "/" not in n)
         raise ModeError(

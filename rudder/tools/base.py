@@ -1,9 +1,9 @@
-"""What every tool shares: the workspace (repo root + path confinement), the tool spec and registry,
-atomic writes and output truncation.
+"""What every tool shares: the workspace (repo root + path confinement), the tool spec and output truncation.
 
-A tool is an ordinary function `fn(ws: Workspace, args: SomeArgs) -> str` registered with `@tool(...)`:
+A tool is an ordinary function `fn(ws: Workspace, args: SomeArgs) -> str` turned into a `Tool` by `@tool(...)`:
 its name comes from the function, its description from the docstring, its JSON schema from the
-pydantic argument model. The returned string is the observation the model sees. A `ToolError` is
+pydantic argument model. The list of tools the agent gets is written out in toolbox.py.
+The returned string is the observation the model sees. A `ToolError` is
 the tool saying "no" in words the model can act on; it becomes an error observation, never a crash.
 """
 
@@ -12,15 +12,19 @@ from __future__ import annotations
 import inspect
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from rudder.interfaces import StepKind
+
+if TYPE_CHECKING:
+    from rudder.tools.sandbox import Sandbox
 
 DEFAULT_OUTPUT_LIMIT = 12_000  # characters of one observation; the rest is cut with a note
 
@@ -47,6 +51,14 @@ class ToolArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class EditorFiles(Protocol):
+    """Files as an editor sees them. Either method may return None/False to fall back to the disk."""
+
+    def read(self, path: Path) -> str | None: ...
+
+    def write(self, path: Path, text: str) -> bool: ...
+
+
 @dataclass
 class Workspace:
     """The repository the agent works in. Every path a tool touches goes through `resolve`."""
@@ -55,6 +67,11 @@ class Workspace:
     output_limit: int = DEFAULT_OUTPUT_LIMIT
     shell_timeout: float = 60.0
     env: dict[str, str] = field(default_factory=dict)
+    # set by whoever drives the agent (the session on interrupt): a running command is killed at once
+    cancel: threading.Event = field(default_factory=threading.Event)
+    # an editor's view of the files (ACP's fs methods: unsaved buffers); None = the disk only
+    editor: EditorFiles | None = None
+    sandbox: Sandbox | None = None  # run_shell / run_tests run inside it when set (tools/sandbox.py)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve(strict=True)
@@ -149,19 +166,19 @@ class Tool:
     args: type[ToolArgs]
     fn: Callable[[Workspace, Any], str]
     access: Access
-    step_kind: StepKind
+    step_kind: StepKind  # the kind of step using this tool is; agent/steps.py picks the next kind from it
 
     def run(self, ws: Workspace, args: ToolArgs) -> str:
         return self.fn(ws, args)
 
+    def __call__(self, ws: Workspace, args: Any) -> str:
+        return self.fn(ws, args)
 
-REGISTRY: dict[str, Tool] = {}
 
+def tool(*, access: Access, step_kind: StepKind) -> Callable[[Callable[..., str]], Tool]:
+    """Make `fn(ws, args)` a Tool. The second parameter's annotation is its argument model."""
 
-def tool(*, access: Access, step_kind: StepKind) -> Callable[[Callable[..., str]], Callable[..., str]]:
-    """Register `fn(ws, args)` as a tool. The second parameter's annotation is its argument model."""
-
-    def register(fn: Callable[..., str]) -> Callable[..., str]:
+    def make(fn: Callable[..., str]) -> Tool:
         params = list(inspect.signature(fn, eval_str=True).parameters.values())
         if len(params) != 2 or not (
             isinstance(params[1].annotation, type) and issubclass(params[1].annotation, ToolArgs)
@@ -170,7 +187,7 @@ def tool(*, access: Access, step_kind: StepKind) -> Callable[[Callable[..., str]
         description = inspect.getdoc(fn) or ""
         if not description:
             raise TypeError(f"tool {fn.__name__} needs a docstring: it is the model's description")
-        REGISTRY[fn.__name__] = Tool(
+        return Tool(
             name=fn.__name__,
             description=description.split("\n\n")[0].replace("\n", " "),
             args=params[1].annotation,
@@ -178,13 +195,5 @@ def tool(*, access: Access, step_kind: StepKind) -> Callable[[Callable[..., str]
             access=access,
             step_kind=step_kind,
         )
-        return fn
 
-    return register
-
-
-def all_tools() -> dict[str, Tool]:
-    """Every built-in tool, keyed by name (importing the modules registers them)."""
-    from rudder.tools import files, gitops, outline, search, shell  # noqa: F401
-
-    return dict(REGISTRY)
+    return make

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import BinaryIO
 
@@ -50,6 +51,23 @@ def _decode_utf8(data: bytes, path: str) -> str:
         raise ToolError(f"{path} is not valid UTF-8 (byte {exc.start}); it cannot be edited as text") from exc
 
 
+def _current_text(ws: Workspace, full: Path) -> str | None:
+    """The file's text as the user sees it: the editor's buffer when there is one, else the disk."""
+    buffer = ws.editor.read(full) if ws.editor is not None else None
+    if buffer is not None:
+        return buffer
+    try:
+        return full.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _save(ws: Workspace, full: Path, text: str) -> None:
+    """Through the editor when it takes the write (it updates its buffer), else atomically on disk."""
+    if ws.editor is None or not ws.editor.write(full, text):
+        atomic_write(full, text)
+
+
 class ReadFileArgs(ToolArgs):
     path: str = Field(description="file path relative to the repo root")
     start_line: int = Field(1, ge=1, description="first line to show (1-based)")
@@ -62,7 +80,8 @@ def read_file(ws: Workspace, args: ReadFileArgs) -> str:
     full = _text_file(ws, args.path)
     if args.end_line is not None and args.end_line < args.start_line:
         raise ToolError(f"end_line ({args.end_line}) is before start_line ({args.start_line})")
-    with full.open("rb") as handle:
+    buffer = ws.editor.read(full) if ws.editor is not None else None
+    with io.BytesIO(buffer.encode("utf-8")) if buffer is not None else full.open("rb") as handle:
         if is_binary(handle.read(_SNIFF)):
             return f"{args.path} is a binary file ({full.stat().st_size} bytes); not shown"
         handle.seek(0)
@@ -107,9 +126,9 @@ def write_file(ws: Workspace, args: WriteFileArgs) -> str:
     """Create a file or replace its whole content. For small changes to an existing file use edit_file."""
     full = _writable(ws, args.path)
     existed = full.exists()
-    if existed and full.is_file() and full.read_bytes() == args.content.encode("utf-8"):
+    if existed and full.is_file() and _current_text(ws, full) == args.content:
         return f"{args.path} unchanged (same content)"
-    atomic_write(full, args.content)
+    _save(ws, full, args.content)
     lines = args.content.count("\n") + (0 if args.content.endswith("\n") or not args.content else 1)
     size = len(args.content.encode("utf-8"))
     return f"{'overwrote' if existed else 'created'} {args.path} ({size} bytes, {lines} lines)"
@@ -127,9 +146,10 @@ def edit_file(ws: Workspace, args: EditFileArgs) -> str:
     full = _writable(ws, args.path)
     if not full.exists():
         raise ToolError(f"{args.path} does not exist (use write_file to create it)")
-    text = _decode_utf8(_text_file(ws, args.path).read_bytes(), args.path)
+    buffer = ws.editor.read(full) if ws.editor is not None else None
+    text = buffer if buffer is not None else _decode_utf8(_text_file(ws, args.path).read_bytes(), args.path)
     edit = apply_edit(text, args.search, args.replace, where=args.path)
-    atomic_write(full, edit.text)
+    _save(ws, full, edit.text)
     new_lines = edit.text.splitlines()
     lo = max(edit.first_line - _CONTEXT, 1)
     hi = min(edit.last_line + _CONTEXT, len(new_lines))

@@ -13,6 +13,7 @@ from rudder.tools.base import Access, ToolArgs, ToolError, Workspace, tool, trun
 from rudder.tools.checkpoints import Checkpoint, CheckpointError, Checkpoints, UndoResult
 from rudder.tools.gitrepo import find_repo_root, open_repo, run_git
 
+_LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
 _STATES = {"M": "modified", "A": "added", "D": "deleted", "R": "renamed", "C": "copied", "T": "type changed"}
 
 
@@ -106,12 +107,13 @@ def git_commit(ws: Workspace, args: GitCommitArgs) -> str:
     open_repo(ws.root)
     if args.paths:
         rels = [ws.relative(ws.resolve(path)) for path in args.paths]
-        run_git(ws.root, "add", "-A", "--", *rels)
+        # paths are file names, never pathspecs: "*.txt" is the file called *.txt, not every .txt file
+        run_git(ws.root, "add", "-A", "--", *rels, env=_LITERAL)
         cmd = ["commit", "--quiet", "-m", args.message, "--only", "--", *rels]
     else:
         cmd = ["commit", "--quiet", "-a", "-m", args.message]
     try:
-        run_git(ws.root, *cmd)
+        run_git(ws.root, *cmd, env=_LITERAL)
     except ToolError as exc:
         if "nothing to commit" in str(exc) or "no changes added" in str(exc):
             raise ToolError("nothing to commit: the given files have no changes") from exc

@@ -2,6 +2,8 @@
 
 The command gets a new session (start_new_session=True), so its process group holds it and every child it
 spawns. On timeout the whole group gets SIGTERM, a short grace, then SIGKILL, so grandchildren die too.
+A `cancel` event (the session sets it when the user interrupts) is polled every POLL seconds and kills
+the group the same way, with a grace of CANCEL_GRACE, so an interrupted command is gone within ~0.1 s.
 Output (stdout and stderr merged) is read by a thread that keeps only the first and last bytes, so a
 command like `yes` costs CPU until its timeout, never memory.
 """
@@ -23,6 +25,8 @@ KEEP_HEAD = 64 * 1024  # bytes kept from the start of the output
 KEEP_TAIL = 64 * 1024  # bytes kept from the end
 GRACE = 2.0  # seconds between SIGTERM and SIGKILL
 _DRAIN = 1.0  # seconds to wait for the pipe to close once the command has exited
+POLL = 0.02  # seconds between looks at the cancel event
+CANCEL_GRACE = 0.05  # seconds between SIGTERM and SIGKILL when the user interrupts
 
 
 class OutputCollector:
@@ -57,11 +61,12 @@ class OutputCollector:
 class CommandResult:
     head: str  # the start of the merged output
     tail: str  # its end, when it did not fit in the head; what lay between is lost
-    exit_code: int | None  # None when killed at the timeout
+    exit_code: int | None  # None when killed at the timeout or on interrupt
     timed_out: bool
     seconds: float
     total_bytes: int
     stray_killed: bool  # background processes still holding the output open were killed
+    interrupted: bool = False  # the cancel event was set; the whole process group was killed
 
     def clipped(self, limit: int) -> str:
         """The output in at most about `limit` characters: its start and end, with a note on what was cut."""
@@ -74,8 +79,16 @@ class CommandResult:
         return f"{start}\n[... output truncated: {omitted} of {self.total_bytes} bytes omitted ...]\n{end}"
 
 
-def run_process(argv: list[str], *, cwd: Path, timeout: float, env: dict[str, str] | None = None) -> CommandResult:
-    """Run `argv` with stdin closed and stdout+stderr merged, killing its process group at `timeout`."""
+def run_process(
+    argv: list[str],
+    *,
+    cwd: Path,
+    timeout: float,
+    env: dict[str, str] | None = None,
+    cancel: threading.Event | None = None,
+) -> CommandResult:
+    """Run `argv` with stdin closed and stdout+stderr merged, killing its process group at `timeout`
+    or as soon as `cancel` is set."""
     started = time.monotonic()
     read_fd, write_fd = os.pipe()
     try:
@@ -94,12 +107,14 @@ def run_process(argv: list[str], *, cwd: Path, timeout: float, env: dict[str, st
     finally:
         os.close(write_fd)  # the child has its copy; ours would keep the pipe open forever
     collector = OutputCollector(read_fd)
-    timed_out = False
+    timed_out = interrupted = False
     try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        kill_group(proc)
+        outcome = _wait(proc, started + timeout, cancel)
+        timed_out, interrupted = outcome == "timeout", outcome == "cancel"
+        if timed_out:
+            kill_group(proc)
+        elif interrupted:
+            kill_group(proc, grace=CANCEL_GRACE)
     except BaseException:  # Ctrl-C or a crash must not leave the command running
         kill_group(proc, grace=0.2)
         raise
@@ -108,12 +123,28 @@ def run_process(argv: list[str], *, cwd: Path, timeout: float, env: dict[str, st
     return CommandResult(
         head=head,
         tail=tail,
-        exit_code=None if timed_out else proc.returncode,
+        exit_code=None if timed_out or interrupted else proc.returncode,
         timed_out=timed_out,
         seconds=time.monotonic() - started,
         total_bytes=collector.total,
         stray_killed=stray,
+        interrupted=interrupted,
     )
+
+
+def _wait(proc: subprocess.Popen[bytes], deadline: float, cancel: threading.Event | None) -> str:
+    """Wait for the command: "exit", "timeout" at `deadline`, or "cancel" once `cancel` is set."""
+    while True:
+        if cancel is not None and cancel.is_set():
+            return "cancel"
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return "timeout"
+        try:
+            proc.wait(timeout=min(left, POLL) if cancel is not None else left)
+            return "exit"
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _drain(collector: OutputCollector, pgid: int) -> bool:

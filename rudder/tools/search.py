@@ -1,9 +1,14 @@
-"""grep: a Python regex over the text files git would not ignore."""
+"""grep: a Python regex over the text files git would not ignore.
+
+The pattern comes from the model, so it runs under the `regex` package's timeout: a catastrophic
+pattern like `(a|aa)+$` stops after GREP_SECONDS in total with an error the model can act on.
+"""
 
 from __future__ import annotations
 
-import re
+import time
 
+import regex
 from pydantic import Field
 
 from rudder.interfaces import StepKind
@@ -15,6 +20,7 @@ _MAX_MATCHES = 100  # lines shown
 _MAX_COUNT = 10_000  # matches counted before the scan stops
 _MAX_FILE_BYTES = 2_000_000  # larger files are skipped (generated code, data, logs)
 _SHOW_LINE = 200
+GREP_SECONDS = 5.0  # total regex time for one grep call
 
 
 class GrepArgs(ToolArgs):
@@ -27,10 +33,8 @@ class GrepArgs(ToolArgs):
 @tool(access=Access.READ, step_kind=StepKind.EXPLORE)
 def grep(ws: Workspace, args: GrepArgs) -> str:
     """Search file contents with a regex. Prints matching lines as file:line: text."""
-    try:
-        regex = re.compile(args.pattern, re.IGNORECASE if args.ignore_case else 0)
-    except re.error as exc:
-        raise ToolError(f"invalid regex {args.pattern!r}: {exc}") from exc
+    pattern = _compile(args.pattern, args.ignore_case)
+    deadline = time.monotonic() + GREP_SECONDS
     start = ws.resolve(args.path, must_exist=True)
     files = visible_files(ws, start, args.glob) if start.is_dir() else [ws.relative(start)]
     shown: list[str] = []
@@ -41,13 +45,32 @@ def grep(ws: Workspace, args: GrepArgs) -> str:
             skipped += 1
             continue
         for number, line in enumerate(lines, 1):
-            if regex.search(line):
+            if _search(pattern, line, deadline, args.pattern):
                 count += 1
                 if len(shown) < _MAX_MATCHES:
                     shown.append(f"{rel}:{number}: {_cut(line.strip())}")
         if count >= _MAX_COUNT:
             break
     return _report(ws, args, shown, count, len(files), skipped)
+
+
+def _compile(text: str, ignore_case: bool) -> regex.Pattern[str]:
+    try:
+        return regex.compile(text, regex.IGNORECASE if ignore_case else 0)
+    except regex.error as exc:
+        raise ToolError(f"invalid regex {text!r}: {exc}") from exc
+    except RecursionError as exc:  # absurdly nested groups
+        raise ToolError(f"invalid regex {text!r}: nested too deeply") from exc
+
+
+def _search(pattern: regex.Pattern[str], line: str, deadline: float, text: str) -> bool:
+    try:
+        return pattern.search(line, timeout=max(deadline - time.monotonic(), 0.001)) is not None
+    except TimeoutError:
+        raise ToolError(
+            f"regex {text!r} took longer than {GREP_SECONDS:g} s (catastrophic backtracking?); "
+            "simplify it, e.g. avoid nested repeats like (a+)+, or narrow the path or glob"
+        ) from None
 
 
 def _text_lines(ws: Workspace, rel: str) -> list[str] | None:

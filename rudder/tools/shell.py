@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import re
 import shlex
 import shutil
 import sys
@@ -20,6 +21,8 @@ from rudder.tools.process import CommandResult, run_process
 MAX_TIMEOUT = 600.0  # seconds a model may ask for, unless the configured default is longer
 _VENVS = (".venv", "venv", "env")
 _PYTEST_FLAGS = ["-q", "--tb=short"]
+# what a command blocked by the sandbox prints; the model is then told what the sandbox allows
+_SANDBOX_HINTS = re.compile(r"Read-only file system|Network is unreachable|Temporary failure in name resolution")
 
 
 class RunShellArgs(ToolArgs):
@@ -27,7 +30,7 @@ class RunShellArgs(ToolArgs):
     timeout: float | None = Field(None, gt=0, description="seconds before the command is killed; default from config")
 
 
-@tool(access=Access.EXECUTE, step_kind=StepKind.TEST)
+@tool(access=Access.EXECUTE, step_kind=StepKind.EXPLORE)  # anything from `ls` to a build
 def run_shell(ws: Workspace, args: RunShellArgs) -> str:
     """Run a bash command in the repo root; shows its output (stdout+stderr) and exit code."""
     if not args.command.strip():
@@ -168,8 +171,10 @@ def _timeout(ws: Workspace, requested: float | None) -> tuple[float, bool]:
 
 
 def _run(ws: Workspace, argv: list[str], timeout: float) -> CommandResult:
+    if ws.sandbox is not None:
+        argv = ws.sandbox.wrap(argv, ws.root)
     try:
-        return run_process(argv, cwd=ws.root, timeout=timeout, env=ws.env)
+        return run_process(argv, cwd=ws.root, timeout=timeout, env=ws.env, cancel=ws.cancel)
     except OSError as exc:
         raise ToolError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
 
@@ -177,7 +182,9 @@ def _run(ws: Workspace, argv: list[str], timeout: float) -> CommandResult:
 def _format(ws: Workspace, result: CommandResult, timeout: float, capped: bool, tests: str | None = None) -> str:
     output = result.clipped(ws.output_limit).rstrip()
     body = output or "(no output)"
-    if result.timed_out:
+    if result.interrupted:
+        status = "interrupted by the user; the command and all its child processes were killed"
+    elif result.timed_out:
         status = f"timed out after {timeout:g} s; the command and all its child processes were killed"
     else:
         status = f"exit code {result.exit_code}" + _meaning(result.exit_code, tests)
@@ -186,6 +193,8 @@ def _format(ws: Workspace, result: CommandResult, timeout: float, capped: bool, 
         notes.append(f"timeout capped at {timeout:g} s")
     if result.stray_killed:
         notes.append("background processes still holding the output were killed")
+    if ws.sandbox is not None and _SANDBOX_HINTS.search(output):
+        notes.append(ws.sandbox.describe())
     return f"{body}\n[{'; '.join(notes)}]"
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from rudder.util.layers import layer_spans
 from rudder.vectors.capture import Position, capture
 from rudder.vectors.cvector import cvector_mean
 from rudder.vectors.dataset import Dataset, Prompt
@@ -18,6 +19,7 @@ from rudder.vectors.vector import SteeringVector, VectorError, VectorMeta
 
 if TYPE_CHECKING:  # keeps llama.cpp unloaded until an engine exists
     from rudder.engine.engine import Engine
+    from rudder.engine.sites import Site
 
 Method = Literal["mean-diff", "pca", "cvector-mean"]
 
@@ -52,6 +54,22 @@ METHODS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 ALL_METHODS = (*METHODS, "cvector-mean")
 
 
+def check_capture_layers(sites: dict[str, Site], site: str, layers: Sequence[int]) -> None:
+    """Refuse a site the model does not have, or layers it does not have there, naming the valid ones."""
+    if site not in sites:
+        raise VectorError(f"unknown site {site!r}; this model offers {', '.join(sorted(sites))}")
+    if not layers:
+        raise VectorError("no layers chosen; give --layers, e.g. 10-15")
+    available = sites[site].layers
+    missing = sorted(set(layers) - set(available))
+    if missing:
+        noun, verb = ("layers", "do") if len(missing) > 1 else ("layer", "does")
+        raise VectorError(
+            f"{noun} {layer_spans(missing)} {verb} not exist at site {site}; "
+            f"this model has layers {layer_spans(available)}"
+        )
+
+
 def render_prompts(engine: Engine, prompts: Sequence[Prompt]) -> list[str]:
     """Chat prompts go through the model's template (ending where the assistant starts)."""
     return [p if isinstance(p, str) else engine.format_chat(p) for p in prompts]
@@ -73,6 +91,7 @@ def extract(
         raise VectorError(f"unknown extraction method {method!r}; expected one of {', '.join(ALL_METHODS)}")
     if position == "all":
         raise VectorError("position 'all' keeps every token; extraction needs last, mean or generated")
+    check_capture_layers(engine.sites, site, layers)
     if len(dataset) == 0:
         raise VectorError(f"dataset {dataset.name!r} has no pairs")
     layers = sorted(set(layers))

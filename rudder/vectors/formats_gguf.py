@@ -17,6 +17,11 @@ GLP (ds4 / weightless spec/GLP.md) adds `glp.mode` ("add" | "project") and `glp.
 Rudder = the container + `rudder.format_version` + `rudder.meta` (VectorMeta as JSON). llama.cpp has no
     slot for layer 0, so Rudder keeps it in the f32 array key `rudder.direction.0`, not as a tensor that
     would make llama.cpp refuse the file.
+Layer count: cvector-generator and repeng write one direction per steerable layer (1..n_layer-1), so
+    `layer_count` = n_layer - 1 for a full file. Rudder writes n_layer - 1 whatever layers it stores, and
+    a plain file read without a model is taken to be for max(layer_count + 1, highest direction + 1) layers.
+    A llama file Rudder exports also carries `rudder.exported_meta` (the VectorMeta, which llama.cpp
+    ignores), so model identity and residual norms survive rudder -> llama -> rudder.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from rudder.vectors.vector import ModelIdentity, SteeringOp, SteeringVector, Vec
 
 ARCH = "controlvector"
 LAYER0_KEY = "rudder.direction.0"
+EXPORTED_META_KEY = "rudder.exported_meta"  # in llama files Rudder writes; not a Rudder-format marker
 # repeng writes Hugging Face model_type names; these differ from llama.cpp's architecture names
 _HF_MODEL_TYPES = {"mistral": "llama", "mixtral": "llama", "gpt_neox": "gptneox", "qwen2_moe": "qwen2moe"}
 _GLP_MODES = {"add": SteeringOp.ADD, "project": SteeringOp.PROJECT_OUT}
@@ -83,13 +89,16 @@ def _write(vector: SteeringVector, path: Path, rudder_meta: bool) -> None:
         writer = gguf.GGUFWriter(str(target), ARCH)
         writer.add_name(vector.meta.name)
         writer.add_string(f"{ARCH}.model_hint", vector.meta.model.architecture)
-        writer.add_int32(f"{ARCH}.layer_count", len(tensors))  # the tensor count, as cvector-generator writes it
+        # the model's steerable layers, as cvector-generator writes it for a full file (see the module doc)
+        writer.add_int32(f"{ARCH}.layer_count", vector.meta.model.n_layer - 1)
         _add_glp_keys(writer, vector.meta)
         if rudder_meta:
             writer.add_uint32("rudder.format_version", RUDDER_FORMAT_VERSION)
             writer.add_string("rudder.meta", vector.meta.model_dump_json())
             if 0 in vector.directions:
                 writer.add_array(LAYER0_KEY, [float(x) for x in vector.directions[0]])
+        else:
+            writer.add_string(EXPORTED_META_KEY, vector.meta.model_dump_json())
         for layer, direction in tensors.items():
             writer.add_tensor(f"direction.{layer}", np.ascontiguousarray(direction, dtype=np.float32))
         writer.write_header_to_file()
@@ -152,8 +161,9 @@ def load_llama(
     direction.N is applied at block N, as llama.cpp does. `from_cvector_generator=True`: the file came
     from llama-cvector-generator, which read block il's output and wrote it as direction.{il+1}; it is
     shifted back to layer il (so direction.1 becomes layer 0, which Rudder's hook can steer).
-    Such files carry no model identity: it comes from `model` when given (n_embd checked against it),
-    else n_layer is inferred as the highest direction index + 1 and the layout is unknown ("").
+    A file Rudder exported keeps its metadata in `rudder.exported_meta`. Other files carry no model
+    identity: it comes from `model` when given (n_embd checked against it), else n_layer is
+    max(layer_count + 1, highest direction + 1) and the layout is unknown ("").
     """
     path = Path(path)
     reader = open_control_vector(path)
@@ -161,8 +171,17 @@ def load_llama(
     by_index = _directions(path, reader)
     if from_cvector_generator and 0 in by_index:
         raise VectorError(f"{path}: has direction.0, which llama-cvector-generator never writes")
+    exported = field(reader, EXPORTED_META_KEY)
+    if exported is not None and not from_cvector_generator:
+        meta = parse_meta(exported, f"{path}: {EXPORTED_META_KEY}")
+        if (meta.site, meta.op) != (site, op) and not (meta.op == SteeringOp.ABLATE and op == SteeringOp.PROJECT_OUT):
+            raise VectorError(
+                f"{path}: {EXPORTED_META_KEY} says site {meta.site}, op {meta.op}; the GLP keys say {site}, {op}"
+            )
+        norms = {layer: norm for layer, norm in meta.layer_norms.items() if layer in by_index}
+        return finish(path, meta.model_copy(update={"layer_norms": norms}), by_index, model)
     n_embd = next(iter(by_index.values())).shape[0]
-    identity = _plain_identity(field(reader, f"{ARCH}.model_hint"), n_embd, max(by_index) + 1, model)
+    identity = _plain_identity(field(reader, f"{ARCH}.model_hint"), n_embd, _n_layer(reader, by_index), model)
     shift = 1 if from_cvector_generator else 0
     meta = VectorMeta(
         name=field(reader, "general.name") or path.stem,
@@ -211,6 +230,14 @@ def _directions(path: Path, reader: gguf.GGUFReader, allow_empty: bool = False) 
         listed = ", ".join(f"direction.{layer}: {width}" for layer, width in sorted(widths.items()))
         raise VectorError(f"{path}: layers have different n_embd ({listed}); every layer must have the same")
     return directions
+
+
+def _n_layer(reader: gguf.GGUFReader, by_index: dict[int, np.ndarray]) -> int:
+    """The model's layer count as far as a plain file tells: layer_count + 1 (see the module doc), never
+    fewer than the highest direction + 1."""
+    count = field(reader, f"{ARCH}.layer_count")
+    stated = count + 1 if isinstance(count, int) and count > 0 else 0
+    return max(stated, max(by_index) + 1)
 
 
 def _plain_identity(hint: str | None, n_embd: int, n_layer: int, model: ModelIdentity | None) -> ModelIdentity:

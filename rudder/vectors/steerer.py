@@ -11,6 +11,7 @@ Both paths give the same logits for the same additive op (tested); clearing rest
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Literal
@@ -40,6 +41,7 @@ class Steerer:
         n_layer, n_embd = engine.info.n_layer, engine.info.n_embd
         # Row i of llama.cpp's cvec buffer is layer i+1 (layer 0 is never steered natively).
         self._cvec = np.zeros((n_layer - 1, n_embd), dtype=np.float32)
+        self._lock = threading.Lock()  # apply() may be called from any thread
 
     @property
     def sites(self) -> dict[str, Site]:
@@ -67,11 +69,16 @@ class Steerer:
                 raise VectorError(f"{op.source}: direction has shape {op.direction.shape}, expected ({n_embd},)")
 
     def apply(self, plan: SteeringPlan) -> None:
-        """Make `plan` the active steering from the next decode call on."""
-        if plan is self.plan:
-            return
+        """Make `plan` the active steering from the next decode call on (safe from any thread, also
+        while another thread generates: a running decode finishes with the plan it started with)."""
         if not plan.empty:
             self.validate(plan)
+        with self._lock, self.engine.hook.atomic_swap():
+            self._apply_locked(plan)
+
+    def _apply_locked(self, plan: SteeringPlan) -> None:
+        if plan is self.plan:
+            return
         native = [op for op in plan.ops if self._goes_native(op)]
         hooked = [op for op in plan.ops if not self._goes_native(op)]
         self._apply_native(native)
@@ -90,18 +97,25 @@ class Steerer:
         self.plan = plan
 
     def _apply_native(self, ops: list[PlannedOp]) -> None:
+        """llama.cpp reads its control vector while it decodes, so the change waits for the boundary
+        (apply may run on another thread mid-decode); the hook runs it on the decoding thread."""
+        engine = self.engine  # its contexts all get the vector (the capture one too)
         if not ops:
             if self._native_active:
-                self.engine.set_control_vector(None)
+                self.engine.hook.at_next_decode("native-cvec", lambda: engine.set_control_vector(None))
                 self._native_active = False
             return
-        self._cvec[:] = 0.0
+        cvec = np.zeros_like(self._cvec)  # a fresh buffer: the pending action owns it
         for op in ops:  # several vectors on one layer add up
-            self._cvec[op.layer - 1] += op.direction
+            cvec[op.layer - 1] += op.direction
         layers = [op.layer for op in ops]
-        status = self.engine.set_control_vector(self._cvec, min(layers), max(layers))
-        if status != 0:
-            raise VectorError(f"llama.cpp refused the control vector (status {status})")
+
+        def install() -> None:
+            status = engine.set_control_vector(cvec, min(layers), max(layers))
+            if status != 0:
+                raise VectorError(f"llama.cpp refused the control vector (status {status})")
+
+        self.engine.hook.at_next_decode("native-cvec", install)
         self._native_active = True
 
     def clear(self) -> None:

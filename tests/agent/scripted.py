@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from rudder.engine.generation import GenerationStats, TokenEvent
@@ -14,6 +15,8 @@ from rudder.vectors.vector import ModelIdentity
 @dataclass
 class Info:
     name: str = "scripted"
+    path: Path = Path("scripted.gguf")
+    architecture: str = "scripted"
     n_ctx: int = 4096
     n_layer: int = 4
     n_embd: int = 8
@@ -34,7 +37,11 @@ class ScriptedGeneration:
             self.stats.generated_tokens += 1
             yield TokenEvent(0, piece)
             if self.cancelled:
+                self.stats.stop_reason = "cancelled"
                 break
+
+    def __next__(self) -> TokenEvent:  # the Generation protocol; iteration goes through __iter__
+        raise StopIteration
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -46,6 +53,12 @@ class ScriptedEngine:
         self.replies = list(replies)
         self.prompts: list[str] = []
         self.grammars: list[str | None] = []
+
+    def reset(self) -> None:
+        self.resets = getattr(self, "resets", 0) + 1
+
+    def settings(self) -> dict[str, Any]:
+        return {"scripted": True}
 
     def tokenize(self, text: str, **_: Any) -> list[int]:
         return list(range(len(text.split())))

@@ -67,3 +67,15 @@ def test_step_kind_prediction() -> None:
     explored = [step(StepKind.EXPLORE, "read_file")] * 2
     assert next_step_kind(explored, plan_first=False, max_steps=10) == StepKind.EDIT
     assert next_step_kind(explored, plan_first=False, max_steps=3) == StepKind.ANSWER
+
+
+def test_step_kinds_come_from_the_tools_metadata() -> None:
+    """A new tool steers the loop by what it declares, not by a list of names in steps.py."""
+    kinds = {"apply_patch": StepKind.EDIT, "lint": StepKind.TEST, "pr_view": StepKind.REVIEW}
+    after = {tool: next_step_kind([step(StepKind.EXPLORE, tool)], plan_first=False, max_steps=10, tool_kinds=kinds)
+             for tool in kinds}  # fmt: skip
+    assert after == {"apply_patch": StepKind.TEST, "lint": StepKind.REVIEW, "pr_view": StepKind.ANSWER}
+    failed = step(StepKind.EDIT, "apply_patch", ok=False)
+    assert next_step_kind([failed], plan_first=False, max_steps=10, tool_kinds=kinds) == StepKind.EDIT
+    # after a commit the run answers, like after any review tool
+    assert next_step_kind([step(StepKind.REVIEW, "git_commit")], plan_first=False, max_steps=10) == StepKind.ANSWER

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import git
 import numpy as np
 import pytest
 
+from rudder.agent.approval import ApprovalRequest, Decision
 from rudder.agent.config import AgentConfig
+from rudder.agent.events import Event, StepFinished, Token
 from rudder.agent.records import Trajectory, read_trajectory
 from rudder.agent.session import Session
 from rudder.interfaces import StepKind
@@ -17,7 +20,7 @@ from rudder.modes.active import ActiveMode
 from rudder.modes.registry import get_mode, parse_mode
 from rudder.tools.base import Workspace
 from rudder.tools.checkpoints import Checkpoints
-from rudder.vectors.plan import SteeringPlan
+from rudder.vectors.plan import UNSTEERED, SteeringPlan
 from rudder.vectors.vector import SteeringVector, VectorMeta
 from tests.agent.scripted import ScriptedEngine
 from tests.helpers import make_repo
@@ -46,23 +49,26 @@ class RecordingSteerer:
 
     def __init__(self) -> None:
         self.applied: list[str] = []
+        self.plan: SteeringPlan = UNSTEERED
 
     def apply(self, plan: SteeringPlan) -> None:
         self.applied.append(plan.label)
+        self.plan = plan
 
     def clear(self) -> None:
         self.applied.append("clear")
+        self.plan = UNSTEERED
 
 
 def session(repo: Path, replies: list[str], mode: str = "neutral", **config: object) -> tuple[Session, ScriptedEngine]:
     engine = ScriptedEngine(replies)
     policy = ActiveMode(get_mode(mode), any_vector)
     s = Session(
-        engine,  # type: ignore[arg-type]
+        engine,
         Workspace(repo),
         policy,
         config=AgentConfig(**config),
-        steerer=RecordingSteerer(),  # type: ignore[arg-type]
+        steerer=RecordingSteerer(),
         trajectory=Trajectory(repo / ".git" / "run.jsonl"),
     )
     return s, engine
@@ -122,11 +128,89 @@ def test_ask_policy_uses_the_approver(repo: Path) -> None:
         ],
         approval="ask",
     )
-    decisions = iter([False, True])
-    s.approver = lambda call, tool: next(decisions)
+    decisions = iter([Decision.REJECT, Decision.ALLOW_ONCE])
+    requests: list[ApprovalRequest] = []
+
+    def approve(request: ApprovalRequest) -> Decision:
+        requests.append(request)
+        return next(decisions)
+
+    s.approver = approve
     s.run("write two files")
     assert not (repo / "a.txt").exists() and (repo / "b.txt").read_text() == "y"
     assert "declined" in s.history[0].observation
+    assert [r.tool for r in requests] == ["write_file", "write_file"]
+    assert requests[1].diff is not None and "+y" in requests[1].diff  # the user saw what would change
+
+
+def test_an_approval_can_be_answered_later_from_another_thread(repo: Path) -> None:
+    s, _ = session(repo, [call("write_file", path="a.txt", content="x"), call("finish", answer="x")], approval="ask")
+    seen: list[ApprovalRequest] = []
+
+    def answer_later(request: ApprovalRequest) -> None:
+        seen.append(request)
+        threading.Timer(0.2, request.answer, args=(Decision.ALLOW_ALWAYS,)).start()
+        assert not (repo / "a.txt").exists()  # the session is still waiting
+
+    s.approver = answer_later
+    assert s.run("write").status == "finished"
+    assert (repo / "a.txt").read_text() == "x" and len(seen) == 1 and "write_file" in s.always_allowed
+
+
+def test_an_interrupt_rejects_a_pending_approval(repo: Path) -> None:
+    s, _ = session(repo, [call("write_file", path="a.txt", content="x"), call("finish", answer="x")], approval="ask")
+    s.approver = lambda request: threading.Timer(0.1, s.interrupt).start()  # type: ignore[func-returns-value]
+    assert s.run("write").status == "stopped"
+    assert not (repo / "a.txt").exists() and "interrupted" in s.history[0].observation
+
+
+def test_rudder_and_git_files_need_approval_even_under_auto(repo: Path) -> None:
+    replies = [
+        call("write_file", path=".rudder.toml", content='[agent]\napproval = "auto"\n'),
+        call("write_file", path=".rudder/modes/mine.toml", content="x"),
+        call("write_file", path="notes.txt", content="ok"),
+        call("write_file", path=".rudder.toml", content="# approved\n"),
+        call("finish", answer="x"),
+    ]
+    s, _ = session(repo, replies, approval="auto")
+    asked: list[ApprovalRequest] = []
+
+    def approve(request: ApprovalRequest) -> Decision:
+        asked.append(request)
+        # "allow always" must not cover Rudder's own files: the next one is asked again
+        return Decision.ALLOW_ALWAYS if len(asked) == 3 else Decision.REJECT
+
+    s.approver = approve
+    s.run("loosen my own config")
+    assert [r.arguments["path"] for r in asked] == [".rudder.toml", ".rudder/modes/mine.toml", ".rudder.toml"]
+    assert asked[0].reason == "write_file writes .rudder.toml is Rudder's config for this repository"
+    assert [r.error_kind for r in s.history[:4]] == ["refused", "refused", None, None]  # notes.txt ran unasked
+    assert "the user declined write_file" in s.history[0].observation
+    assert (repo / ".rudder.toml").read_text() == "# approved\n" and not (repo / ".rudder").exists()
+
+
+def test_allow_always_does_not_cover_sensitive_writes(repo: Path) -> None:
+    replies = [
+        call("write_file", path="a.txt", content="x"),
+        call("write_file", path=".rudder.toml", content="# x\n"),
+        call("finish", answer="x"),
+    ]
+    s, _ = session(repo, replies, approval="ask")
+    asked: list[str] = []
+    s.approver = lambda request: asked.append(request.arguments["path"]) or Decision.ALLOW_ALWAYS  # type: ignore[func-returns-value]
+    s.run("write")
+    assert asked == ["a.txt", ".rudder.toml"]
+
+
+def test_unsandboxed_shell_needs_approval_unless_auto_was_chosen(repo: Path) -> None:
+    replies = [call("run_shell", command="touch ran.txt"), call("finish", answer="x")]
+    s, _ = session(repo, replies)  # approval not set, Workspace without a sandbox
+    s.run("run it")
+    assert not (repo / "ran.txt").exists()
+    assert "would run without a sandbox" in s.history[0].observation
+    s, _ = session(repo, replies, approval="auto")
+    s.run("run it")
+    assert (repo / "ran.txt").exists()
 
 
 def test_mode_tool_policy_makes_review_steps_read_only(repo: Path) -> None:
@@ -137,7 +221,7 @@ def test_mode_tool_policy_makes_review_steps_read_only(repo: Path) -> None:
         call("write_file", path="b.txt", content="y"),
         call("finish", answer="x"),
     ]
-    s, _ = session(repo, replies, mode="careful-review")
+    s, _ = session(repo, replies, mode="careful-review", approval="auto")  # auto: run_tests without a sandbox
     s.run("write")
     kinds = [(r.kind, r.tool, r.error_kind) for r in s.history]
     assert kinds[:3] == [
@@ -154,10 +238,23 @@ def test_limits_stop_the_run(repo: Path) -> None:
     assert summary.status == "max_steps" and summary.steps == 3
 
 
-def test_stop_from_outside_ends_the_run(repo: Path) -> None:
-    s, _ = session(repo, [call("list_files")] * 5)
-    s.stop()
+def test_interrupt_from_outside_stops_generation_within_a_token(repo: Path) -> None:
+    s, engine = session(repo, ['{"tool": "write_file", "path": "a.txt", "content": "' + "word " * 50 + '"}'] * 2)
+    tokens: list[Token] = []
+
+    def listen(event: Event) -> None:
+        if isinstance(event, Token):
+            tokens.append(event)
+            if len(tokens) == 3:
+                s.interrupt()
+
+    s.listener = listen
     assert s.run("anything").status == "stopped"
+    assert len(tokens) == 3 and not (repo / "a.txt").exists()
+    assert s.ws.cancel.is_set()  # a running tool would be killed too
+    # the conversation goes on after an interrupt
+    engine.replies = [call("finish", answer="ok")]
+    assert s.send("never mind, just finish").status == "finished"
 
 
 def test_every_edit_step_can_be_undone(repo: Path) -> None:
@@ -185,10 +282,10 @@ def test_mode_switch_takes_effect_at_the_next_step(repo: Path) -> None:
     fast = ActiveMode(get_mode("neutral/prompt-only"), lambda n: None)  # type: ignore[arg-type,return-value]
     original = s.listener
 
-    def switch(event: str, data: dict) -> None:
-        if event == "step" and data["index"] == 0:
+    def switch(event: Event) -> None:
+        if isinstance(event, StepFinished) and event.record.index == 0:
             s.switch_policy(fast)
-        original(event, data)
+        original(event)
 
     s.listener = switch
     s.run("look around")
@@ -208,7 +305,7 @@ def test_steering_per_step_is_recorded(repo: Path) -> None:
     )
     engine = ScriptedEngine([call("list_files"), call("write_file", path="a", content="b"), call("finish", answer="x")])
     steerer = RecordingSteerer()
-    s = Session(engine, Workspace(repo), ActiveMode(mode, any_vector), steerer=steerer)  # type: ignore[arg-type]
+    s = Session(engine, Workspace(repo), ActiveMode(mode, any_vector), steerer=steerer)
     s.run("x")
     assert s.history[0].steering == {
         "tool_call": [
@@ -233,11 +330,11 @@ def test_mode_switch_now_takes_effect_at_the_next_token(repo: Path) -> None:
     engine = ScriptedEngine(
         [call("write_file", path="a.txt", content="one two three four"), call("finish", answer="x")]
     )
-    s = Session(engine, Workspace(repo), ActiveMode(get_mode("neutral"), any_vector), steerer=steerer)  # type: ignore[arg-type]
+    s = Session(engine, Workspace(repo), ActiveMode(get_mode("neutral"), any_vector), steerer=steerer)
     tokens_seen = []
 
-    def listen(event: str, data: dict) -> None:
-        if event == "token":
+    def listen(event: Event) -> None:
+        if isinstance(event, Token):
             tokens_seen.append(len(steerer.applied))
             if len(tokens_seen) == 2:
                 s.switch_policy(ActiveMode(mode, any_vector), now=True)
@@ -256,7 +353,7 @@ def test_mode_switch_now_takes_effect_at_the_next_token(repo: Path) -> None:
 def test_step_addenda_ride_on_the_newest_message(repo: Path) -> None:
     mode = parse_mode('name = "m"\naddendum = "Be brief."\n[steps.test]\naddendum = "Run the tests."\n', Path("m.toml"))
     engine = ScriptedEngine([call("write_file", path="a.txt", content="x"), call("finish", answer="x")])
-    s = Session(engine, Workspace(repo), ActiveMode(mode, any_vector), steerer=RecordingSteerer())  # type: ignore[arg-type]
+    s = Session(engine, Workspace(repo), ActiveMode(mode, any_vector), steerer=RecordingSteerer())
     s.run("write")
     assert "Be brief." in engine.prompts[0].split("<user>")[0]  # the mode's addendum is in the system prompt
     assert "Run the tests." not in engine.prompts[0]

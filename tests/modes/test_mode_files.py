@@ -9,7 +9,7 @@ import pytest
 from rudder.engine.generation import Sampling
 from rudder.interfaces import StepKind
 from rudder.modes.mode import parse_layers
-from rudder.modes.registry import ModeError, get_mode, load_mode_file, load_modes, make_twin, parse_mode
+from rudder.modes.registry import ModeError, get_mode, load_mode_file, load_modes, make_twin, parse_mode, scan_modes
 
 GOOD = """
 name = "demo"
@@ -128,6 +128,36 @@ def test_unknown_mode_and_bad_user_file_are_clear(isolated_user_config: Path) ->
     bad = isolated_user_config / "modes" / "broken.toml"
     bad.write_text('name = "broken"\nscale = 3\n')
     with pytest.raises(ModeError, match=r"broken.toml:2: scale: unknown key"):
-        load_modes(None)
+        get_mode("broken")
     with pytest.raises(ModeError, match="cannot read mode file"):
         load_mode_file(isolated_user_config / "missing.toml")
+
+
+def _bad_repo_modes(repo: Path) -> Path:
+    modes = repo / ".rudder" / "modes"
+    modes.mkdir(parents=True)
+    (modes / "broken.toml").write_text('name = "broken"\nscale = 3\n')
+    (modes / "garbled.toml").write_text("name = \n")
+    (modes / "neutral.toml").write_text('name = "neutral"\ntemperature = "hot"\n')  # a bad override
+    (modes / "good.toml").write_text('name = "good"\n')
+    return modes
+
+
+def test_every_bad_mode_file_is_reported_and_the_good_ones_still_load(tmp_path: Path) -> None:
+    modes = _bad_repo_modes(tmp_path)
+    scan = scan_modes(tmp_path)
+    assert sorted(p.path.name for p in scan.problems) == ["broken.toml", "garbled.toml", "neutral.toml"]
+    assert {p.name for p in scan.problems} == {"broken", "garbled", "neutral"}
+    assert "good" in scan.modes and "fast-draft" in scan.modes and "broken" not in scan.modes
+    assert "good" in load_modes(tmp_path)
+    assert get_mode("good", tmp_path).source == modes / "good.toml"
+    assert get_mode("fast-draft/prompt-only", tmp_path).name == "fast-draft/prompt-only"
+
+
+@pytest.mark.parametrize("name", ["broken", "garbled", "neutral", "broken/prompt-only"])
+def test_selecting_a_bad_mode_is_an_error_naming_its_file(tmp_path: Path, name: str) -> None:
+    """Not a silent fallback: a bad repo `neutral.toml` must not quietly become the built-in neutral."""
+    _bad_repo_modes(tmp_path)
+    base = name.split("/")[0]
+    with pytest.raises(ModeError, match=rf"(?s)mode {base!r} is defined in a file with errors.*{base}\.toml"):
+        get_mode(name, tmp_path)

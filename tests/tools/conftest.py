@@ -8,8 +8,8 @@ from pathlib import Path
 import git
 import pytest
 
-from rudder.tools import files, gitops, outline, search, shell  # noqa: F401 -- importing registers the tools
-from rudder.tools.base import REGISTRY, Workspace
+from rudder.tools.base import Workspace
+from rudder.tools.toolbox import TOOLS_BY_NAME
 from tests.helpers import make_repo
 
 
@@ -51,10 +51,10 @@ Call = Callable[..., str]
 
 @pytest.fixture
 def call(ws: Workspace) -> Call:
-    """call("read_file", path="x") runs the registered tool with validated arguments, like the agent does."""
+    """call("read_file", path="x") runs the named tool with validated arguments, like the agent does."""
 
     def run(name: str, **arguments: object) -> str:
-        spec = REGISTRY[name]
+        spec = TOOLS_BY_NAME[name]
         return spec.run(ws, spec.args(**arguments))
 
     return run

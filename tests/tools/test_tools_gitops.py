@@ -96,3 +96,14 @@ def test_git_tools_outside_a_repository(tmp_path: Path) -> None:
     plain.mkdir()
     with pytest.raises(ToolError, match="not a git repository"):
         git_status(Workspace(plain), GitStatusArgs())
+
+
+def test_git_commit_paths_are_literal_not_globs(call, root: Path, repo: git.Repo) -> None:
+    (root / "a.txt").write_text("a\n")
+    (root / "b.txt").write_text("b\n")
+    (root / "*.txt").write_text("star\n")
+    call("git_commit", message="only the star file", paths=["*.txt"])
+    assert list(repo.head.commit.stats.files) == ["*.txt"]
+    assert sorted(repo.untracked_files) == ["a.txt", "b.txt"]
+    with pytest.raises(ToolError, match="did not match any file"):
+        call("git_commit", message="magic", paths=[":(glob)*.txt"])

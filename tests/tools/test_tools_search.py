@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def test_grep_respects_gitignore_and_skips_binary(call, root: Path) -> None:
 
 def test_grep_no_match_and_invalid_regex(call) -> None:
     assert call("grep", pattern="zebra") == "no matches for 'zebra' in 3 files under ."
-    with pytest.raises(ToolError, match=r"invalid regex '\(unclosed': missing \), unterminated subpattern"):
+    with pytest.raises(ToolError, match=r"invalid regex '\(unclosed': missing \) at position 9"):
         call("grep", pattern="(unclosed")
 
 
@@ -57,3 +58,14 @@ def test_grep_does_not_follow_links_out(call, root: Path, outside: Path) -> None
     for path in ("link", "filelink", "../outside", "/tmp", "link/secret.txt"):
         with pytest.raises(PathEscapeError):
             call("grep", pattern="SECRET", path=path)
+
+
+def test_grep_catastrophic_regex_times_out_with_clear_error(call, root: Path, monkeypatch) -> None:
+    from rudder.tools import search
+
+    monkeypatch.setattr(search, "GREP_SECONDS", 0.3)
+    (root / "evil.txt").write_text("a" * 40 + "b\n")
+    started = time.monotonic()
+    with pytest.raises(ToolError, match=r"regex '\(a\|aa\)\+\$' took longer than 0.3 s"):
+        call("grep", pattern="(a|aa)+$")
+    assert time.monotonic() - started < 2

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import resource
+import threading
 import time
 from pathlib import Path
 
@@ -176,3 +177,14 @@ def _write(root: Path, files: dict[str, str]) -> None:
         path.write_text(content)
         if name.endswith("bin/python"):
             os.chmod(path, 0o755)
+
+
+def test_run_shell_cancel_kills_process_group_at_once(root: Path) -> None:
+    ws = Workspace(root, shell_timeout=60)
+    threading.Timer(0.2, ws.cancel.set).start()
+    started = time.monotonic()
+    out = run_shell(ws, RunShellArgs(command="sleep 30 & echo $! > bg.pid; sleep 30"))
+    elapsed = time.monotonic() - started - 0.2
+    assert elapsed < 0.5, f"interrupt took {elapsed:.2f} s"
+    assert out.endswith("[interrupted by the user; the command and all its child processes were killed]")
+    assert _gone(int((root / "bg.pid").read_text()), wait=0.5)

@@ -1,4 +1,4 @@
-"""Workspace.resolve confinement (including a property test), truncate, atomic_write, the registry."""
+"""Workspace.resolve confinement (including a property test), truncate, atomic_write, the toolbox."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rudder.interfaces import StepKind
-from rudder.tools.base import REGISTRY, Access, PathEscapeError, ToolError, Workspace, atomic_write, truncate
+from rudder.tools.base import Access, PathEscapeError, ToolError, Workspace, atomic_write, truncate
+from rudder.tools.toolbox import TOOLS_BY_NAME
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,7 @@ def test_atomic_write_new_file_gets_umask_mode(tmp_path: Path) -> None:
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
 
 
-def test_registry_describes_every_tool() -> None:
+def test_toolbox_describes_every_tool() -> None:
     expected = {
         "read_file": Access.READ,
         "write_file": Access.WRITE,
@@ -107,7 +108,7 @@ def test_registry_describes_every_tool() -> None:
         "git_commit": Access.WRITE,
     }
     for name, access in expected.items():
-        spec = REGISTRY[name]
+        spec = TOOLS_BY_NAME[name]
         assert spec.access == access
         assert isinstance(spec.step_kind, StepKind)
         assert 10 < len(spec.description) < 130, name  # one short line for a small model's prompt

@@ -57,15 +57,23 @@ def test_round_trip_restores_data_and_metadata_exactly(
         assert loaded.meta == vector.meta
 
 
-def test_llama_format_round_trips_data_and_what_it_carries(tmp_path: Path) -> None:
+def test_llama_format_round_trips_data_and_metadata(tmp_path: Path) -> None:
+    """Rudder's llama export carries its metadata in a key llama.cpp ignores (layer 0 it cannot carry)."""
     vector = make_vector()
     save_vector(vector, tmp_path / "v.gguf", VectorFormat.LLAMA)
-    with_model = load_vector(tmp_path / "v.gguf", model=MODEL)
-    assert_same_data(vector, with_model)
-    assert (with_model.meta.name, with_model.meta.model, with_model.meta.method) == ("demo", MODEL, "imported:llama")
-    alone = load_vector(tmp_path / "v.gguf")
-    assert alone.meta.model == ModelIdentity(architecture="llama", n_embd=N_EMBD, n_layer=5)  # max layer + 1
-    assert (alone.meta.op, alone.meta.site) == (SteeringOp.ADD, "l_out")
+    for loaded in (load_vector(tmp_path / "v.gguf", model=MODEL), load_vector(tmp_path / "v.gguf")):
+        assert_same_data(vector, loaded)
+        assert loaded.meta == vector.meta
+
+
+def test_a_plain_llama_file_carries_direction_hint_and_layer_count_only(tmp_path: Path) -> None:
+    rows = {"direction.1": np.ones(N_EMBD, np.float32), "direction.4": -np.ones(N_EMBD, np.float32)}
+    path = write_gguf(tmp_path / "plain.gguf", rows, controlvector__model_hint="llama", controlvector__layer_count=2)
+    with_model = load_vector(path, model=MODEL)
+    assert (with_model.meta.name, with_model.meta.model, with_model.meta.method) == ("plain", MODEL, "imported:llama")
+    alone = load_vector(path)
+    assert alone.meta.model == ModelIdentity(architecture="llama", n_embd=N_EMBD, n_layer=5)  # highest direction + 1
+    assert (alone.meta.op, alone.meta.site, alone.meta.layer_norms) == (SteeringOp.ADD, "l_out", {})
 
 
 def test_rudder_file_follows_llama_cpp_control_vector_rules(tmp_path: Path) -> None:
@@ -74,7 +82,7 @@ def test_rudder_file_follows_llama_cpp_control_vector_rules(tmp_path: Path) -> N
     reader = gguf.GGUFReader(str(tmp_path / "v.gguf"))
     assert reader.fields["general.architecture"].contents() == "controlvector"
     assert reader.fields["controlvector.model_hint"].contents() == "llama"
-    assert reader.fields["controlvector.layer_count"].contents() == 3
+    assert reader.fields["controlvector.layer_count"].contents() == N_LAYER - 1  # the model's steerable layers
     # llama.cpp refuses a file with any other tensor, with direction.0, non-F32 or non-1-D tensors
     tensors = {t.name: (t.tensor_type, t.data.shape) for t in reader.tensors}
     assert tensors == {f"direction.{n}": (gguf.GGMLQuantizationType.F32, (N_EMBD,)) for n in (1, 2, 4)}

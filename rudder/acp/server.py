@@ -1,0 +1,365 @@
+"""The ACP agent: each ACP session is a Rudder Session in that repo, driven from a worker thread.
+
+Threads: the asyncio loop owns the connection; every Session runs its turns in a worker thread (one at a
+time per process: one engine, not thread-safe). The Session's listener hands events to the loop through
+a queue, and the prompt coroutine turns them into `session/update` notifications in order. A permission
+request is answered on the loop (`session/request_permission`) while the session thread waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import acp
+from acp import RequestError
+from acp.helpers import update_current_mode
+from acp.schema import (
+    AgentCapabilities,
+    AuthenticateResponse,
+    ClientCapabilities,
+    Implementation,
+    InitializeResponse,
+    LoadSessionResponse,
+    NewSessionResponse,
+    PromptCapabilities,
+    PromptResponse,
+    SessionConfigOptionSelect,
+    SessionConfigSelectOption,
+    SessionMode,
+    SessionModeState,
+    SetSessionConfigOptionResponse,
+    SetSessionModeResponse,
+)
+
+from rudder import __version__
+from rudder.acp import updates
+from rudder.acp.files import ClientFiles
+from rudder.agent.approval import ApprovalRequest
+from rudder.agent.events import (
+    ApprovalRequested,
+    Event,
+    ModeSwitched,
+    RunFinished,
+    StepFinished,
+    Token,
+    ToolCallFinished,
+    ToolCallStarted,
+)
+from rudder.agent.factory import activate_mode, open_session
+from rudder.agent.records import read_trajectory
+from rudder.agent.session import Session
+from rudder.config import ConfigError, RudderConfig, load_config
+from rudder.interfaces import Phase, StepKind
+from rudder.modes.active import ActiveMode
+from rudder.modes.registry import ModeError, load_modes
+from rudder.tools.base import ToolError
+from rudder.tools.gitops import find_repo_root
+from rudder.vectors.vector import VectorError
+
+log = logging.getLogger("rudder.acp")
+STRENGTHS = ["0", "0.5", "1", "1.5", "2"]  # steering sliders as select options: multiples of the mode's scale
+
+
+@dataclass
+class ServerOptions:
+    overrides: dict[str, Any] = field(default_factory=dict)  # command-line flags, nested like config files
+    engine: Any = None  # an already loaded engine (tests); else loaded on the first session
+
+
+@dataclass
+class AcpSession:
+    id: str
+    cwd: str
+    root: Path
+    session: Session
+    mode: str
+    strengths: dict[str, str] = field(default_factory=dict)
+    queue: asyncio.Queue[Event] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def push(self, event: Event) -> None:
+        """The Session's listener (its worker thread): hand the event to the loop, in order."""
+        if self.queue is not None and self.loop is not None:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
+
+
+class RudderAgent(acp.Agent):
+    def __init__(self, options: ServerOptions | None = None) -> None:
+        self.options = options or ServerOptions()
+        self.engine = self.options.engine
+        self.sessions: dict[str, AcpSession] = {}
+        self.conn: acp.Client | None = None
+        self._engine_lock = threading.Lock()
+        self._turn_lock = asyncio.Lock()  # one generation at a time: one engine
+        self.client_capabilities: ClientCapabilities | None = None
+
+    def on_connect(self, conn: acp.Client) -> None:
+        self.conn = conn
+
+    # -- set-up ------------------------------------------------------------------------------------
+
+    async def initialize(
+        self, protocol_version: int, client_capabilities: Any = None, client_info: Any = None, **_: Any
+    ) -> InitializeResponse:
+        self.client_capabilities = client_capabilities
+        return InitializeResponse(
+            protocol_version=acp.PROTOCOL_VERSION,
+            agent_capabilities=AgentCapabilities(
+                load_session=True, prompt_capabilities=PromptCapabilities(embedded_context=True)
+            ),
+            agent_info=Implementation(name="rudder", title="Rudder", version=__version__),
+        )
+
+    async def authenticate(self, method_id: str, **_: Any) -> AuthenticateResponse:
+        return AuthenticateResponse()
+
+    def _config(self, root: Path) -> RudderConfig:
+        try:
+            return load_config(root, self.options.overrides)
+        except ConfigError as exc:
+            raise RequestError.invalid_params({"message": str(exc)}) from None
+
+    def _load_engine(self, config: RudderConfig) -> Any:
+        with self._engine_lock:
+            if self.engine is None:
+                from rudder.engine.engine import Engine
+
+                log.info("loading the model ...")
+                self.engine = Engine(config.model)
+            return self.engine
+
+    async def _open(self, cwd: str, trajectory: Path | None = None) -> AcpSession:
+        try:
+            root = find_repo_root(Path(cwd))
+        except ToolError as exc:
+            raise RequestError.invalid_params({"message": f"cwd {cwd}: {exc}"}) from None
+        config = self._config(root)
+        try:
+            engine = await asyncio.to_thread(self._load_engine, config)
+            session = open_session(
+                engine, root, config.agent, config.sampling, approver=lambda request: None, trajectory=trajectory
+            )
+        except (ModeError, VectorError, ToolError) as exc:
+            raise RequestError.invalid_params({"message": str(exc)}) from None
+        except Exception as exc:  # a model that will not load, ...: the editor shows the message
+            raise RequestError.internal_error({"message": f"{type(exc).__name__}: {exc}"}) from None
+        path = session.trajectory.path
+        state = AcpSession(path.stem if path else f"s{len(self.sessions)}", cwd, root, session, session.policy.name)
+        session.listener = state.push
+        fs = getattr(self.client_capabilities, "fs", None)
+        if fs is not None and (fs.read_text_file or fs.write_text_file):
+            session.ws.editor = ClientFiles(
+                self.conn,
+                state.id,
+                asyncio.get_running_loop(),
+                can_read=bool(fs.read_text_file),
+                can_write=bool(fs.write_text_file),
+            )
+        self.sessions[state.id] = state
+        return state
+
+    async def new_session(self, cwd: str, mcp_servers: Any = None, **_: Any) -> NewSessionResponse:
+        state = await self._open(cwd)
+        log.info("new session %s in %s", state.id, state.root)
+        return NewSessionResponse(session_id=state.id, modes=self._modes(state), config_options=self._options(state))
+
+    async def load_session(self, cwd: str, session_id: str, mcp_servers: Any = None, **_: Any) -> LoadSessionResponse:
+        try:
+            root = find_repo_root(Path(cwd))
+        except ToolError as exc:
+            raise RequestError.invalid_params({"message": f"cwd {cwd}: {exc}"}) from None
+        path = root / ".git" / "rudder" / "trajectories" / f"{Path(session_id).name}.jsonl"
+        if not path.is_file():
+            raise RequestError.invalid_params({"message": f"no saved session {session_id!r} in {root}"})
+        try:
+            records = read_trajectory(path)
+        except ValueError as exc:
+            raise RequestError.invalid_params({"message": str(exc)}) from None
+        state = await self._open(cwd, trajectory=path)
+        self.sessions.pop(state.id, None)
+        state.id = session_id
+        self.sessions[session_id] = state
+        try:
+            state.session.restore(records)
+        except ValueError as exc:
+            raise RequestError.invalid_params({"message": f"{path}: {exc}"}) from None
+        await self._replay(state, records)
+        return LoadSessionResponse(modes=self._modes(state), config_options=self._options(state))
+
+    async def _replay(self, state: AcpSession, records: list[dict[str, Any]]) -> None:
+        """Send the saved conversation to the client, as the protocol asks of session/load."""
+        for record in records:
+            if record.get("type") == "run":
+                await self._send(state, acp.update_user_message_text(str(record.get("task", ""))))
+            elif record.get("type") == "step" and record.get("tool") == "finish":
+                await self._send(state, acp.update_agent_message_text(str(record.get("observation", ""))))
+            elif record.get("type") == "step" and record.get("tool"):
+                step, args = int(record.get("index", 0)), record.get("arguments") or {}
+                await self._send(
+                    state, updates.tool_started(ToolCallStarted(step, record["tool"], args, ""), state.cwd)
+                )
+                finished = ToolCallFinished(
+                    step, record["tool"], bool(record.get("ok", True)), record.get("observation", "")
+                )
+                await self._send(state, updates.tool_finished(finished, state.cwd))
+
+    # -- modes and sliders -------------------------------------------------------------------------
+
+    def _modes(self, state: AcpSession) -> SessionModeState:
+        modes = load_modes(state.root)
+        return SessionModeState(
+            current_mode_id=state.mode,
+            available_modes=[
+                SessionMode(id=name, name=name, description=m.description or None) for name, m in modes.items()
+            ],
+        )
+
+    def _options(self, state: AcpSession) -> list[Any]:
+        modes = load_modes(state.root)
+        options: list[Any] = [
+            SessionConfigOptionSelect(
+                id="mode",
+                name="Mode",
+                category="mode",
+                type="select",
+                current_value=state.mode,
+                options=[
+                    SessionConfigSelectOption(value=n, name=n, description=m.description or None)
+                    for n, m in modes.items()
+                ],
+            )
+        ]
+        policy = state.session.policy
+        mode = getattr(policy, "mode", None)
+        for vector in mode.vector_names() if mode is not None else []:
+            options.append(
+                SessionConfigOptionSelect(
+                    id=f"steer.{vector}",
+                    name=f"Steering: {vector}",
+                    description=f"strength of the {vector} vector, as a multiple of the mode's scale",
+                    type="select",
+                    current_value=state.strengths.get(vector, "1"),
+                    options=[SessionConfigSelectOption(value=v, name=f"{v}x") for v in STRENGTHS],
+                )
+            )
+        return options
+
+    def _state(self, session_id: str) -> AcpSession:
+        if session_id not in self.sessions:
+            raise RequestError.invalid_params({"message": f"unknown session {session_id!r}"})
+        return self.sessions[session_id]
+
+    async def _switch(self, state: AcpSession, mode_name: str) -> None:
+        try:
+            policy = activate_mode(state.session.engine, state.root, mode_name)
+        except (ModeError, VectorError) as exc:
+            raise RequestError.invalid_params({"message": str(exc)}) from None
+        state.mode, state.strengths = mode_name, {}
+        state.session.switch_policy(policy)  # at the next step (or the next turn)
+        await self._send(state, update_current_mode(mode_name))
+
+    async def set_session_mode(self, session_id: str, mode_id: str, **_: Any) -> SetSessionModeResponse:
+        await self._switch(self._state(session_id), mode_id)
+        return SetSessionModeResponse()
+
+    async def set_config_option(
+        self, config_id: str, session_id: str, value: str | bool, **_: Any
+    ) -> SetSessionConfigOptionResponse:
+        state = self._state(session_id)
+        if config_id == "mode":
+            await self._switch(state, str(value))
+        elif config_id.startswith("steer.") and str(value) in STRENGTHS:
+            state.strengths[config_id.removeprefix("steer.")] = str(value)
+            self._apply_strengths(state)
+        else:
+            raise RequestError.invalid_params({"message": f"unknown option {config_id!r} or value {value!r}"})
+        return SetSessionConfigOptionResponse(config_options=self._options(state))
+
+    def _apply_strengths(self, state: AcpSession) -> None:
+        policy = activate_mode(state.session.engine, state.root, state.mode)
+        factors = {name: float(v) for name, v in state.strengths.items()}
+        rescaled = ActiveMode(policy.mode.rescaled(factors), policy.resolve)
+        state.session.switch_policy(rescaled, now=True)  # applied at the next token
+
+    # -- prompts ------------------------------------------------------------------------------------
+
+    async def prompt(self, session_id: str, prompt: list[Any], **_: Any) -> PromptResponse:
+        state = self._state(session_id)
+        text = _prompt_text(prompt)
+        if not text.strip():
+            raise RequestError.invalid_params({"message": "the prompt has no text"})
+        async with self._turn_lock:
+            state.loop, state.queue = asyncio.get_running_loop(), asyncio.Queue()
+            session = state.session
+            run = session.send if session.conversation is not None else session.run
+            worker = asyncio.create_task(asyncio.to_thread(run, text))
+            summary = None
+            while summary is None:
+                event = await state.queue.get()
+                if isinstance(event, RunFinished):
+                    summary = event.summary
+                else:
+                    await self._forward(state, event)
+            await worker
+            state.queue = None
+        if summary.status == "error" and summary.error:
+            await self._send(state, acp.update_agent_message_text(f"Rudder stopped with an error: {summary.error}"))
+        return PromptResponse(stop_reason=updates.stop_reason(summary.status))
+
+    async def _forward(self, state: AcpSession, event: Event) -> None:
+        if isinstance(event, Token) and event.phase == Phase.THOUGHT and event.text:
+            await self._send(state, acp.update_agent_thought_text(event.text))
+        elif isinstance(event, ToolCallStarted):
+            await self._send(state, updates.tool_started(event, state.cwd))
+        elif isinstance(event, ToolCallFinished):
+            await self._send(state, updates.tool_finished(event, state.cwd))
+        elif isinstance(event, ApprovalRequested):
+            await self._ask(state, event.request)
+        elif isinstance(event, ModeSwitched):
+            await self._send(state, update_current_mode(event.new.split("/")[0]))
+        elif isinstance(event, StepFinished):
+            record = event.record
+            if record.tool == "finish":
+                await self._send(state, acp.update_agent_message_text(record.observation))
+            elif record.kind == StepKind.PLAN and record.output:
+                await self._send(state, acp.update_plan([acp.plan_entry(record.output, status="in_progress")]))
+
+    async def _ask(self, state: AcpSession, request: ApprovalRequest) -> None:
+        assert self.conn is not None
+        try:
+            response = await self.conn.request_permission(
+                session_id=state.id,
+                tool_call=updates.permission_tool_call(request, state.cwd),
+                options=updates.PERMISSION_OPTIONS,
+            )
+            decision, message = updates.decision(response)
+        except Exception as exc:  # the client failed to answer: refuse, and tell the model why
+            decision, message = updates.Decision.REJECT, f"the editor could not ask ({exc})"
+        request.answer(decision, message)
+
+    async def _send(self, state: AcpSession, update: Any) -> None:
+        if self.conn is not None:
+            await self.conn.session_update(session_id=state.id, update=update)
+
+    async def cancel(self, session_id: str, **_: Any) -> None:
+        if session_id in self.sessions:
+            self.sessions[session_id].session.interrupt()
+
+
+def _prompt_text(blocks: list[Any]) -> str:
+    """The user's words plus any files the editor attached (embedded resources, resource links)."""
+    parts: list[str] = []
+    for block in blocks:
+        kind = getattr(block, "type", "")
+        if kind == "text":
+            parts.append(block.text)
+        elif kind == "resource" and hasattr(block.resource, "text"):
+            parts.append(f"File {block.resource.uri}:\n{block.resource.text}")
+        elif kind == "resource_link":
+            parts.append(f"(see {block.uri})")
+    return "\n\n".join(parts)

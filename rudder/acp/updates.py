@@ -1,0 +1,131 @@
+"""Turn the Session's typed events into ACP updates. Pure functions: easy to test, no I/O."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import acp
+from acp.schema import (
+    AllowedOutcome,
+    PermissionOption,
+    RequestPermissionResponse,
+    ToolCallLocation,
+    ToolCallUpdate,
+    ToolKind,
+)
+
+from rudder.agent.approval import ApprovalRequest, Decision
+from rudder.agent.events import ToolCallFinished, ToolCallStarted
+from rudder.agent.records import RunStatus
+
+OBSERVATION_LIMIT = 4000  # characters of a tool's output sent to the editor (the model saw the full one)
+
+# ACP's tool kinds help editors pick an icon and decide what to show.
+_KINDS: dict[str, ToolKind] = {
+    "read_file": "read",
+    "outline": "read",
+    "list_files": "search",
+    "grep": "search",
+    "write_file": "edit",
+    "edit_file": "edit",
+    "delete_file": "delete",
+    "run_shell": "execute",
+    "run_tests": "execute",
+    "git_status": "read",
+    "git_diff": "read",
+    "git_commit": "other",
+}
+
+PERMISSION_OPTIONS = [
+    PermissionOption(option_id="allow_once", name="Allow once", kind="allow_once"),
+    PermissionOption(option_id="allow_always", name="Always allow this tool in this session", kind="allow_always"),
+    PermissionOption(option_id="reject_once", name="Reject", kind="reject_once"),
+]
+
+STOP_REASONS: dict[str, str] = {
+    "finished": "end_turn",
+    "stuck": "end_turn",
+    "error": "end_turn",
+    "stopped": "cancelled",
+    "max_steps": "max_turn_requests",
+    "token_budget": "max_tokens",
+}
+
+
+def tool_kind(tool: str) -> ToolKind:
+    return _KINDS.get(tool, "other")
+
+
+def tool_call_id(step: int) -> str:
+    return f"step-{step}"
+
+
+def title(tool: str, arguments: dict[str, Any]) -> str:
+    target = next((str(arguments[k]) for k in ("path", "command", "pattern", "message") if k in arguments), "")
+    return f"{tool} {target[:80]}".strip()
+
+
+def _locations(arguments: dict[str, Any], cwd: str) -> list[ToolCallLocation] | None:
+    path = arguments.get("path")
+    return [ToolCallLocation(path=f"{cwd.rstrip('/')}/{path}")] if isinstance(path, str) and path else None
+
+
+def tool_started(event: ToolCallStarted, cwd: str) -> Any:
+    return acp.start_tool_call(
+        tool_call_id(event.step),
+        title(event.tool, event.arguments),
+        kind=tool_kind(event.tool),
+        status="in_progress",
+        locations=_locations(event.arguments, cwd),
+        raw_input=event.arguments,
+    )
+
+
+def tool_finished(event: ToolCallFinished, cwd: str) -> Any:
+    content: list[Any] = []
+    if event.path is not None and event.new_text is not None:
+        content.append(acp.tool_diff_content(f"{cwd.rstrip('/')}/{event.path}", event.new_text, event.old_text or None))
+    observation = event.observation
+    if len(observation) > OBSERVATION_LIMIT:
+        observation = observation[:OBSERVATION_LIMIT] + f"\n[... {len(event.observation) - OBSERVATION_LIMIT} more]"
+    if observation:
+        content.append(acp.tool_content(acp.text_block(observation)))
+    return acp.update_tool_call(
+        tool_call_id(event.step),
+        status="completed" if event.ok else "failed",
+        content=content,
+        raw_output={"ok": event.ok, "error_kind": event.error_kind, "checkpoint": event.checkpoint},
+    )
+
+
+def permission_tool_call(request: ApprovalRequest, cwd: str) -> ToolCallUpdate:
+    content: list[Any] = []
+    if request.diff:
+        content.append(acp.tool_content(acp.text_block(f"```diff\n{request.diff}```")))
+    if request.command:
+        content.append(acp.tool_content(acp.text_block(f"$ {request.command}")))
+    content.append(acp.tool_content(acp.text_block(f"Approval needed: {request.reason}")))
+    return ToolCallUpdate(
+        tool_call_id=tool_call_id(request.step),
+        title=title(request.tool, request.arguments),
+        kind=tool_kind(request.tool),
+        status="pending",
+        content=content,
+        locations=_locations(request.arguments, cwd),
+        raw_input=request.arguments,
+    )
+
+
+def decision(response: RequestPermissionResponse) -> tuple[Decision, str]:
+    outcome = response.outcome
+    if isinstance(outcome, AllowedOutcome):
+        if outcome.option_id == "allow_always":
+            return Decision.ALLOW_ALWAYS, ""
+        if outcome.option_id == "allow_once":
+            return Decision.ALLOW_ONCE, ""
+        return Decision.REJECT, "the user rejected it in the editor"
+    return Decision.REJECT, "the editor cancelled the request"
+
+
+def stop_reason(status: RunStatus | str) -> str:
+    return STOP_REASONS.get(str(status), "end_turn")

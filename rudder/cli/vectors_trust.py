@@ -1,0 +1,184 @@
+"""`rudder vectors check` and `rudder vectors calibrate`: is a vector any good, and how hard to push it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from rudder.cli.options import ModelOpt, fail
+from rudder.cli.vectors import LayersOpt, _engine, _layers
+from rudder.engine.engine import EngineError
+from rudder.vectors.calibrate import DEFAULT_PROMPTS, DEFAULT_SCALES, calibrate, plot
+from rudder.vectors.card import CalibrationRow, Health, Recipe, VectorCard, load_card, save_card
+from rudder.vectors.dataset import load_dataset
+from rudder.vectors.formats import load_vector
+from rudder.vectors.health import check_vector
+from rudder.vectors.vector import VectorError
+
+console = Console()
+VectorArg = Annotated[Path, typer.Argument(metavar="VECTOR", help="vector file (its .card.json is read if present)")]
+DatasetOpt = Annotated[
+    Path | None, typer.Option("--dataset", "-d", help="contrastive JSONL [default: the recipe's, from the card]")
+]
+SaveCardOpt = Annotated[bool, typer.Option("--save-card", help="write the result into the vector's .card.json")]
+_STYLE = {"strong": "green", "ok": "yellow", "weak": "bold red"}
+
+
+def _dataset_path(card: VectorCard, dataset: Path | None) -> Path:
+    if dataset is not None:
+        return dataset
+    if card.recipe is None:
+        raise fail("this vector has no card with a recipe; name its contrastive dataset with --dataset FILE")
+    return card.recipe.dataset_path()
+
+
+def check_cmd(
+    vector_path: VectorArg,
+    dataset: DatasetOpt = None,
+    layers: LayersOpt = None,
+    scale: Annotated[float | None, typer.Option(help="relative scale for the steering probe")] = None,
+    holdout: Annotated[float | None, typer.Option(help="share of pairs (the last) held out")] = None,
+    limit: Annotated[int | None, typer.Option(help="use only the first N pairs")] = None,
+    permutations: Annotated[int, typer.Option(help="label permutations for the null")] = 1000,
+    save_card_: SaveCardOpt = False,
+    model: ModelOpt = None,
+) -> None:
+    """Health check: pair consistency, held-out AUROC, permutation nulls, steering direction, best layers."""
+    try:
+        card = load_card(vector_path)
+        data = load_dataset(_dataset_path(card, dataset), limit)
+    except VectorError as exc:
+        raise fail(str(exc)) from None
+    recipe = card.recipe
+    engine = _engine(model)
+    try:
+        vector = load_vector(vector_path, model=engine.info.identity)
+        vector.check_model(engine.info.identity, source=str(vector_path))
+        default_layers = recipe.layers if recipe else None
+        steer = _layers(layers or default_layers, vector.layers)
+        if scale is None:
+            scale = card.calibration.scale if card.calibration else 0.05
+        health = check_vector(
+            engine,
+            vector,
+            data,
+            holdout=holdout if holdout is not None else (recipe.holdout if recipe else 0.25),
+            steer_layers=steer,
+            scale=scale,
+            permutations=permutations,
+        )
+    except (VectorError, EngineError) as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.close()
+    print_health(health, vector.meta.name, steer)
+    if save_card_:
+        card.health = health
+        console.print(f"wrote {save_card(vector_path, card)}")
+
+
+def print_health(health: Health, name: str, steer: list[int]) -> None:
+    table = Table(
+        "layer", "consistency", "null 95%", "AUROC (held out)", "null 95%", "p", "verdict",
+        title=f"{name}: {health.pairs} pairs, {health.held_out_pairs} held out",
+    )  # fmt: skip
+    steered = set(steer)
+    for h in health.layers:
+        mark = " *" if h.layer in steered else ""
+        table.add_row(
+            f"{h.layer}{mark}", f"{h.consistency:+.3f}", f"{h.consistency_null:.3f}", f"{h.auroc:.3f}",
+            f"{h.auroc_null:.3f}", f"{max(h.consistency_p, h.auroc_p):.3f}", Text(h.verdict, _STYLE[h.verdict]),
+        )  # fmt: skip
+    console.print(table)
+    console.print("* = steered layers")
+    console.print(
+        f"steering ×{health.steer_scale:g} at {health.steer_layers}: held-out negatives move {health.shift:+.0%} "
+        f"of the way to the positives at layer {health.probe_layer} "
+        f"(random direction of the same size: {health.shift_null:+.0%})"
+    )
+    console.print(f"recommended layers: {health.recommended_layers or 'none (no run of usable layers)'}")
+    verdict = Text(f"{name}: {health.verdict}", _STYLE[health.verdict])
+    verdict.append(" - " + "; ".join(health.reasons), style="default")
+    console.print(verdict)
+
+
+def _scales(spec: str) -> list[float]:
+    try:
+        values = [float(part) for part in spec.split(",") if part.strip()]
+    except ValueError:
+        raise fail(f"--scales: expected comma-separated numbers such as 0.02,0.04,0.08, got {spec!r}") from None
+    if not values or any(v <= 0 for v in values):
+        raise fail("--scales: give positive magnitudes (use --negative to push the other way)")
+    return values
+
+
+def calibrate_cmd(
+    vector_path: VectorArg,
+    layers: LayersOpt = None,
+    scales: Annotated[str, typer.Option(help="magnitudes to sweep, comma-separated")] = ",".join(
+        map(str, DEFAULT_SCALES)
+    ),
+    negative: Annotated[bool, typer.Option("--negative", help="sweep -scale (e.g. verbose from terse)")] = False,
+    prompts: Annotated[int | None, typer.Option(help="use only the first N calibration prompts")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="tokens per answer [default: the recipe's]")] = None,
+    max_damaged: Annotated[float, typer.Option(help="share of damaged answers a scale may have")] = 0.1,
+    max_perplexity: Annotated[float, typer.Option(help="allowed median perplexity x the unsteered one")] = 4.0,
+    plot_path: Annotated[Path | None, typer.Option("--plot", help="where to save the plot [default: beside]")] = None,
+    save_card_: SaveCardOpt = False,
+    model: ModelOpt = None,
+) -> None:
+    """Sweep scales on held-out prompts; pick the largest before damage passes the threshold; plot it."""
+    try:
+        card = load_card(vector_path)
+    except VectorError as exc:
+        raise fail(str(exc)) from None
+    recipe = card.recipe or Recipe(dataset="-", prompts=list(DEFAULT_PROMPTS))
+    updates: dict[str, object] = {}
+    if prompts is not None:
+        updates["prompts"] = (recipe.prompts or list(DEFAULT_PROMPTS))[:prompts]
+    if max_tokens is not None:
+        updates["max_tokens"] = max_tokens
+    recipe = recipe.model_copy(update=updates)
+    magnitudes = _scales(scales)
+    engine = _engine(model)
+    table = Table("scale", recipe.metric, "change", "perplexity", "repetition", "damaged", "first answer")
+
+    def row_done(row: CalibrationRow) -> None:
+        table.add_row(
+            f"{row.scale:+g}", f"{row.effect:.2f}", f"{row.change:+.0%}", f"{row.perplexity:.2f}",
+            f"{row.repetition:.3f}", f"{row.damaged}/{row.answers}", Text(row.examples[0][:60] if row.examples else ""),
+        )  # fmt: skip
+
+    try:
+        vector = load_vector(vector_path, model=engine.info.identity)
+        vector.check_model(engine.info.identity, source=str(vector_path))
+        chosen = _layers(layers or recipe.layers if card.recipe or layers else None, vector.layers)
+        result = calibrate(
+            engine, vector, recipe, layers=chosen, scales=magnitudes, sign=-1.0 if negative else 1.0,
+            max_damaged=max_damaged, max_perplexity=max_perplexity, progress=row_done,
+        )  # fmt: skip
+    except (VectorError, EngineError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.close()
+    console.print(table)
+    console.print(
+        f"{vector.meta.name}: calibrated scale {result.scale:+g} at layers {result.layers} "
+        f"(largest before more than {max_damaged:.0%} damaged answers or perplexity over {max_perplexity:g}x)"
+    )
+    target = plot_path or vector_path.with_name(f"{vector_path.name.removesuffix(vector_path.suffix)}.calibration.png")
+    if plot_path or save_card_:
+        suffix = ".negative" if negative else ""
+        target = target.with_name(target.name.replace(".calibration.png", f".calibration{suffix}.png"))
+        console.print(f"plot: {plot(result, vector.meta.name, target)}")
+    if save_card_:
+        if negative:
+            card.negative_calibration = result
+        else:
+            card.calibration = result
+        console.print(f"wrote {save_card(vector_path, card)}")

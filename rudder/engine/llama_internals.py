@@ -1,0 +1,133 @@
+"""Every use of llama-cpp-python's private internals, in one place.
+
+Rudder needs a few things the public `Llama` API does not offer: its own context (so the graph hook is
+installed when the context is created), raw batches for capture runs, the model's vocab pointer for
+token pieces, and the low-level sampler chain. They live on private attributes (`_ctx`, `_stack`,
+`_model`, `_batch`) and in `llama_cpp._internals`. Nothing else in Rudder touches them; when a new
+llama-cpp-python renames one, `check()` (run by tests/engine/test_llama_internals.py and at engine load)
+says exactly which, instead of an AttributeError deep inside a generation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import llama_cpp
+import numpy as np
+from llama_cpp import _internals
+
+TESTED_VERSIONS = ("0.3.",)  # the minor series these internals were read from
+_LLAMA_ATTRIBUTES = ("_ctx", "_stack", "_model", "_batch", "input_ids", "n_tokens", "context_params")
+_INTERNAL_CLASSES = {
+    "LlamaContext": ("ctx", "close", "kv_cache_clear", "get_logits_ith"),
+    "LlamaModel": ("model", "vocab", "n_ctx_train"),
+    "LlamaBatch": ("set_batch", "batch", "reset"),
+    "LlamaSampler": (
+        "add_greedy",
+        "add_grammar",
+        "add_top_k",
+        "add_top_p",
+        "add_min_p",
+        "add_temp",
+        "add_dist",
+        "add_penalties",
+        "sample",
+        "sampler",
+    ),
+}
+
+
+class InternalsChanged(RuntimeError):
+    """This llama-cpp-python no longer has an internal Rudder relies on."""
+
+
+def check(llama: Any | None = None) -> None:
+    """Raise InternalsChanged naming every missing internal (classes always; a loaded Llama's attributes)."""
+    missing = []
+    for cls_name, members in _INTERNAL_CLASSES.items():
+        cls = getattr(_internals, cls_name, None)
+        if cls is None:
+            missing.append(f"llama_cpp._internals.{cls_name}")
+            continue
+        missing += [f"{cls_name}.{m}" for m in members if not _has_member(cls, m)]
+    if llama is not None:
+        missing += [f"Llama.{a}" for a in _LLAMA_ATTRIBUTES if not hasattr(llama, a)]
+    if missing:
+        raise InternalsChanged(
+            f"llama-cpp-python {llama_cpp.__version__} lacks internals Rudder uses: {', '.join(missing)} "
+            f"(tested with {', '.join(v + 'x' for v in TESTED_VERSIONS)}); pin llama-cpp-python or update "
+            "rudder/engine/llama_internals.py"
+        )
+
+
+def _has_member(cls: type, name: str) -> bool:
+    # instance attributes set in __init__ (ctx, model, batch, sampler) are not on the class: look at the source
+    if hasattr(cls, name):
+        return True
+    init = getattr(cls, "__init__", None)
+    code = getattr(init, "__code__", None)
+    return code is not None and name in code.co_names
+
+
+def open_context(llama: llama_cpp.Llama, params: Any) -> Any:
+    """A further llama_context on the same model (closed by the caller, or with the model)."""
+    return _internals.LlamaContext(model=llama._model, params=params, verbose=False)
+
+
+def new_batch(n_tokens: int, n_seq_max: int) -> Any:
+    """A llama_batch for `n_tokens` tokens, each in up to `n_seq_max` sequences (`.batch`, `.close()`)."""
+    return _internals.LlamaBatch(n_tokens=n_tokens, embd=0, n_seq_max=n_seq_max, verbose=False)
+
+
+def replace_context(llama: llama_cpp.Llama, params: Any) -> None:
+    """Swap the context Llama created for one made with `params` (closed with the Llama)."""
+    old = llama._ctx
+    llama._ctx = llama._stack.enter_context(
+        contextlib.closing(_internals.LlamaContext(model=llama._model, params=params, verbose=False))
+    )
+    old.close()
+
+
+def raw_context(llama: llama_cpp.Llama) -> Any:
+    return llama._ctx.ctx
+
+
+def raw_model(llama: llama_cpp.Llama) -> Any:
+    return llama._model.model
+
+
+def vocab(llama: llama_cpp.Llama) -> Any:
+    return llama._model.vocab
+
+
+def n_ctx_train(llama: llama_cpp.Llama) -> int:
+    return int(llama._model.n_ctx_train())
+
+
+def clear_kv_cache(llama: llama_cpp.Llama) -> None:
+    llama.n_tokens = 0
+    llama._ctx.kv_cache_clear()
+
+
+def logits_row(llama: llama_cpp.Llama, index: int, n_vocab: int) -> np.ndarray:
+    """A copy of the logits of batch row `index` (-1: the last evaluated token)."""
+    return np.ctypeslib.as_array(llama._ctx.get_logits_ith(index), shape=(n_vocab,)).copy()
+
+
+def decode(llama: llama_cpp.Llama, tokens: list[int], *, n_past: int, logits_all: bool) -> int:
+    """One raw llama_decode of `tokens` at position n_past; returns llama.cpp's status (0 ok, 2 aborted)."""
+    llama._batch.set_batch(tokens, n_past=n_past, logits_all=logits_all)
+    return int(llama_cpp.llama_decode(llama._ctx.ctx, llama._batch.batch))
+
+
+def new_sampler() -> _internals.LlamaSampler:
+    return _internals.LlamaSampler()
+
+
+def add_grammar(sampler: _internals.LlamaSampler, llama: llama_cpp.Llama, grammar: Any) -> None:
+    sampler.add_grammar(llama._model, grammar)
+
+
+def sample(sampler: _internals.LlamaSampler, llama: llama_cpp.Llama) -> int:
+    return int(sampler.sample(llama._ctx, -1))
