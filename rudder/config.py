@@ -27,10 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from rudder.agent.config import AgentConfig
 from rudder.engine.config import EngineConfig
 from rudder.engine.generation import Sampling
-from rudder.util.dirs import user_config_dir
+from rudder.util.dirs import REPO_CONFIG, user_config_dir
 from rudder.util.validation import describe_validation_error
-
-REPO_CONFIG = ".rudder.toml"
 
 
 class ConfigError(ValueError):

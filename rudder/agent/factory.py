@@ -6,7 +6,9 @@ from pathlib import Path
 
 from rudder.agent.approval import Approver
 from rudder.agent.config import AgentConfig
+from rudder.agent.dsml import DsmlProtocol
 from rudder.agent.events import Listener
+from rudder.agent.protocol import JsonProtocol, ToolCallProtocol
 from rudder.agent.records import Trajectory
 from rudder.agent.repomap import build_repo_map
 from rudder.agent.session import Session, trajectory_path
@@ -14,8 +16,9 @@ from rudder.engine.engine import Engine
 from rudder.engine.generation import Sampling
 from rudder.modes.active import ActiveMode
 from rudder.modes.registry import get_mode
-from rudder.tools.base import Workspace
+from rudder.tools.base import Tool, Workspace
 from rudder.tools.sandbox import choose_sandbox
+from rudder.tools.toolbox import all_tools
 from rudder.vectors.library import VectorResolver
 from rudder.vectors.steerer import Steerer
 
@@ -25,6 +28,14 @@ def activate_mode(engine: Engine, repo: Path | None, name: str) -> ActiveMode:
     mode = get_mode(name, repo)
     base_dir = mode.source.parent if mode.source else None
     return ActiveMode(mode, VectorResolver(engine.info.identity, repo, base_dir))
+
+
+PROTOCOLS = {"json": JsonProtocol, "dsml": DsmlProtocol}  # the model profile names one
+
+
+def protocol_for(engine: Engine, tools: dict[str, Tool]) -> ToolCallProtocol:
+    """The tool-call format the loaded model was trained on (its profile's), JSON when unknown."""
+    return PROTOCOLS.get(engine.profile.tool_protocol, JsonProtocol)(tools)
 
 
 def repo_map_budget(engine: Engine) -> int:
@@ -53,6 +64,7 @@ def open_session(
         budget_tokens=repo_map_budget(engine),
         count_tokens=lambda text: len(engine.tokenize(text, add_bos=False)),
     )
+    tools = all_tools()
     path = None
     if record:
         path = trajectory or trajectory_path(repo, config.trajectory_dir)
@@ -64,6 +76,8 @@ def open_session(
         sampling=sampling,
         steerer=steerer,
         approver=approver,
+        tools=tools,
+        protocol=protocol_for(engine, tools),
         trajectory=Trajectory(path),
         repo_map=repo_map,
         listener=listener,

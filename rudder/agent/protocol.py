@@ -21,6 +21,7 @@ from pydantic import Field, ValidationError
 
 from rudder.interfaces import Phase
 from rudder.tools.base import Tool, ToolArgs
+from rudder.util.validation import describe_validation_error
 
 FINISH = "finish"
 
@@ -139,9 +140,7 @@ class JsonProtocol:
         try:
             args = models[tool].model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()
-            )
+            problems = describe_validation_error(None, exc, root="arguments", separator="; ")
             raise ProtocolError(f"bad arguments for {tool}: {problems}") from None
         return ToolCall(tool, args, raw=text, thought=thought)
 

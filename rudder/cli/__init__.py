@@ -6,6 +6,7 @@ writes, and modes swap them per agent step.
 Examples:
 
 \b
+    rudder                                       # the terminal UI in the current repo
     rudder chat                                  # plain streaming chat with the embedded model
     rudder run "add a --verbose flag to cli.py"  # headless agent run in the current repo
     rudder run "explain src/" --mode explain     # with a mode: steering + prompt + tool policy
@@ -20,10 +21,13 @@ Examples:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from rudder import __version__
 from rudder.cli.lazy import lazy_group
+from rudder.cli.options import CtxOpt, ModelOpt, RepoOpt, ThreadsOpt
 
 # Each command's module loads only when that command runs: `rudder --help` imports neither llama.cpp nor
 # the agent and tools (tests/cli/test_lazy.py keeps the one-line helps here equal to the real ones).
@@ -71,12 +75,18 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="show the version"),
+    repo: RepoOpt = Path("."),
+    mode: str | None = typer.Option(None, "--mode", help="the mode to start in (rudder modes list)"),
+    approval: str | None = typer.Option(None, help="auto, ask or read-only [default in the UI: ask]"),
+    model: ModelOpt = None,
+    n_ctx: CtxOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
-    """Start Rudder in the current repository (today: `rudder chat`)."""
+    """Without a command: the terminal UI (agent transcript, approvals, modes, steering) in the current repo."""
     if ctx.invoked_subcommand is None:
-        from rudder.cli import chat
+        from rudder.cli import tui
 
-        ctx.invoke(chat.chat)
+        tui.open_tui(repo, mode, model, approval, n_ctx, threads)
 
 
 def main() -> None:

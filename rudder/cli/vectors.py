@@ -81,7 +81,12 @@ def extract_cmd(
             "diffed, unit length)"
         ),
     ] = "mean-diff",
-    site: Annotated[str, typer.Option(help="graph node prefix to read (see `rudder vectors sites`)")] = "l_out",
+    site: Annotated[
+        str | None, typer.Option(help="graph node prefix to read [default: the model profile's, l_out or ffn_out]")
+    ] = None,
+    op: Annotated[
+        SteeringOp, typer.Option(help="how the vector will be applied: add, or project-out/ablate (unit rows)")
+    ] = SteeringOp.ADD,
     position: Annotated[ExtractPosition, typer.Option(help="which tokens' activations: last, mean or generated")] = (
         "last"
     ),
@@ -124,18 +129,19 @@ def extract_cmd(
                 data,
                 chosen,
                 method=method,
-                site=site,
+                site=site or engine.profile.sites.default_site,
                 position=position,
+                op=op,
                 name=save or dataset.stem,
                 description=description,
                 progress=bar.update,
             )
         seconds = time.perf_counter() - started
-        targets = [output] if output else []
+        targets: list[tuple[Path, VectorFormat | None]] = [(output, None)] if output else []  # .f32 → ds4
         if saved:
-            targets.append(saved)
-        for target in targets:
-            save_vector(vector, target, VectorFormat.RUDDER)
+            targets.append((saved, VectorFormat.RUDDER))
+        for target, fmt in targets:
+            save_vector(vector, target, fmt)
             console.print(plain(f"wrote {target}"))
         console.print(f"{len(data)} pairs, layers {chosen[0]}..{chosen[-1]}, {method}, {seconds:.1f} s")
     except (VectorError, EngineError, BatchError, HookError) as exc:

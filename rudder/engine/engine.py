@@ -44,15 +44,10 @@ from rudder.engine.gguf_header import model_identity
 from rudder.engine.hook import GraphHook
 from rudder.engine.identity import ModelIdentity
 from rudder.engine.model_file import ModelLoadError, check_gguf, embedded_model_path
+from rudder.engine.profiles import ModelProfile, profile_for
 from rudder.engine.sites import discover_sites
 
 __all__ = ["ContextOverflowError", "Engine", "EngineConfig", "EngineError", "ModelInfo", "ModelLoadError"]
-
-# ChatML, for GGUFs that ship no template of their own.
-_FALLBACK_TEMPLATE = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
 
 
 class EngineError(RuntimeError):
@@ -73,7 +68,8 @@ class ModelInfo(BaseModel):
     n_ctx: int
     n_ctx_train: int
     chat_template: str
-    chat_template_source: Literal["gguf", "fallback-chatml"]
+    chat_template_source: Literal["gguf", "profile"]
+    profile: str  # the model profile's name (rudder/engine/profiles.py)
     identity: ModelIdentity
 
 
@@ -98,6 +94,9 @@ class Engine:
         llama_internals.check(self.llama)  # a renamed private internal fails here, by name
         self.hook = GraphHook()
         self._install_hook()
+        arch = self.llama.metadata.get("general.architecture", "unknown")
+        streams = self.llama.metadata.get(f"{arch}.hyper_connection.count")
+        self.profile: ModelProfile = profile_for(arch, hc_streams=int(streams) if streams else None)
         self.info = self._read_info(path, model_identity(header))
         self._formatter = Jinja2ChatFormatter(
             template=self.info.chat_template,
@@ -136,8 +135,9 @@ class Engine:
             n_vocab=self.llama.n_vocab(),
             n_ctx=self.llama.n_ctx(),
             n_ctx_train=self.llama._model.n_ctx_train(),
-            chat_template=template or _FALLBACK_TEMPLATE,
-            chat_template_source="gguf" if template else "fallback-chatml",
+            chat_template=template or self.profile.chat_template,
+            chat_template_source="gguf" if template else "profile",
+            profile=self.profile.name,
             identity=identity,
         )
 
@@ -264,6 +264,10 @@ class Engine:
             if limit > 0:
                 mismatch = np.flatnonzero(current[:limit] != np.asarray(tokens[:limit]))
                 cached = int(mismatch[0]) if mismatch.size else limit
+        if cached < self.llama.n_tokens and not self.llama._ctx.kv_cache_seq_rm(-1, cached, -1):
+            # Some caches cannot drop a tail (deepseek4's compressed KV): start over from an empty one.
+            self.reset()
+            cached = 0
         self.llama.n_tokens = cached  # eval() drops everything in the KV cache from here on
         with self.hook.decoding(generating=False):
             self.llama.eval(tokens[cached:])
@@ -341,6 +345,9 @@ class Engine:
         see each token after it is evaluated (see generation.Watcher).
         """
         sampling = sampling or Sampling()
+        extra = [s for s in self.profile.stop if s not in sampling.stop]
+        if extra:  # the profile's end-of-turn text (a GGUF whose vocabulary lacks the special tokens)
+            sampling = sampling.model_copy(update={"stop": [*sampling.stop, *extra]})
         tokens = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
         tokens = self.fit_prompt(tokens, min(sampling.max_tokens, self.info.n_ctx // 4), overflow)
         return Generation(self, tokens, sampling, grammar, watchers)

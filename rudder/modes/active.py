@@ -56,10 +56,3 @@ def _use(spec: VectorSpec, resolve: VectorResolver) -> VectorUse:
         scope=spec.scope,
         scale_mode=spec.scale_mode,
     )
-
-
-class NoVectors:
-    """A resolver for runs where vectors cannot be loaded (e.g. the mode has none)."""
-
-    def __call__(self, name: str) -> SteeringVector:
-        raise LookupError(f"vector {name!r} requested, but this run resolves no vectors")

@@ -160,7 +160,3 @@ class Mode(BaseModel):
         names = [s.vector for s in self.vectors]
         names += [s.vector for o in self.steps.values() for s in (o.vectors or [])]
         return list(dict.fromkeys(names))
-
-    @property
-    def uses_vectors(self) -> bool:
-        return bool(self.vectors) or any(o.vectors for o in self.steps.values())

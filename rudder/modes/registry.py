@@ -22,7 +22,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from rudder.modes.mode import Mode, StepOverride
-from rudder.util.dirs import user_config_dir
+from rudder.util.dirs import REPO_DIR, user_config_dir
+from rudder.util.validation import describe_validation_error
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 TWINS = ("prompt-only", "vector-only")
@@ -60,18 +61,8 @@ def parse_mode(text: str, source: Path) -> Mode:
     try:
         mode = Mode.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            key = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
-            line = line_of(text, loc)
-            where = f"{source}:{line}" if line else str(source)
-            message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-            got = f" (got {error['input']!r})"
-            if error["type"] in ("extra_forbidden", "missing") or repr(error["input"]) in message:
-                got = ""
-            problems.append(f"{where}: {key or 'mode'}: {message}{got}")
-        raise ModeError("\n".join(problems)) from None
+        described = describe_validation_error(str(source), exc, root="mode", line_of=lambda loc: line_of(text, loc))
+        raise ModeError(described) from None
     return mode.model_copy(update={"source": source})
 
 
@@ -86,7 +77,7 @@ def load_mode_file(path: Path) -> Mode:
 def mode_dirs(repo: Path | None) -> list[Path]:
     dirs = [BUILTIN_DIR, user_config_dir() / "modes"]
     if repo is not None:
-        dirs.append(repo / ".rudder" / "modes")
+        dirs.append(repo / REPO_DIR / "modes")
     return dirs
 
 

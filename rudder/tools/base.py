@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -126,37 +125,6 @@ def head_and_tail(text: str, limit: int) -> tuple[str, str]:
     if 0 <= newline <= len(tail) // 5:
         tail = tail[newline + 1 :]
     return head, tail
-
-
-def atomic_write(path: Path, content: str) -> None:
-    """Write via a temp file in the same directory and rename, keeping the old file's mode."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # mkstemp creates 0600 files; a new file gets the mode the user's umask would give it instead
-    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".rudder-tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    """The process umask, read without changing it where /proc allows (os.umask alone is racy)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
 
 
 @dataclass(frozen=True)

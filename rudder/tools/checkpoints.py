@@ -24,9 +24,10 @@ from typing import Any
 
 from rudder.tools.base import ToolError
 from rudder.tools.gitrepo import open_repo, run_git
+from rudder.util.dirs import REPO_DIR
 
 MAX_SNAPSHOT_FILE = 50 * 1024 * 1024  # untracked files above this size are left out of snapshots
-EXCLUDED = (".rudder",)  # Rudder's own state (trajectories) is not part of a step's changes
+EXCLUDED = (REPO_DIR,)  # Rudder's own state (trajectories) is not part of a step's changes
 _GITLINK = "160000"  # submodules and nested repositories: recorded by commit, never restored
 _IDENTITY = {
     "GIT_AUTHOR_NAME": "rudder",

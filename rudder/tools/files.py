@@ -9,9 +9,10 @@ from typing import BinaryIO
 from pydantic import Field
 
 from rudder.interfaces import StepKind
-from rudder.tools.base import Access, ToolArgs, ToolError, Workspace, atomic_write, tool, truncate
+from rudder.tools.base import Access, ToolArgs, ToolError, Workspace, tool, truncate
 from rudder.tools.editing import apply_edit
 from rudder.tools.walk import visible_files
+from rudder.util.files import atomic_write
 
 _SNIFF = 8192  # bytes looked at to call a file binary
 _LONG_LINE = 400  # characters of one line shown by read_file

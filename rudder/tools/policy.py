@@ -12,6 +12,7 @@ import re
 from pathlib import PurePosixPath
 
 from rudder.tools.base import Access, Tool, ToolArgs, ToolError, Workspace
+from rudder.util.dirs import REPO_CONFIG, REPO_DIR
 
 _COMMAND_MENTIONS = re.compile(r"\.rudder|\.git(?![\w-])", re.IGNORECASE)  # not .gitignore / .github
 
@@ -21,9 +22,9 @@ def sensitive_path_reason(rel: str) -> str | None:
     parts = [part.casefold() for part in PurePosixPath(rel).parts]
     if ".git" in parts:
         return f"{rel} is inside .git/ (git's hooks and config run code outside the sandbox)"
-    if ".rudder" in parts:
+    if REPO_DIR in parts:
         return f"{rel} is under .rudder/ (the repository's Rudder modes and vectors)"
-    if parts and parts[-1] == ".rudder.toml":
+    if parts and parts[-1] == REPO_CONFIG:
         return f"{rel} is Rudder's config for this repository"
     return None
 

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from rudder.util.dirs import REPO_CONFIG, REPO_DIR
+
 # paths inside the repository that stay read-only even in the sandbox (when they exist)
-PROTECTED = (".git/hooks", ".git/config", ".rudder", ".rudder.toml")
+PROTECTED = (".git/hooks", ".git/config", REPO_DIR, REPO_CONFIG)
 
 
 class SandboxUnavailable(Exception):

@@ -72,13 +72,8 @@ class DetectedRunner:
     argv: list[str]
 
 
-def detect_test_command(root: Path) -> list[str] | None:
-    """The command that runs the tests of the project at `root`, or None if no runner is recognised."""
-    runner = detect_test_runner(root)
-    return runner.argv if runner else None
-
-
 def detect_test_runner(root: Path) -> DetectedRunner | None:
+    """How the tests of the project at `root` are run, or None if no runner is recognised."""
     root = Path(root)
     if _uses_pytest(root):
         return DetectedRunner("pytest", [*_python_for_pytest(root), *_PYTEST_FLAGS])

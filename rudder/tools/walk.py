@@ -1,4 +1,4 @@
-"""Which files a tool may see: the ones git would not ignore, and a glob dialect for picking among them.
+"""Which files a tool may see: the ones git would not ignore, and gitignore-style globs for picking among them.
 
 In a git work tree the answer comes from `git ls-files --cached --others --exclude-standard`, so it matches
 what the user sees in `git status`; elsewhere the .gitignore files are read with pathspec.
@@ -7,7 +7,6 @@ what the user sees in `git status`; elsewhere the .gitignore files are read with
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from functools import lru_cache
 from pathlib import Path
@@ -23,14 +22,14 @@ def visible_files(ws: Workspace, start: Path, glob: str | None = None) -> list[s
     """Files under `start` (a directory inside the root) that git would not ignore, relative to the root.
 
     `glob` is matched against the path relative to `start`."""
-    regex = compile_glob(glob) if glob else None
+    spec = compile_glob(glob) if glob else None
     listed = _git_files(start)
     if listed is None:
         listed = _walk_files(start)
     prefix = ws.relative(start)
     out = []
     for rel in listed:
-        if regex is not None and regex.match(rel) is None:
+        if spec is not None and not spec.match_file(rel):
             continue
         if os.path.lexists(start / rel):  # --cached also names tracked files deleted from the work tree
             out.append(rel if prefix == "." else f"{prefix}/{rel}")
@@ -77,35 +76,15 @@ def _ignored(specs: list[tuple[str, pathspec.PathSpec]], rel: str) -> bool:
 
 
 @lru_cache(maxsize=64)
-def compile_glob(pattern: str) -> re.Pattern[str]:
-    """`**` spans directories, `*` and `?` stay inside one; a pattern without `/` matches the file name."""
+def compile_glob(pattern: str) -> pathspec.PathSpec:
+    """A gitignore-style glob (pathspec): `**` spans directories, `*` and `?` stay inside one,
+    a pattern without a `/` in the middle matches at any depth, a directory's name matches what is in it."""
     pattern = pattern.strip().removeprefix("./")
     if not pattern:
         raise ToolError("empty glob pattern (use e.g. '**/*.py' or '*.md')")
-    if "/" not in pattern:
-        pattern = "**/" + pattern
-    out, i = [], 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[" and (end := pattern.find("]", i + 2)) != -1:
-            body = pattern[i + 1 : end]
-            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
+    if pattern.startswith(("!", "#")):
+        raise ToolError(f"glob pattern {pattern!r} cannot start with '!' or '#' (use e.g. '**/*.py')")
     try:
-        return re.compile("".join(out) + r"\Z")
-    except re.error as exc:
+        return pathspec.PathSpec.from_lines("gitignore", [pattern])
+    except (ValueError, TypeError) as exc:
         raise ToolError(f"invalid glob pattern {pattern!r}: {exc}") from exc

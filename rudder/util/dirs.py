@@ -1,4 +1,4 @@
-"""Where Rudder keeps the user's own files."""
+"""Where Rudder keeps its files: the user's own, and the names it claims inside a repository."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import os
 from pathlib import Path
 
 import platformdirs
+
+REPO_CONFIG = ".rudder.toml"  # the repository's config file (it may only tighten the user's settings)
+REPO_DIR = ".rudder"  # the repository's modes/ and vectors/
 
 
 def user_config_dir() -> Path:

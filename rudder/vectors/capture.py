@@ -116,7 +116,7 @@ def capture_stream(
     steering = list(engine.hook.entries)  # active steering stays in the table, ahead of the captures
     entries = [*steering, *(HookEntry(f"{site}-{layer}", HookOp.CAPTURE) for layer in layers)]
     deepest = len(steering) + layers.index(max(layers))
-    recorder = _Recorder(len(steering), len(layers), rows)
+    recorder = _Recorder(len(steering), len(layers), rows, _token_rows(engine, site))
     done, total = 0, len(tokens)
     engine.hook.set_capture(recorder, copy=False)
     try:
@@ -190,11 +190,17 @@ def _plan(engine: Engine, tokens: Sequence[Sequence[int]], group: int, batch: bo
         yield pending, True
 
 
+def _token_rows(engine: Engine, site: str) -> Callable[[np.ndarray], np.ndarray]:
+    adapter = engine.profile.sites
+    return lambda rows: adapter.token_rows(site, rows)
+
+
 class _Recorder:
     """The hook's capture callback: keeps only the rows wanted, per captured layer, for one decode."""
 
-    def __init__(self, offset: int, n_layers: int, rows: Rows) -> None:
+    def __init__(self, offset: int, n_layers: int, rows: Rows, to_tokens: Callable[[np.ndarray], np.ndarray]) -> None:
         self.offset, self.rows = offset, rows
+        self.to_tokens = to_tokens  # a multi-stream node's rows -> one row per token (the model profile's)
         self.layout: BatchLayout | None = None
         self.chunks: list[list[np.ndarray]] = [[] for _ in range(n_layers)]
         self.error: str | None = None
@@ -207,8 +213,10 @@ class _Recorder:
 
     def _select(self, view: np.ndarray) -> list[np.ndarray] | np.ndarray:
         layout = self.layout
+        tokens = self.to_tokens(view)
         if layout is None:  # one prompt through the engine's context (possibly several micro-batches)
-            return view.copy()
+            return tokens.copy() if tokens is view else tokens
+        view = tokens
         if view.shape[0] == layout.n_tokens:
             if self.rows == "last":
                 return view[layout.last]
@@ -260,7 +268,7 @@ def _capture_generated(
     check_site(engine, site, layers)
     steering = list(engine.hook.entries)
     entries = [*steering, *(HookEntry(f"{site}-{layer}", HookOp.CAPTURE) for layer in layers)]
-    recorder = _Recorder(len(steering), len(layers), "mean")
+    recorder = _Recorder(len(steering), len(layers), "mean", _token_rows(engine, site))
     engine.hook.set_capture(recorder, copy=False)
     out: list[list[np.ndarray]] = []
     try:

@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from rudder.util.validation import describe_validation_error
 from rudder.vectors.vector import VectorError
 
 DATASETS_DIR = Path(__file__).parent / "datasets"
@@ -112,9 +113,7 @@ def load_card(vector_path: Path) -> VectorCard:
     try:
         return VectorCard.model_validate_json(path.read_text())
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise VectorError(f"{path}: {field}: {first['msg']}") from None
+        raise VectorError(describe_validation_error(str(path), exc, first_only=True, show_input=False)) from None
 
 
 def save_card(vector_path: Path, card: VectorCard) -> Path:

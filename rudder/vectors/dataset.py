@@ -23,6 +23,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from rudder.util.validation import describe_validation_error
 from rudder.vectors.vector import VectorError, sha256_bytes
 
 
@@ -111,11 +112,11 @@ def load_dataset(path: Path, limit: int | None = None) -> Dataset:
         except json.JSONDecodeError as exc:
             raise VectorError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
         except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"])
+            problem = describe_validation_error(
+                f"{path}:{number}", exc, root="record", first_only=True, show_input=False
+            )
             raise VectorError(
-                f"{path}:{number}: {field}: {first['msg']} "
-                "(expected {positive, negative} or {template, positive, negative, fill})"
+                f"{problem} (expected {{positive, negative}} or {{template, positive, negative, fill}})"
             ) from None
         for pos, neg in _pairs_from(record):
             positives.append(pos)

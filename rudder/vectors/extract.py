@@ -15,7 +15,7 @@ from rudder.util.layers import layer_spans
 from rudder.vectors.capture import Position, capture
 from rudder.vectors.cvector import cvector_mean
 from rudder.vectors.dataset import Dataset, Prompt
-from rudder.vectors.vector import SteeringVector, VectorError, VectorMeta
+from rudder.vectors.vector import SteeringOp, SteeringVector, VectorError, VectorMeta
 
 if TYPE_CHECKING:  # keeps llama.cpp unloaded until an engine exists
     from rudder.engine.engine import Engine
@@ -83,6 +83,7 @@ def extract(
     method: Method = "mean-diff",
     site: str = "l_out",
     position: Position = "last",
+    op: SteeringOp = SteeringOp.ADD,
     name: str | None = None,
     description: str = "",
     progress: Callable[[int, int], None] | None = None,
@@ -109,14 +110,24 @@ def extract(
             for layer in layers
         }
         norms = both.norms()
+    if op != SteeringOp.ADD:  # a direction to project out is a unit row (as ds4 writes them)
+        directions = {layer: _unit(d) for layer, d in directions.items()}
     meta = VectorMeta(
         name=name or dataset.name,
         description=description,
         model=engine.info.identity,
         site=site,
+        op=op,
         method=method,
         dataset=dataset.name,
         dataset_hash=dataset.sha256,
         layer_norms=norms,
     )
     return SteeringVector(meta, directions)
+
+
+def _unit(direction: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(direction))
+    if norm == 0.0:
+        raise VectorError("the positive and negative activations do not differ: no direction to project out")
+    return (direction / norm).astype(np.float32)

@@ -1,4 +1,4 @@
-"""What every vector-file format shares: site and metadata checks, the final model check, safe writes.
+"""What every vector-file format shares: site and metadata checks, the final model check.
 
 Kept apart from `formats.py` so the per-format modules can use it without importing the dispatcher.
 """
@@ -6,16 +6,14 @@ Kept apart from `formats.py` so the per-format modules can use it without import
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
 
+from rudder.util.validation import describe_validation_error
 from rudder.vectors.vector import ModelIdentity, SteeringVector, VectorError, VectorMeta
 
 RUDDER_FORMAT_VERSION = 1
@@ -39,9 +37,7 @@ def parse_meta(raw: str | dict[str, Any], source: str) -> VectorMeta:
     try:
         meta = VectorMeta.model_validate_json(raw) if isinstance(raw, str) else VectorMeta.model_validate(raw)
     except ValidationError as exc:
-        problem = exc.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"]) or "(root)"
-        raise VectorError(f"{source} {where}: {problem['msg']}") from None
+        raise VectorError(describe_validation_error(source, exc, first_only=True, show_input=False)) from None
     check_site(meta.site, source)
     return meta
 
@@ -67,19 +63,6 @@ def finish(
     if model is not None:
         vector.check_model(model, source=str(source))
     return vector
-
-
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Write to a temporary sibling, then rename: a library scan never sees a half-written vector."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def require_file(path: Path, what: str = "vector file") -> None:

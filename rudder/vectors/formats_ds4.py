@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from rudder.util.files import write_atomically
 from rudder.vectors.formats_common import (
     RUDDER_FORMAT_VERSION,
     finish,
     meta_as_json_object,
     parse_meta,
     require_file,
-    write_atomically,
 )
 from rudder.vectors.vector import ModelIdentity, SteeringOp, SteeringVector, VectorError, VectorMeta
 

@@ -33,13 +33,13 @@ import gguf
 import numpy as np
 
 from rudder.engine.gguf_header import GGUFHeader, GGUFHeaderError, read_gguf_header
+from rudder.util.files import write_atomically
 from rudder.vectors.formats_common import (
     RUDDER_FORMAT_VERSION,
     check_site,
     finish,
     parse_meta,
     require_file,
-    write_atomically,
 )
 from rudder.vectors.vector import ModelIdentity, SteeringOp, SteeringVector, VectorError, VectorMeta
 

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from rudder.util.dirs import user_config_dir
+from rudder.util.dirs import REPO_DIR, user_config_dir
 from rudder.vectors.formats import load_vector
 from rudder.vectors.vector import ModelIdentity, SteeringVector, VectorError
 
@@ -34,7 +34,7 @@ class LibraryEntry:
 
 def library_dirs(repo: Path | None) -> list[Path]:
     dirs = [user_config_dir() / "vectors", SHIPPED_DIR]
-    return [*dirs, repo / ".rudder" / "vectors"] if repo is not None else dirs
+    return [*dirs, repo / REPO_DIR / "vectors"] if repo is not None else dirs
 
 
 def _matches(model: ModelIdentity, wanted: ModelIdentity) -> bool:

@@ -20,6 +20,7 @@ import numpy as np
 
 from rudder.engine.hook import HookEntry, HookOp, HookScope
 from rudder.engine.sites import Site, steerable_sites
+from rudder.vectors.meter import ConceptMeter
 from rudder.vectors.plan import UNSTEERED, PlannedOp, Scope, SteeringPlan
 from rudder.vectors.vector import SteeringOp, VectorError
 
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from rudder.engine.engine import Engine
 
 Backend = Literal["auto", "native", "callback"]
-NATIVE_SITE = "l_out"  # where llama.cpp's build_cvec adds its control vector
 
 _HOOK_OPS = {SteeringOp.ADD: HookOp.ADD, SteeringOp.PROJECT_OUT: HookOp.PROJECT_OUT, SteeringOp.ABLATE: HookOp.ABLATE}
 
@@ -42,6 +42,10 @@ class Steerer:
         # Row i of llama.cpp's cvec buffer is layer i+1 (layer 0 is never steered natively).
         self._cvec = np.zeros((n_layer - 1, n_embd), dtype=np.float32)
         self._lock = threading.Lock()  # apply() may be called from any thread
+        self.meter: ConceptMeter | None = None
+        self._pending_meter: tuple[ConceptMeter | None] | None = None
+        self._meter_lock = threading.Lock()
+        self._meter_offset = 0  # the meter's first capture entry in the hook table
 
     @property
     def sites(self) -> dict[str, Site]:
@@ -52,11 +56,12 @@ class Steerer:
     def _goes_native(self, op: PlannedOp) -> bool:
         if self.backend == "callback":
             return False
-        fits = op.op == SteeringOp.ADD and op.site == NATIVE_SITE and op.scope == Scope.ALL and op.layer >= 1
+        native_site = self.engine.profile.sites.native_site  # where llama.cpp's build_cvec adds
+        fits = op.op == SteeringOp.ADD and op.site == native_site and op.scope == Scope.ALL and op.layer >= 1
         if self.backend == "native" and not fits:
             raise VectorError(
                 f"{op.source} at {op.node} ({op.op}, scope {op.scope}) cannot run natively: "
-                "llama.cpp's control vectors only add at l_out-N (N >= 1) on every token"
+                f"llama.cpp's control vectors only add at {native_site}-N (N >= 1) on every token"
             )
         return fits
 
@@ -68,32 +73,55 @@ class Steerer:
             if op.direction.shape != (n_embd,):
                 raise VectorError(f"{op.source}: direction has shape {op.direction.shape}, expected ({n_embd},)")
 
+    def watch(self, meter: ConceptMeter | None) -> None:
+        """Read `meter`'s probes on every generated token (None stops). Safe from any thread: it takes
+        effect at the next `apply`, together with that plan."""
+        with self._meter_lock:
+            self._pending_meter = (meter,)
+
+    def _take_meter(self) -> bool:
+        with self._meter_lock:
+            pending, self._pending_meter = self._pending_meter, None
+        if pending is None:
+            return False
+        self.meter = pending[0]
+        self.engine.hook.set_capture(self._on_capture if self.meter is not None else None)
+        return True
+
+    def _on_capture(self, index: int, rows: np.ndarray) -> None:
+        meter = self.meter
+        if meter is not None:
+            meter.record(index - self._meter_offset, rows)
+
     def apply(self, plan: SteeringPlan) -> None:
         """Make `plan` the active steering from the next decode call on (safe from any thread, also
         while another thread generates: a running decode finishes with the plan it started with)."""
         if not plan.empty:
             self.validate(plan)
+        meter_changed = self._take_meter()  # set_capture waits for the decode lock: outside the swap lock
         with self._lock, self.engine.hook.atomic_swap():
-            self._apply_locked(plan)
+            self._apply_locked(plan, force=meter_changed)
 
-    def _apply_locked(self, plan: SteeringPlan) -> None:
-        if plan is self.plan:
+    def _apply_locked(self, plan: SteeringPlan, force: bool = False) -> None:
+        if plan is self.plan and not force:
             return
         native = [op for op in plan.ops if self._goes_native(op)]
         hooked = [op for op in plan.ops if not self._goes_native(op)]
         self._apply_native(native)
-        self.engine.hook.set_entries(
-            [
-                HookEntry(
-                    op.node,
-                    _HOOK_OPS[op.op],
-                    op.direction,
-                    op.scale,
-                    HookScope.GENERATED if op.scope == Scope.GENERATED else HookScope.ALL,
-                )
-                for op in hooked
-            ]
-        )
+        entries = [
+            HookEntry(
+                op.node,
+                _HOOK_OPS[op.op],
+                op.direction,
+                op.scale,
+                HookScope.GENERATED if op.scope == Scope.GENERATED else HookScope.ALL,
+            )
+            for op in hooked
+        ]
+        self._meter_offset = len(entries)  # captures go last: they see the steered rows
+        if self.meter is not None:
+            entries += [HookEntry(probe.node, HookOp.CAPTURE) for probe in self.meter.probes]
+        self.engine.hook.set_entries(entries)
         self.plan = plan
 
     def _apply_native(self, ops: list[PlannedOp]) -> None:

@@ -59,7 +59,7 @@ def test_text_around_the_object_is_ignored() -> None:
         ('{"path": "a"}', '"tool" must be one of'),
         ('{"tool": "write_file", "path": "a"}', "bad arguments for write_file: content: Field required"),
         ('{"tool": "read_file", "path": "a", "start_line": "x"}', "start_line"),
-        ('{"tool": "read_file", "path": "a", "mode": "r"}', "mode: Extra inputs are not permitted"),
+        ('{"tool": "read_file", "path": "a", "mode": "r"}', "bad arguments for read_file: mode: unknown key"),
         ("[1, 2]", "expected a JSON object"),
     ],
 )

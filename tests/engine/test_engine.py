@@ -19,6 +19,7 @@ def test_metadata_of_the_embedded_model(engine) -> None:
     assert (info.architecture, info.n_layer, info.n_embd) == ("llama", 30, 576)
     assert info.n_ctx_train == 8192 and info.n_ctx == 4096
     assert info.chat_template_source == "gguf" and "<|im_start|>" in info.chat_template
+    assert info.profile == "llama" and engine.profile.sites.native_site == "l_out"
     assert info.identity.n_embd == 576 and len(info.identity.layout_hash) == 64
 
 

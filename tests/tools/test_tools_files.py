@@ -271,3 +271,15 @@ def _umask() -> int:
     current = os.umask(0o022)
     os.umask(current)
     return current
+
+
+def test_list_files_globs_follow_gitignore_rules(call, root: Path) -> None:
+    (root / "src" / "deep").mkdir(parents=True, exist_ok=True)
+    (root / "src" / "deep" / "x.py").write_text("x\n")
+    (root / "src" / "b.py").write_text("b\n")
+    assert call("list_files", pattern="deep").splitlines()[1:] == ["src/deep/x.py"]  # a directory's name: its files
+    assert call("list_files", pattern="src/[ab]*.py").splitlines()[1:] == ["src/app.py", "src/b.py"]
+    assert call("list_files", pattern="/*.md").splitlines()[1:] == ["README.md"]  # a leading / anchors at the start
+    assert call("list_files", pattern="src/**/x.py").splitlines()[1:] == ["src/deep/x.py"]
+    with pytest.raises(ToolError, match="cannot start with '!'"):
+        call("list_files", pattern="!*.py")

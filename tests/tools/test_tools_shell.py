@@ -14,7 +14,7 @@ import pytest
 
 from rudder.tools.base import ToolError, Workspace
 from rudder.tools.process import KEEP_HEAD, KEEP_TAIL, OutputCollector
-from rudder.tools.shell import RunShellArgs, RunTestsArgs, detect_test_command, run_shell, run_tests
+from rudder.tools.shell import RunShellArgs, RunTestsArgs, detect_test_runner, run_shell, run_tests
 
 
 def _gone(pid: int, wait: float = 5.0) -> bool:
@@ -122,13 +122,14 @@ PYTEST_LAYOUTS = {
 @pytest.mark.parametrize("files", PYTEST_LAYOUTS.values(), ids=PYTEST_LAYOUTS.keys())
 def test_detects_pytest(tmp_path: Path, files: dict[str, str]) -> None:
     _write(tmp_path, files)
-    command = detect_test_command(tmp_path)
-    assert command is not None and "pytest" in " ".join(command)
+    runner = detect_test_runner(tmp_path)
+    assert runner is not None and runner.name == "pytest" and "pytest" in " ".join(runner.argv)
 
 
 def test_detects_pytest_in_project_venv(tmp_path: Path) -> None:
     _write(tmp_path, {"pytest.ini": "[pytest]\n", ".venv/bin/python": ""})
-    assert detect_test_command(tmp_path)[:3] == [str(tmp_path / ".venv/bin/python"), "-m", "pytest"]
+    runner = detect_test_runner(tmp_path)
+    assert runner is not None and runner.argv[:3] == [str(tmp_path / ".venv/bin/python"), "-m", "pytest"]
 
 
 @pytest.mark.parametrize(
@@ -145,7 +146,8 @@ def test_detects_pytest_in_project_venv(tmp_path: Path) -> None:
 )
 def test_detects_other_runners(tmp_path: Path, files: dict[str, str], expected: list[str] | None) -> None:
     _write(tmp_path, files)
-    assert detect_test_command(tmp_path) == expected
+    runner = detect_test_runner(tmp_path)
+    assert (runner.argv if runner else None) == expected
 
 
 def test_run_tests_without_runner_is_a_clear_error(tmp_path: Path) -> None:

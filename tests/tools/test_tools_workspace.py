@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rudder.interfaces import StepKind
-from rudder.tools.base import Access, PathEscapeError, ToolError, Workspace, atomic_write, truncate
+from rudder.tools.base import Access, PathEscapeError, ToolError, Workspace, truncate
 from rudder.tools.toolbox import TOOLS_BY_NAME
+from rudder.util.files import atomic_write
 
 
 @pytest.fixture(scope="module")

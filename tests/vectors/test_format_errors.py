@@ -113,7 +113,7 @@ def test_bad_ds4_files_are_refused(tmp_path: Path) -> None:
         load_vector(tmp_path / "d.f32")
     save_vector(make_vector((1,), op=SteeringOp.PROJECT_OUT, site="ffn_out"), tmp_path / "d.f32")
     bad_sidecars = {
-        "rudder.meta op: Input should be 'add', 'project-out' or 'ablate'": {
+        "rudder.meta: op: Input should be 'add', 'project-out' or 'ablate'": {
             **good,
             "rudder": {**good["rudder"], "meta": {**good["rudder"]["meta"], "op": "multiply"}},
         },
@@ -135,7 +135,7 @@ def test_unknown_op_or_site_in_gguf_metadata_is_refused(tmp_path: Path) -> None:
     row = {"direction.1": np.ones(N_EMBD, np.float32)}
     twist = {"name": "x", "model": MODEL.model_dump(), "op": "twist"}
     cases = {
-        "rudder\\.meta op: Input should be 'add', 'project-out' or 'ablate'": {
+        "rudder\\.meta: op: Input should be 'add', 'project-out' or 'ablate'": {
             "rudder__format_version": 1,
             "rudder__meta": json.dumps(twist),
         },

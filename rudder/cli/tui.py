@@ -1,0 +1,31 @@
+"""`rudder` with no sub-command: the terminal UI in the current repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rudder.cli.options import build_config, fail
+from rudder.modes.registry import ModeError, load_modes
+from rudder.tools.base import ToolError
+from rudder.tools.gitops import find_repo_root
+
+
+def open_tui(
+    repo: Path, mode: str | None, model: Path | None, approval: str | None, n_ctx: int | None, threads: int | None
+) -> None:
+    try:
+        root = find_repo_root(repo)
+    except ToolError as exc:
+        raise fail(f"{exc} (Rudder works inside a git repository: run `git init` first)") from None
+    config = build_config(root, model=model, n_ctx=n_ctx, threads=threads, agent={"approval": approval})
+    if approval is None and "approval" not in config.agent.model_fields_set:
+        config.agent.approval = "ask"  # in the UI someone is there to answer: confirm writes and shell
+    try:
+        modes = load_modes(root)
+    except ModeError as exc:
+        raise fail(str(exc)) from None
+    if mode is not None and mode not in modes:
+        raise fail(f"no mode named {mode!r}; available: {', '.join(sorted(modes))}")
+    from rudder.ui.app import RudderApp  # Textual loads only when the UI starts
+
+    RudderApp(root, config, mode=mode).run()

@@ -1,0 +1,191 @@
+"""The UI's side of the Session contract: one object that owns the Session and is safe to call from the UI.
+
+Blocking calls (`turn`, `undo`, `resume`, `open`) run on worker threads; `interrupt`, `switch_mode` and
+`set_scale` return at once from any thread (the Session applies a new plan on its own thread, at the
+next token). Every Session event is posted to the UI as an `AgentEvent`; approvals are answered later
+by the approval modal (the approver returns None, the agent waits, the UI does not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.message import Message
+
+from rudder.agent.approval import ApprovalRequest, Decision
+from rudder.agent.events import Event
+from rudder.agent.factory import open_session
+from rudder.agent.records import RunSummary, read_trajectory
+from rudder.agent.session import Session
+from rudder.config import RudderConfig
+from rudder.engine.engine import Engine
+from rudder.modes.active import ActiveMode
+from rudder.modes.mode import Mode, VectorSpec
+from rudder.modes.registry import ModeError, load_modes
+from rudder.tools.checkpoints import Checkpoints
+from rudder.ui.messages import AgentEvent
+from rudder.vectors.library import VectorResolver, list_library
+from rudder.vectors.meter import ConceptMeter, Probe
+
+Post = Callable[[Message], Any]
+
+
+def mode_vectors(mode: Mode) -> dict[str, VectorSpec]:
+    """Every vector a mode uses, once: the mode-wide entry, else the first per-step one (the slider's base)."""
+    found: dict[str, VectorSpec] = {}
+    for spec in [*mode.vectors, *(s for o in mode.steps.values() for s in (o.vectors or []))]:
+        found.setdefault(spec.vector, spec)
+    return found
+
+
+def scaled(mode: Mode, scales: dict[str, float]) -> Mode:
+    """`mode` with each named vector at a new base scale; per-step entries keep their proportion to it."""
+    bases = {name: spec.scale for name, spec in mode_vectors(mode).items()}
+
+    def rescale(specs: list[Any]) -> list[Any]:
+        out = []
+        for spec in specs:
+            base = bases.get(spec.vector)
+            if spec.vector not in scales or base is None:
+                out.append(spec)
+            elif base == 0:
+                out.append(spec.model_copy(update={"scale": scales[spec.vector]}))
+            else:
+                out.append(spec.model_copy(update={"scale": spec.scale * scales[spec.vector] / base}))
+        return out
+
+    steps = {
+        kind: o.model_copy(update={"vectors": rescale(o.vectors)}) if o.vectors is not None else o
+        for kind, o in mode.steps.items()
+    }
+    copy = mode.model_copy(update={"vectors": rescale(mode.vectors), "steps": steps})
+    copy.source = mode.source
+    return copy
+
+
+class Bridge:
+    def __init__(
+        self, engine: Engine, repo: Path, config: RudderConfig, post: Post, *, mode: str | None = None
+    ) -> None:
+        self.engine, self.repo, self.config, self.post = engine, repo, config, post
+        self.modes: dict[str, Mode] = load_modes(repo)
+        self._resolvers: dict[Path | None, VectorResolver] = {}
+        self.meter = ConceptMeter()
+        name = mode or config.agent.mode
+        if name not in self.modes:
+            raise ModeError(f"no mode named {name!r}; available: {', '.join(sorted(self.modes))}")
+        self.mode: Mode = self.modes[name]
+        self.scales: dict[str, float] = {}
+        self.session: Session = self._open(None)
+
+    # -- sessions --------------------------------------------------------------------------------
+
+    def _open(self, trajectory: Path | None) -> Session:
+        session = open_session(
+            self.engine,
+            self.repo,
+            self.config.agent,
+            self.config.sampling,
+            mode=self.mode.name,
+            approver=self._approve,
+            listener=self._listen,
+            trajectory=trajectory,
+        )
+        session.policy = self._activate(self.mode)
+        self._watch(session, session.policy)  # type: ignore[arg-type]
+        return session
+
+    def new_session(self) -> None:
+        self.interrupt()
+        self.session = self._open(None)
+
+    def resume(self, path: Path) -> list[dict[str, Any]]:
+        """Continue a saved session: its trajectory file grows, the model sees the old conversation."""
+        records = read_trajectory(path)
+        self.interrupt()
+        session = self._open(path)
+        session.restore(records)
+        self.session = session
+        return records
+
+    @property
+    def sandbox(self) -> str:
+        return "on" if getattr(self.session.ws, "sandbox", None) is not None else "off"
+
+    @property
+    def trajectory(self) -> Path | None:
+        return self.session.trajectory.path
+
+    # -- turns (blocking: call from a worker thread) --------------------------------------------------
+
+    def turn(self, text: str) -> RunSummary:
+        if self.session.conversation is None:
+            return self.session.run(text)
+        return self.session.send(text)
+
+    def interrupt(self) -> None:
+        self.session.interrupt()
+
+    def _listen(self, event: Event) -> None:
+        self.post(AgentEvent(event))
+
+    @staticmethod
+    def _approve(request: ApprovalRequest) -> Decision | None:
+        return None  # the ApprovalRequested event opens the modal, which answers the request
+
+    # -- modes and steering (any thread; applied by the Session at the next step or token) ------------
+
+    def _resolver(self, mode: Mode) -> VectorResolver:
+        base = mode.source.parent if mode.source else None
+        if base not in self._resolvers:
+            self._resolvers[base] = VectorResolver(self.engine.info.identity, self.repo, base)
+        return self._resolvers[base]
+
+    def _activate(self, mode: Mode) -> ActiveMode:
+        return ActiveMode(scaled(mode, self.scales), self._resolver(mode))
+
+    def switch_mode(self, name: str, *, now: bool = False) -> None:
+        mode = self.modes[name]
+        active = ActiveMode(mode, self._resolver(mode))  # builds (and checks) every plan before switching
+        self.mode, self.scales = mode, {}
+        self.session.switch_policy(active, now=now)
+        self._watch(self.session, active)
+
+    def base_scales(self) -> dict[str, float]:
+        return {name: spec.scale for name, spec in mode_vectors(self.mode).items()}
+
+    def set_scale(self, vector: str, scale: float) -> None:
+        """A slider moved: the same mode with a new scale for `vector`, from the next token on."""
+        self.scales = {**self.scales, vector: scale}
+        self.session.switch_policy(self._activate(self.mode), now=True)
+
+    def reset_scales(self) -> None:
+        self.scales = {}
+        self.session.switch_policy(self._activate(self.mode), now=True)
+
+    def probes(self, mode: Mode) -> list[Probe]:
+        """The mode's vectors at the deepest layer each steers; a mode without vectors watches the library."""
+        resolve = self._resolver(mode)
+        specs = mode_vectors(mode)
+        if specs:
+            return [Probe.for_vector(resolve(s.vector), s.layers, name=name) for name, s in specs.items()]
+        middle = (self.engine.info.n_layer // 2,)
+        probes = []
+        for entry in list_library(self.repo, self.engine.info.identity):
+            vector = resolve(entry.name)
+            if middle[0] in vector.layers and entry.name not in {p.name for p in probes}:
+                probes.append(Probe.for_vector(vector, middle, name=entry.name))
+        return probes
+
+    def _watch(self, session: Session, active: ActiveMode) -> None:
+        self.meter = ConceptMeter(self.probes(active.mode))
+        watch = getattr(session.steerer, "watch", None)
+        if watch is not None:
+            watch(self.meter)
+
+    # -- undo --------------------------------------------------------------------------------------
+
+    def undo(self) -> str:
+        return Checkpoints(self.repo).undo().summary()

@@ -1,0 +1,99 @@
+"""The control panel: one slider per vector of the active mode (scale applied at the next token), a
+reset, and a live concept meter per vector. Posts ScaleChanged / Reset upward; never calls the agent."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalGroup, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Static
+from textual_slider import Slider
+
+from rudder.ui.widgets.concept_meter import ConceptMeter
+
+STEPS = 1000  # slider units per 1.0 of scale: 0.001 resolution
+LIMIT = 0.15  # the slider spans ±LIMIT (useful relative scales are 0.02-0.08)
+
+
+def slider_id(vector: str) -> str:
+    return "slider-" + "".join(c if c.isalnum() else "-" for c in vector)
+
+
+class VectorSlider(VerticalGroup):
+    DEFAULT_CSS = "VectorSlider { height: auto; }"
+
+    def __init__(self, vector: str, scale: float) -> None:
+        super().__init__(classes="vector")
+        self.vector, self.scale = vector, scale
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._label(), classes="slider-label")
+        value = max(-LIMIT, min(LIMIT, self.scale))
+        yield Slider(
+            int(-LIMIT * STEPS), int(LIMIT * STEPS), step=5, value=round(value * STEPS), id=slider_id(self.vector)
+        )
+
+    def _label(self) -> Text:
+        return Text.assemble((self.vector, "bold"), f"  ×{self.scale:+.3f}")
+
+    def set_scale(self, scale: float) -> None:
+        self.scale = scale
+        self.query_one(".slider-label", Static).update(self._label())
+
+
+class SteeringPanel(VerticalScroll):
+    class ScaleChanged(Message):
+        def __init__(self, vector: str, scale: float) -> None:
+            super().__init__()
+            self.vector, self.scale = vector, scale
+
+    class Reset(Message):
+        pass
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.scales: dict[str, float] = {}
+        self.meters: list[str] = []
+        self._quiet = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("Steering", classes="panel-title")
+        yield VerticalGroup(id="sliders")
+        yield Button("reset", id="reset-scales", compact=True)
+        yield Static("Concept meters (cosine, per token)", classes="panel-title")
+        yield VerticalGroup(id="meters")
+
+    async def show_mode(self, mode: str, scales: dict[str, float], meters: list[str]) -> None:
+        """Rebuild for a mode: its vectors' sliders, one meter per watched vector."""
+        self.scales, self.meters = dict(scales), list(meters)
+        sliders = self.query_one("#sliders", VerticalGroup)
+        await sliders.remove_children()
+        if scales:
+            await sliders.mount_all([VectorSlider(name, scale) for name, scale in scales.items()])
+        else:
+            await sliders.mount(Static(Text(f"{mode} steers nothing", "dim"), classes="empty"))
+        self.query_one("#reset-scales", Button).display = bool(scales)
+        box = self.query_one("#meters", VerticalGroup)
+        await box.remove_children()
+        await box.mount_all([ConceptMeter(name) for name in meters])
+
+    def update_meters(self, readings: dict[str, list[float]]) -> None:
+        for meter in self.query(ConceptMeter):
+            meter.show(readings.get(meter.vector, []))
+
+    def on_slider_changed(self, event: Slider.Changed) -> None:
+        event.stop()
+        row = next((r for r in self.query(VectorSlider) if r.query_one(Slider) is event.slider), None)
+        if row is None:
+            return
+        scale = event.value / STEPS
+        if abs(scale - row.scale) < 1e-9:
+            return
+        row.set_scale(scale)
+        self.post_message(self.ScaleChanged(row.vector, scale))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "reset-scales":
+            event.stop()
+            self.post_message(self.Reset())

@@ -1,0 +1,80 @@
+"""The TUI's plain parts, without the model: mentions, diffs, slash commands, rescaled modes, the CLI entry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from rudder.cli import app
+from rudder.interfaces import StepKind
+from rudder.modes.registry import get_mode
+from rudder.ui.bridge import mode_vectors, scaled
+from rudder.ui.commands import parse_slash
+from rudder.ui.mentions import attach, current_mention, fuzzy, repo_files
+from rudder.ui.sessions import list_sessions
+from rudder.ui.widgets.diff_block import split_unified
+from tests.helpers import make_repo
+
+
+def test_mentions_find_files_fuzzily_and_attach_only_files_inside_the_repo(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    make_repo(repo, {"src/app.py": "print(1)\n", "src/apple.txt": "x\n", "README.md": "# r\n"})
+    (repo / "notes.md").write_text("untracked\n")
+    (tmp_path / "secret.txt").write_text("outside\n")
+    files = repo_files(repo)
+    assert files == ["README.md", "notes.md", "src/app.py", "src/apple.txt"]
+    assert fuzzy("sapy", files)[0] == "src/app.py"
+    assert fuzzy("zzz", files) == []
+    assert current_mention("look at @src/ap", 15) == (8, "src/ap")
+    assert current_mention("mail me@host", 12) is None
+    message, attached = attach("fix @src/app.py and @../secret.txt and @missing.py", repo)
+    assert attached == ["src/app.py"]
+    assert "File src/app.py:\n```\nprint(1)\n```" in message and "outside" not in message
+
+
+def test_a_unified_diff_splits_into_old_and_new_text_per_file() -> None:
+    diff = (
+        "--- a/x.py\n+++ b/x.py\n@@ -1,2 +1,2 @@\n keep\n-old\n+new\n--- /dev/null\n+++ b/y.txt\n@@ -0,0 +1 @@\n+done\n"
+    )
+    assert split_unified(diff) == [("x.py", "keep\nold\n", "keep\nnew\n"), ("y.txt", "", "done\n")]
+
+
+def test_slash_commands_parse_and_plain_text_is_not_one() -> None:
+    assert parse_slash("/mode fast-draft now") == ("mode", ["fast-draft", "now"])
+    assert parse_slash("/UNDO") == ("undo", [])
+    assert parse_slash("fix /etc/hosts") is None and parse_slash("//comment") is None
+
+
+def test_a_slider_rescales_a_vector_and_keeps_per_step_proportions() -> None:
+    mode = get_mode("careful-review")
+    assert {name: spec.scale for name, spec in mode_vectors(mode).items()} == {"careful": 0.04}  # per-step only
+    changed = scaled(mode, {"careful": 0.08})
+    assert mode.vectors_for(StepKind.TEST)[0].scale == 0.04  # the original is untouched
+    for kind in StepKind:
+        before = {s.vector: s.scale for s in mode.vectors_for(kind)}
+        after = {s.vector: s.scale for s in changed.vectors_for(kind)}
+        assert after == {name: 2 * scale for name, scale in before.items()}
+    assert any(mode.vectors_for(kind) for kind in StepKind)
+
+
+def test_saved_sessions_are_listed_newest_first(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    make_repo(repo)
+    base = repo / ".git" / "rudder" / "trajectories"
+    base.mkdir(parents=True)
+    (base / "a.jsonl").write_text('{"type": "run", "task": "first", "mode": "neutral"}\n{"type": "step"}\n')
+    (base / "b.jsonl").write_text("not json\n")
+    found = list_sessions(repo)
+    assert [(s.task, s.steps, s.turns) for s in found] == [("first", 1, 1)]
+
+
+def test_rudder_without_a_command_outside_a_repo_says_so(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["--repo", str(tmp_path)])
+    assert result.exit_code == 2 and "git" in result.output and "Traceback" not in result.output
+
+
+def test_rudder_with_an_unknown_mode_names_the_modes(tmp_path: Path) -> None:
+    make_repo(tmp_path / "r")
+    result = CliRunner().invoke(app, ["--repo", str(tmp_path / "r"), "--mode", "nope"])
+    assert result.exit_code == 2 and "fast-draft" in result.output
