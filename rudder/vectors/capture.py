@@ -30,6 +30,11 @@ from rudder.vectors.vector import VectorError
 if TYPE_CHECKING:  # keeps llama.cpp unloaded until an engine exists
     from rudder.engine.engine import Engine
 
+# Architectures whose KV cache takes many sequences (and tokens shared between them) in one decode.
+# Others read one prompt per decode: deepseek4's compressed cache, for one, aborts the process on a
+# multi-sequence batch (a GGML_ASSERT in llama_kv_cache_dsv4::init_batch), and a crash cannot be caught.
+BATCHED_ARCHITECTURES = frozenset({"llama", "mistral", "qwen2", "qwen3", "phi3", "granite"})
+
 Position = Literal["last", "mean", "all", "generated"]
 Rows = Literal["last", "mean", "all"]
 Progress = Callable[[int, int], None]
@@ -113,6 +118,7 @@ def capture_stream(
     """
     layers = list(layers)
     check_site(engine, site, layers)
+    batch = batch and engine.info.architecture in BATCHED_ARCHITECTURES
     steering = list(engine.hook.entries)  # active steering stays in the table, ahead of the captures
     entries = [*steering, *(HookEntry(f"{site}-{layer}", HookOp.CAPTURE) for layer in layers)]
     deepest = len(steering) + layers.index(max(layers))
