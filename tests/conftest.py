@@ -16,6 +16,14 @@ def _hermetic_user_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     mp.undo()
 
 
+@pytest.fixture(autouse=True)
+def _model_tests_are_marked_slow(request: pytest.FixtureRequest) -> None:
+    """`-m "not slow"` must never load the model: a test using the engine says so with the marker."""
+    uses_model = {"engine", "fresh"} & set(request.fixturenames)
+    if uses_model and request.node.get_closest_marker("slow") is None:
+        pytest.fail(f"{request.node.nodeid} uses the model ({', '.join(sorted(uses_model))}): mark it slow")
+
+
 @pytest.fixture(scope="session")
 def engine() -> Iterator[object]:
     from rudder.engine.config import EngineConfig

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -61,10 +62,14 @@ def test_vectors_show_and_convert(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_chat_streams_answers_for_piped_input() -> None:
-    result = runner.invoke(app, ["chat", "--max-tokens", "12"], input="Say hello.\n/exit\n")
+def test_chat_answers_each_piped_line_with_the_conversation_so_far() -> None:
+    questions = "What is the capital of France?\nAnd of Italy?\n/exit\n"
+    result = runner.invoke(app, ["chat", "--max-tokens", "16"], input=questions)
     assert result.exit_code == 0, result.output
-    assert len(result.output.strip()) > 0
+    assert "Paris" in result.output
+    assert "Rome" in result.output  # "And of Italy?" is answerable only with the first turn in the history
+    cached = [int(n) for n in re.findall(r"prompt \d+ new \+ (\d+) cached", result.output)]
+    assert len(cached) == 2 and cached[0] == 0 and cached[1] > 20  # the second turn reuses the first's KV cache
 
 
 @pytest.mark.slow

@@ -63,6 +63,7 @@ def is_string_param(schema: dict[str, Any]) -> bool:
 @dataclass
 class DsmlProtocol:
     tools: Mapping[str, Tool]
+    format_name = "DSML"  # named in the system prompt
     _grammar: str | None = field(default=None, init=False, repr=False)
 
     def _arg_models(self) -> dict[str, type[ToolArgs]]:

@@ -9,7 +9,7 @@ from rudder.agent.context import Message
 from rudder.agent.protocol import ToolCallProtocol
 
 SYSTEM = """You are Rudder, a coding agent working in the git repository "{repo}".
-You act by replying with exactly one JSON tool call. Tools:
+You act by replying with exactly one {call_format} tool call. Tools:
 {tools}
 Paths are relative to the repository root. When the task is done, call finish with a short answer.\
 {addendum}{repo_map}"""
@@ -18,6 +18,7 @@ Paths are relative to the repository root. When the task is done, call finish wi
 def system_prompt(protocol: ToolCallProtocol, repo: str, repo_map: str, addendum: str) -> str:
     return SYSTEM.format(
         repo=repo,
+        call_format=getattr(protocol, "format_name", "JSON"),
         tools=protocol.describe_tools(),
         addendum=f"\n{addendum.strip()}" if addendum.strip() else "",
         repo_map=f"\n\nRepository map:\n{repo_map.strip()}" if repo_map.strip() else "",

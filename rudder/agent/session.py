@@ -439,7 +439,7 @@ class Session:
         self.trajectory.write("approval", {"step": request.step, "tool": request.tool, "reason": request.reason})
         answer = self.approver(request)
         if answer is not None:
-            request.answer(answer)
+            request.answer(answer, request.message)  # a synchronous approver may have written its reason there
         decision = request.wait(self._interrupt)
         self.trajectory.write("approved", {"step": request.step, "decision": str(decision), "message": request.message})
         if decision == Decision.ALLOW_ALWAYS:

@@ -17,6 +17,8 @@ Examples:
     rudder vectors check terse.gguf              # health: consistency, AUROC vs a permutation null
     rudder vectors calibrate terse.gguf          # sweep scales, pick the strongest before damage
     rudder modes list
+    rudder ab run --suite suites/starter --arms neutral,fast-draft --out ab/   # A/B on a task suite
+    rudder ab report ab/                         # pass rates, paired tests, verdict (md + html)
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ COMMANDS = {
     ),
     "vectors": ("rudder.cli.vectors:app", "Extract, inspect, convert and try steering vectors."),
     "modes": ("rudder.cli.modes:app", "List, show and check modes (bundles of steering, sampling and prompt)."),
+    "ab": ("rudder.cli.ab:app", "A/B experiments: suite × arms (modes) × epochs, then paired statistics."),
 }
 
 app = typer.Typer(

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from rudder.cli.options import ModelOpt, fail
+from rudder.cli.options import ModelOpt, ThreadsOpt, fail
 from rudder.cli.vectors import LayersOpt, _engine, _layers
 from rudder.engine.engine import EngineError
 from rudder.vectors.calibrate import DEFAULT_PROMPTS, DEFAULT_SCALES, calibrate, plot
@@ -47,6 +47,7 @@ def check_cmd(
     permutations: Annotated[int, typer.Option(help="label permutations for the null")] = 1000,
     save_card_: SaveCardOpt = False,
     model: ModelOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Health check: pair consistency, held-out AUROC, permutation nulls, steering direction, best layers."""
     try:
@@ -55,7 +56,7 @@ def check_cmd(
     except VectorError as exc:
         raise fail(str(exc)) from None
     recipe = card.recipe
-    engine = _engine(model)
+    engine = _engine(model, threads=threads)
     try:
         vector = load_vector(vector_path, model=engine.info.identity)
         vector.check_model(engine.info.identity, source=str(vector_path))
@@ -131,6 +132,7 @@ def calibrate_cmd(
     plot_path: Annotated[Path | None, typer.Option("--plot", help="where to save the plot [default: beside]")] = None,
     save_card_: SaveCardOpt = False,
     model: ModelOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Sweep scales on held-out prompts; pick the largest before damage passes the threshold; plot it."""
     try:
@@ -145,7 +147,7 @@ def calibrate_cmd(
         updates["max_tokens"] = max_tokens
     recipe = recipe.model_copy(update=updates)
     magnitudes = _scales(scales)
-    engine = _engine(model)
+    engine = _engine(model, threads=threads)
     table = Table("scale", recipe.metric, "change", "perplexity", "repetition", "damaged", "first answer")
 
     def row_done(row: CalibrationRow) -> None:

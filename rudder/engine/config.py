@@ -17,6 +17,11 @@ class EngineConfig(BaseModel):
     n_threads: int | None = Field(
         None, ge=1, description="CPU threads; default: $RUDDER_THREADS, else all cores but one (see default_threads)"
     )
+    n_gpu_layers: int = Field(
+        0, ge=-1, description="layers offloaded to the GPU (-1 = all); needs a llama-cpp-python built with CUDA/Metal"
+    )
+    use_mmap: bool = Field(True, description="map the GGUF instead of reading it: RAM holds only the pages in use")
+    use_mlock: bool = Field(False, description="lock the mapped weights in RAM (no paging out)")
     verbose: bool = Field(False, description="show llama.cpp's own log")
 
 

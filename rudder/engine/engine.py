@@ -87,6 +87,9 @@ class Engine:
                 n_batch=self.config.n_batch,
                 n_threads=threads,
                 n_threads_batch=threads,
+                n_gpu_layers=self.config.n_gpu_layers,
+                use_mmap=self.config.use_mmap,
+                use_mlock=self.config.use_mlock,
                 verbose=self.config.verbose,
             )
         except (ValueError, RuntimeError) as exc:

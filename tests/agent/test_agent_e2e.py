@@ -12,8 +12,6 @@ import pytest
 
 from tests.helpers import make_repo
 
-pytestmark = pytest.mark.slow
-
 
 def rudder(*args: str, cwd: Path, env_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "RUDDER_CONFIG_DIR": str(env_dir), "NO_COLOR": "1", "COLUMNS": "200"}
@@ -28,6 +26,7 @@ def repo(tmp_path: Path) -> Path:
     return tmp_path / "project"
 
 
+@pytest.mark.slow
 def test_rudder_run_completes_an_easy_task_and_its_checker_passes(repo: Path, tmp_path: Path) -> None:
     result = rudder("run", "create notes.txt containing: done", "--max-steps", "6", cwd=repo, env_dir=tmp_path / "cfg")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -185,3 +185,10 @@ def test_any_strings_round_trip(path: str, content: str) -> None:
     except ProtocolError:
         return  # e.g. an empty or unsafe path the tool's own model refuses
     assert call.arguments()["search"] == content and call.arguments()["replace"] == content + path
+
+
+def test_the_system_prompt_asks_for_dsml_not_json() -> None:
+    from rudder.agent.prompts import system_prompt
+
+    text = system_prompt(PROTOCOL, "repo", "", "")
+    assert "exactly one DSML tool call" in text and OPEN in text

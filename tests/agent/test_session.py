@@ -189,6 +189,18 @@ def test_rudder_and_git_files_need_approval_even_under_auto(repo: Path) -> None:
     assert (repo / ".rudder.toml").read_text() == "# approved\n" and not (repo / ".rudder").exists()
 
 
+def test_a_synchronous_rejection_keeps_its_reason(repo: Path) -> None:
+    s, _ = session(repo, [call("run_shell", command="ls"), call("finish", answer="x")])  # unsandboxed: asks
+
+    def reject(request: ApprovalRequest) -> Decision:
+        request.message = "no terminal to ask on"
+        return Decision.REJECT
+
+    s.approver = reject
+    s.run("list")
+    assert "the user declined run_shell: no terminal to ask on" in s.history[0].observation
+
+
 def test_allow_always_does_not_cover_sensitive_writes(repo: Path) -> None:
     replies = [
         call("write_file", path="a.txt", content="x"),

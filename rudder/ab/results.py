@@ -1,0 +1,83 @@
+"""Read an experiment back from its Inspect logs: one `Row` per (arm, task, epoch).
+
+A log dir may hold several logs for one arm (a run killed and resumed leaves the first, unfinished log
+beside the retry). Rows are keyed by (arm, task, epoch): a judged sample wins over an errored one, and a
+newer log over an older one, so nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Outcome = str  # "pass" | "fail" | "infra"
+
+
+@dataclass
+class Row:
+    arm: str
+    task: str
+    epoch: int
+    outcome: Outcome
+    metrics: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return self.arm, self.task, self.epoch
+
+
+@dataclass
+class Results:
+    rows: list[Row]
+    suite: str = ""
+    arms: list[str] = field(default_factory=list)
+    manifests: dict[str, dict[str, Any]] = field(default_factory=dict)  # arm -> one sample's manifest
+    logs: list[str] = field(default_factory=list)
+
+    def finished(self) -> list[Row]:
+        return [r for r in self.rows if r.outcome != "infra"]
+
+    def infra(self) -> list[Row]:
+        return [r for r in self.rows if r.outcome == "infra"]
+
+    def by_arm(self, arm: str) -> list[Row]:
+        return [r for r in self.rows if r.arm == arm]
+
+
+def _row(arm: str, sample: Any) -> Row:
+    if sample.error is not None or not sample.scores:
+        message = getattr(sample.error, "message", None) or "no score"
+        return Row(arm, str(sample.id), sample.epoch, "infra", error=str(message).splitlines()[0][:300])
+    score = next(iter(sample.scores.values()))
+    metrics = dict(score.metadata or {})
+    return Row(arm, str(sample.id), sample.epoch, "pass" if float(score.value) >= 1.0 else "fail", metrics)
+
+
+def load_results(log_dir: str, quiet: bool = False) -> Results:
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    chosen: dict[tuple[str, str, int], tuple[int, Row]] = {}
+    arms: list[str] = []
+    suite = ""
+    manifests: dict[str, dict[str, Any]] = {}
+    infos = list_eval_logs(log_dir, descending=False)  # oldest first; a later log replaces an earlier one
+    for rank, info in enumerate(infos):
+        log = read_eval_log(info)
+        meta = log.eval.metadata or {}
+        arm = meta.get("arm") or (log.eval.task_args or {}).get("arm") or log.eval.task
+        suite = suite or meta.get("suite", "")
+        for name in [*meta.get("arms", []), arm]:  # the run's own arm order first
+            if name not in arms:
+                arms.append(name)
+        for sample in log.samples or []:
+            row = _row(arm, sample)
+            if arm not in manifests and sample.metadata.get("manifest"):
+                manifests[arm] = sample.metadata["manifest"]
+            old = chosen.get(row.key)
+            if old is None or not (row.outcome == "infra" and old[1].outcome != "infra"):
+                chosen[row.key] = (rank, row)
+    arms = [a for a in arms if any(key[0] == a for key in chosen)]
+    order = {arm: i for i, arm in enumerate(arms)}
+    rows = sorted((r for _, r in chosen.values()), key=lambda r: (order[r.arm], r.task, r.epoch))
+    return Results(rows, suite, arms, manifests, [info.name for info in infos])

@@ -1,0 +1,185 @@
+"""One sample, start to finish, inside a worker: fresh git repo from the fixture → Rudder Session in the
+arm's mode → the task's checker. Plain data in (`SampleRequest`), plain data out (`SampleResult`), so the
+same function runs in a local worker process or a Ray actor.
+
+Outcomes: `pass` / `fail` are the checker's verdict; anything that kept the sample from being judged
+(the agent crashed, the engine failed) raises `InfraError` and is counted apart by the report.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from rudder.ab.suite import TaskDef
+
+CHECK_OUTPUT_LIMIT = 4000
+
+
+class InfraError(RuntimeError):
+    """The harness, not the agent, failed (crash, engine error, worker lost, timeout)."""
+
+
+class SampleRequest(BaseModel):
+    task: TaskDef
+    arm: str
+    epoch: int = 1
+    seed: int = 0
+    temperature: float = 0.0
+    plan_first: bool = False
+
+
+class SampleResult(BaseModel):
+    task_id: str
+    arm: str
+    epoch: int
+    passed: bool
+    check_exit: int | None
+    check_output: str = ""
+    check_timed_out: bool = False
+    status: str  # the agent's RunSummary.status
+    answer: str = ""
+    steps: int = 0
+    tool_errors: int = 0
+    protocol_errors: int = 0
+    tokens: int = 0
+    words_per_message: float | None = None
+    agent_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    manifest: dict[str, Any] = Field(default_factory=dict)
+    transcript: list[dict[str, Any]] = Field(default_factory=list)  # one entry per step (kind, tool, output, obs)
+    worker: str = ""
+
+
+def _git(repo: Path, *args: str) -> None:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "ab",
+        "GIT_AUTHOR_EMAIL": "ab@rudder",
+        "GIT_COMMITTER_NAME": "ab",
+        "GIT_COMMITTER_EMAIL": "ab@rudder",
+    }
+    subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+
+
+def make_repo(task: TaskDef, parent: Path) -> Path:
+    """The fixture in a fresh git repo with one commit (so the agent's changes show as a diff)."""
+    repo = parent / "repo"
+    repo.mkdir(parents=True)
+    for rel, text in task.files.items():
+        path = repo / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        if rel in task.executable:
+            path.chmod(0o755)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "fixture")
+    return repo
+
+
+def run_check(task: TaskDef, repo: Path, answer: str = "") -> tuple[int | None, str, bool]:
+    """The checker in the repo (hidden check files written first); exit code, output tail, timed out.
+    The agent's final answer is in $RUDDER_ANSWER, so question tasks can be checked too."""
+    for rel, text in task.check_files.items():
+        path = repo / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    try:
+        proc = subprocess.run(
+            task.check,
+            shell=True,
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=task.timeout,
+            start_new_session=True,
+            errors="replace",
+            env={**os.environ, "RUDDER_ANSWER": answer},
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = (exc.stdout or b"")[-CHECK_OUTPUT_LIMIT:]
+        return None, out.decode("utf-8", "replace") if isinstance(out, bytes) else out, True
+    return proc.returncode, (proc.stdout + proc.stderr)[-CHECK_OUTPUT_LIMIT:], False
+
+
+def prose_words(step: dict[str, Any]) -> int | None:
+    """Words the model wrote as prose in one step: a plan, a tool call's thought, the finish answer."""
+    if step.get("kind") == "plan":
+        return len(step.get("output", "").split())
+    args = step.get("arguments") or {}
+    text = " ".join(str(args[k]) for k in ("thought", "answer") if isinstance(args.get(k), str))
+    return len(text.split()) if text.strip() else None
+
+
+def run_sample(engine: Any, request: SampleRequest, worker: str = "") -> SampleResult:
+    """Run one (task, arm, epoch) on a loaded engine; raises InfraError when the harness failed."""
+    from rudder.agent.config import AgentConfig
+    from rudder.agent.events import Event, RunStarted
+    from rudder.agent.factory import open_session
+    from rudder.engine.generation import Sampling
+
+    task = request.task
+    started = time.perf_counter()
+    parent = Path(tempfile.mkdtemp(prefix="rudder-ab-"))
+    manifest: dict[str, Any] = {}
+
+    def listen(event: Event) -> None:
+        if isinstance(event, RunStarted):
+            manifest.update(event.manifest)
+
+    try:
+        repo = make_repo(task, parent)
+        config = AgentConfig(
+            max_steps=task.max_steps,
+            token_budget=task.budget or 200_000,
+            mode=request.arm,
+            approval="auto",
+            plan_first=request.plan_first,
+            reproducible=True,
+            shell_timeout=30,
+        )
+        sampling = Sampling(temperature=request.temperature, seed=request.seed, max_tokens=512)
+        try:
+            session = open_session(engine, repo, config, sampling, mode=request.arm, listener=listen, record=False)
+            summary = session.run(task.instruction)
+        except Exception as exc:
+            raise InfraError(f"agent crashed: {type(exc).__name__}: {exc}") from exc
+        if summary.status == "error" and summary.error and "ContextOverflow" not in summary.error:
+            raise InfraError(f"agent error: {summary.error}")
+        steps = [s.model_dump(mode="json") for s in session.history]
+        code, output, timed_out = run_check(task, repo, summary.answer)
+        words = [w for s in steps if (w := prose_words(s)) is not None]
+        return SampleResult(
+            task_id=task.id,
+            arm=request.arm,
+            epoch=request.epoch,
+            passed=code == 0,
+            check_exit=code,
+            check_output=output,
+            check_timed_out=timed_out,
+            status=summary.status,
+            answer=summary.answer,
+            steps=summary.steps,
+            tool_errors=summary.tool_errors,
+            protocol_errors=summary.protocol_errors,
+            tokens=summary.tokens,
+            words_per_message=sum(words) / len(words) if words else None,
+            agent_seconds=summary.wall_seconds,
+            wall_seconds=time.perf_counter() - started,
+            manifest=manifest,
+            transcript=[
+                {k: s.get(k) for k in ("index", "kind", "mode", "tool", "arguments", "output", "observation", "ok")}
+                for s in steps
+            ],
+            worker=worker,
+        )
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)

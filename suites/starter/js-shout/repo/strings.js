@@ -1,0 +1,4 @@
+function whisper(s) {
+  return s.toLowerCase();
+}
+module.exports = { whisper };

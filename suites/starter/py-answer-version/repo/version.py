@@ -1,0 +1,2 @@
+VERSION = '1.4.2'
+NAME = 'demo'
