@@ -40,7 +40,7 @@ def test_modes_list_show_and_check(tmp_path: Path) -> None:
     listed = runner.invoke(app, ["modes", "list"])
     assert listed.exit_code == 0 and "careful-review" in listed.output and "fast-draft" in listed.output
     shown = runner.invoke(app, ["modes", "show", "fast-draft"])
-    assert shown.exit_code == 0 and "terse ×0.05 @10-15" in shown.output
+    assert shown.exit_code == 0 and "terse ×0.06 @10-15" in shown.output
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "bad"\n[[vectors]]\nvector = "terse"\nscale = "lots"\n')
     checked = runner.invoke(app, ["modes", "check", str(bad)])

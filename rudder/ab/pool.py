@@ -24,13 +24,14 @@ import time
 from typing import Any, Protocol
 
 from rudder.ab.sample import InfraError, SampleRequest, SampleResult
+from rudder.engine.config import default_threads
 
 
 def threads_per_worker(jobs: int, cores: int | None = None) -> int:
-    """Split the thread budget ($RUDDER_THREADS, else all cores) among the workers, at least one each."""
+    """Split the thread budget ($RUDDER_THREADS, else all cores but one, as the engine's default) among
+    the workers, at least one each."""
     if cores is None:
-        budget = os.environ.get("RUDDER_THREADS", "").strip()
-        cores = int(budget) if budget.isdigit() else len(os.sched_getaffinity(0))
+        cores = default_threads()
     return max(1, cores // max(1, jobs))
 
 

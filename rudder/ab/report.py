@@ -101,6 +101,15 @@ def markdown(a: Analysis, plots: list[str]) -> str:
         "Infrastructure failures (crashes, timeouts) are counted apart and left out of every test.",
         "",
     ]
+    r, m = a.run, a.model
+    if r or m:
+        lines += [
+            f"Run: model {m.get('name', '?')} (sha256 {str(m.get('sha256'))[:12]}), temperature "
+            f"{r.get('temperature')}, seed {r.get('seed')}, max steps {r.get('max_steps') or 'per task'}, "
+            f"tasks {r.get('tasks') or 'all'}, backend {r.get('backend')} with {r.get('jobs')} worker(s) × "
+            f"{r.get('threads_per_worker')} thread(s), rudder {r.get('rudder_version')}.",
+            "",
+        ]
     lines += ["## Verdict", ""] + [f"- {c.verdict}" for c in a.comparisons] + [""]
     if not a.comparisons:
         lines += ["- Only one arm: nothing to compare.", ""]

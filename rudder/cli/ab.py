@@ -6,6 +6,7 @@ stays fast.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -36,6 +37,14 @@ def run_cmd(
     ] = 900.0,
     max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="cap every task's agent steps")] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="write the report when done")] = True,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=1,
+            help="CPU threads shared by the workers [default: all cores but one, or $RUDDER_THREADS]",
+        ),
+    ] = None,
 ) -> None:
     """Run every (task, arm, epoch) once; re-running the same command resumes and skips finished samples.
 
@@ -56,6 +65,8 @@ def run_cmd(
     from rudder.ab.suite import SuiteError, select_tasks
     from rudder.modes.registry import ModeError, get_mode
 
+    if threads is not None:
+        os.environ["RUDDER_THREADS"] = str(threads)  # the budget threads_per_worker splits among the workers
     if backend not in ("local", "ray"):
         raise fail(f"--backend {backend!r}: expected local or ray")
     arm_list = [a.strip() for a in arms.split(",") if a.strip()]

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,6 +41,7 @@ from rudder.tools.sandbox import SandboxUnavailable
 from rudder.vectors.vector import VectorError
 
 console = Console(stderr=True)
+_prompting = threading.Event()  # an approval prompt is waiting for the user (Ctrl-C must unblock it)
 
 
 def _repo(path: Path) -> Path:
@@ -53,7 +58,13 @@ def _ask(request: ApprovalRequest) -> Decision:
     console.print(Text.assemble((request.tool, "yellow"), f" wants to {request.access}: {request.reason}"))
     detail = request.diff or request.command or json.dumps(request.arguments, ensure_ascii=False)[:2000]
     console.print(Syntax(detail, "diff" if request.diff else "text", theme="ansi_dark", word_wrap=True))
-    answer = typer.prompt("allow? [y]es once / [a]lways / [n]o", default="n").strip().lower()
+    _prompting.set()
+    try:
+        answer = typer.prompt("allow? [y]es once / [a]lways / [n]o", default="n").strip().lower()
+    except (typer.Abort, KeyboardInterrupt, EOFError):  # Ctrl-C at the prompt: the session is stopping
+        return Decision.REJECT
+    finally:
+        _prompting.clear()
     if answer.startswith("a"):
         return Decision.ALLOW_ALWAYS
     return Decision.ALLOW_ONCE if answer.startswith("y") else Decision.REJECT
@@ -73,6 +84,27 @@ def make_listener(show_tokens: bool) -> Listener:
             display.print_step(console, event.record.model_dump(mode="json"), header=False)
 
     return listen
+
+
+@contextmanager
+def _ctrl_c_stops(session: Any) -> Iterator[list[bool]]:
+    """The first Ctrl-C stops the session cleanly (generation within a token, a running command killed,
+    the trajectory finished); a second one, or one at an approval prompt, raises KeyboardInterrupt."""
+    pressed: list[bool] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        pressed.append(True)
+        session.interrupt()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        console.print(display.plain("interrupted: stopping (Ctrl-C again to quit at once)", "yellow"))
+        if _prompting.is_set():
+            raise KeyboardInterrupt  # unblocks the approval prompt, which then rejects
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def print_summary(summary: dict[str, Any]) -> None:
@@ -136,13 +168,17 @@ def run(
     except (ModelLoadError, ModeError, VectorError, SandboxUnavailable) as exc:
         raise fail(str(exc)) from None
     try:
-        summary = session.run(task)
+        with _ctrl_c_stops(session) as interrupted:
+            summary = session.run(task)
     except ValueError as exc:
         raise fail(str(exc)) from None
+    except KeyboardInterrupt:  # a second Ctrl-C: the session's finally has written the trajectory's end
+        console.print(display.plain(f"interrupted; trajectory: {session.trajectory.path}", "yellow"))
+        raise typer.Exit(130) from None
     finally:
         engine.close()
     print_summary(summary.model_dump(mode="json"))
     if summary.answer:
         typer.echo(summary.answer)
     console.print(display.plain(f"trajectory: {session.trajectory.path}", "dim"))
-    raise typer.Exit(0 if summary.status == "finished" else 1)
+    raise typer.Exit(130 if interrupted else 0 if summary.status == "finished" else 1)

@@ -163,17 +163,21 @@ def _repo() -> Path | None:
 
 def _find(ref: str, model: ModelIdentity | None = None) -> Path:
     """A VECTOR argument: a file, else a library name (the one for `model` when there is one)."""
+    from rudder.vectors.formats_common import require_file
     from rudder.vectors.library import find_vector
 
     path = Path(ref).expanduser()
     if "/" in ref or path.suffix in (".gguf", ".f32", ".json") or path.is_file():
-        return find_vector(ref, None)  # a path: no need to look for the repository's library
-    if model is not None:
-        try:
-            return find_vector(ref, _repo(), model)
-        except VectorError:
-            pass  # named, but for another model: loading it says which
-    return find_vector(ref, _repo())
+        path = find_vector(ref, None)  # a path: no need to look for the repository's library
+    else:
+        if model is not None:
+            try:
+                return find_vector(ref, _repo(), model)
+            except VectorError:
+                pass  # named, but for another model: loading it says which
+        path = find_vector(ref, _repo())
+    require_file(path)  # before anything else is read for it (its card, a dataset, the model)
+    return path
 
 
 VectorArg = Annotated[str, typer.Argument(metavar="VECTOR", help="a vector file (any format) or a library name")]

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rudder.cli.options import ModelOpt, ThreadsOpt, fail
-from rudder.cli.vectors import LayersOpt, _engine, _layers
+from rudder.cli.vectors import LayersOpt, _engine, _find, _layers
 from rudder.engine.engine import EngineError
 from rudder.vectors.calibrate import DEFAULT_PROMPTS, DEFAULT_SCALES, calibrate, plot
 from rudder.vectors.card import CalibrationRow, Health, Recipe, VectorCard, load_card, save_card
@@ -21,7 +21,9 @@ from rudder.vectors.health import check_vector
 from rudder.vectors.vector import VectorError
 
 console = Console()
-VectorArg = Annotated[Path, typer.Argument(metavar="VECTOR", help="vector file (its .card.json is read if present)")]
+VectorArg = Annotated[
+    str, typer.Argument(metavar="VECTOR", help="vector file or library name (its .card.json is read if present)")
+]
 DatasetOpt = Annotated[
     Path | None, typer.Option("--dataset", "-d", help="contrastive JSONL [default: the recipe's, from the card]")
 ]
@@ -38,7 +40,7 @@ def _dataset_path(card: VectorCard, dataset: Path | None) -> Path:
 
 
 def check_cmd(
-    vector_path: VectorArg,
+    vector_ref: VectorArg,
     dataset: DatasetOpt = None,
     layers: LayersOpt = None,
     scale: Annotated[float | None, typer.Option(help="relative scale for the steering probe")] = None,
@@ -51,6 +53,7 @@ def check_cmd(
 ) -> None:
     """Health check: pair consistency, held-out AUROC, permutation nulls, steering direction, best layers."""
     try:
+        vector_path = _find(vector_ref)
         card = load_card(vector_path)
         data = load_dataset(_dataset_path(card, dataset), limit)
     except VectorError as exc:
@@ -119,7 +122,7 @@ def _scales(spec: str) -> list[float]:
 
 
 def calibrate_cmd(
-    vector_path: VectorArg,
+    vector_ref: VectorArg,
     layers: LayersOpt = None,
     scales: Annotated[str, typer.Option(help="magnitudes to sweep, comma-separated")] = ",".join(
         map(str, DEFAULT_SCALES)
@@ -136,6 +139,7 @@ def calibrate_cmd(
 ) -> None:
     """Sweep scales on held-out prompts; pick the largest before damage passes the threshold; plot it."""
     try:
+        vector_path = _find(vector_ref)
         card = load_card(vector_path)
     except VectorError as exc:
         raise fail(str(exc)) from None

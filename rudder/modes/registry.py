@@ -71,6 +71,8 @@ def load_mode_file(path: Path) -> Mode:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ModeError(f"{path}: cannot read mode file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ModeError(f"{path}: not a UTF-8 text file; expected a mode in TOML") from None
     return parse_mode(text, path)
 
 

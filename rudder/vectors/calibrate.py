@@ -130,19 +130,20 @@ def calibrate(
 ) -> Calibration:
     """Sweep |scale| upwards; stop at the first scale whose damage passes the threshold.
 
-    A scale passes when at most `max_damaged` of the answers are damaged and the median perplexity of its
-    answers under the unsteered model is at most `max_perplexity` × the unsteered answers'.
+    See `passes` for the threshold.
     """
     prompts = recipe.prompts or DEFAULT_PROMPTS
     steerer = Steerer(engine)
     steerer.clear()
-    base, _ = measure(engine, steerer, None, 0.0, layers, recipe, prompts)
+    base, base_answers = measure(engine, steerer, None, 0.0, layers, recipe, prompts)
+    intact = [not damaged(a.question, a.text) for a in base_answers]
     if progress:
         progress(base)
     rows, chosen = [base], 0.0
     for magnitude in sorted(abs(s) for s in scales):
-        row, _ = measure(engine, steerer, vector, sign * magnitude, layers, recipe, prompts)
+        row, answers = measure(engine, steerer, vector, sign * magnitude, layers, recipe, prompts)
         row.change = round(row.effect / base.effect - 1, 4) if base.effect else 0.0
+        row.added = sum(ok and bool(damaged(a.question, a.text)) for ok, a in zip(intact, answers, strict=True))
         rows.append(row)
         if progress:
             progress(row)
@@ -161,9 +162,15 @@ def calibrate(
 
 
 def passes(row: CalibrationRow, base: CalibrationRow, max_damaged: float, max_perplexity: float) -> bool:
-    """Absolute on damage (the unsteered model loops too; steering must not add to it), relative on perplexity."""
+    """The unsteered model loops now and then too: a scale may damage at most `max_damaged` of the answers
+    that were intact unsteered, and may not leave more answers damaged than unsteered plus that share;
+    its median perplexity under the unsteered model stays within `max_perplexity` x the unsteered one."""
     allowed = math.floor(max_damaged * row.answers + 1e-9)
-    return row.damaged <= allowed and row.perplexity <= max_perplexity * max(base.perplexity, 1.0)
+    return (
+        row.added <= allowed
+        and row.damaged <= base.damaged + allowed
+        and row.perplexity <= max_perplexity * max(base.perplexity, 1.0)
+    )
 
 
 def plot(calibration: Calibration, title: str, path: Path) -> Path:

@@ -76,6 +76,7 @@ class CalibrationRow(BaseModel):
     perplexity: float  # median, steered text under the unsteered model
     repetition: float  # mean word 4-gram repetition rate
     damaged: int  # answers with a loop, incoherent or off-topic
+    added: int = 0  # of those, answers that were intact unsteered (the damage steering caused)
     answers: int
     examples: list[str] = Field(default_factory=list)
 

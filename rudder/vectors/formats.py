@@ -12,6 +12,7 @@ loaded model's identity it also refuses a vector made for another model (Steerin
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 from rudder.engine.gguf_header import GGUFHeaderError, model_identity, read_gguf_header
@@ -104,7 +105,15 @@ def load_vector(
 def save_vector(vector: SteeringVector, path: Path, format: VectorFormat | str | None = None) -> None:
     """Write `vector` as `format`; None picks ds4 for a .f32/.json path, else rudder."""
     path = Path(path)
-    fmt = VectorFormat(format) if format is not None else _format_for(path)
+    try:
+        _save(vector, path, VectorFormat(format) if format is not None else _format_for(path))
+    except OSError as exc:
+        raise VectorError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _save(vector: SteeringVector, path: Path, fmt: VectorFormat) -> None:
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "it is a directory")
     if fmt == VectorFormat.DS4:
         save_ds4(vector, path)
         return

@@ -74,3 +74,13 @@ def test_threads_reach_the_engine(tmp_path: Path, runner: CliRunner, seen_thread
     result = runner.invoke(app, [*args, "--threads", "3"])
     assert "stopped by the test" in result.output, result.output
     assert seen_threads == [3]
+
+
+def test_ab_workers_split_the_same_default_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rudder.ab.pool import threads_per_worker
+    from rudder.engine.config import default_threads
+
+    monkeypatch.delenv("RUDDER_THREADS", raising=False)
+    assert threads_per_worker(1) == default_threads()  # never every core: one spinning worker would collapse
+    monkeypatch.setenv("RUDDER_THREADS", "3")  # what `rudder ab run --threads 3` sets
+    assert (threads_per_worker(1), threads_per_worker(2), threads_per_worker(4)) == (3, 1, 1)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from rudder.cli import app
 from rudder.interfaces import StepKind
-from rudder.modes.registry import get_mode
+from rudder.modes.mode import Mode
 from rudder.ui.bridge import mode_vectors, scaled
 from rudder.ui.commands import parse_slash
 from rudder.ui.mentions import attach, current_mention, fuzzy, repo_files
@@ -47,7 +48,14 @@ def test_slash_commands_parse_and_plain_text_is_not_one() -> None:
 
 
 def test_a_slider_rescales_a_vector_and_keeps_per_step_proportions() -> None:
-    mode = get_mode("careful-review")
+    # per-step vectors only (careful-review had them until its vector calibrated to 0)
+    mode = Mode.model_validate(
+        tomllib.loads(
+            'name = "per-step"\n'
+            '[steps.test]\nvectors = [{ vector = "careful", scale = 0.04, layers = "10-15" }]\n'
+            '[steps.review]\nvectors = [{ vector = "careful", scale = 0.04, layers = "10-15" }]\n'
+        )
+    )
     assert {name: spec.scale for name, spec in mode_vectors(mode).items()} == {"careful": 0.04}  # per-step only
     changed = scaled(mode, {"careful": 0.08})
     assert mode.vectors_for(StepKind.TEST)[0].scale == 0.04  # the original is untouched

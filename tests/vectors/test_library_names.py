@@ -88,3 +88,14 @@ def test_vectors_apply_finds_a_vector_saved_by_name() -> None:
     result = CliRunner().invoke(app, ["vectors", "apply", "mine", "What is rain?", "--max-tokens", "8", "-l", "10-15"])
     assert result.exit_code == 0, result.output
     assert "mine ×0.05" in result.output
+
+
+@pytest.mark.parametrize("command", ["check", "calibrate"])
+def test_vectors_check_and_calibrate_take_a_library_name(tmp_path: Path, command: str) -> None:
+    runner = CliRunner()
+    unknown = runner.invoke(app, ["vectors", command, "nosuch"])
+    assert unknown.exit_code == 2 and "no vector file or library vector named 'nosuch'" in unknown.output
+    dataset = Path(__file__).resolve().parents[2] / "rudder/vectors/datasets/terse_verbose.jsonl"
+    extra = ["--dataset", str(dataset)] if command == "check" else []
+    known = runner.invoke(app, ["vectors", command, "terse", *extra, "--model", str(tmp_path / "no.gguf")])
+    assert known.exit_code == 2 and "model file not found" in known.output, known.output  # resolved, went on
