@@ -74,7 +74,7 @@ def _plots(a: Analysis) -> dict[str, bytes]:
             ax.set_yticks(range(len(labels)), [""] * len(labels))
             ax.invert_yaxis()
             ax.set_title(f"Δ {METRICS[name]}")
-        fig.suptitle(f"paired differences vs {a.baseline} (95% bootstrap CI)", y=1.12)
+        fig.text(0.01, 1.0, f"arm − {a.baseline}, paired; 95% bootstrap CIs", va="bottom", fontsize=9)
         save(fig, "paired.png")
 
     colors = {"pass": (0.2, 0.65, 0.3), "fail": (0.85, 0.3, 0.25), "infra": (0.6, 0.6, 0.6)}
