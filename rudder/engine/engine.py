@@ -30,6 +30,7 @@ from llama_cpp.llama_grammar import LlamaGrammar
 from pydantic import BaseModel
 
 from rudder.engine import llama_internals
+from rudder.engine.batch import DEFAULT_SEQUENCES, BatchContext
 from rudder.engine.config import EngineConfig, default_threads
 from rudder.engine.generation import (
     GenerationResult,
@@ -108,6 +109,8 @@ class Engine:
         )
         self._grammars: dict[str, LlamaGrammar] = {}
         self.grammar_first = True
+        self._cvec: tuple[np.ndarray, int, int] | None = None
+        self._batch_ctx: BatchContext | None = None
         self.sites = discover_sites(self)
         self.reset()
 
@@ -157,7 +160,43 @@ class Engine:
             "llama_cpp_python": llama_cpp.__version__,
         }
 
+    def set_control_vector(self, data: np.ndarray | None, il_start: int = 0, il_end: int = 0) -> int:
+        """llama.cpp's native control vector (n_layer-1 rows, row 0 = layer 1) on every context; None
+        clears. Call only between decodes (Steerer defers it to the next decode boundary)."""
+        n_embd = self.info.n_embd
+        if data is None:
+            self._cvec = None
+            status = llama_cpp.llama_set_adapter_cvec(self.ctx, None, 0, n_embd, 0, 0)
+        else:
+            data = np.ascontiguousarray(data, dtype=np.float32).copy()
+            pointer = data.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+            status = llama_cpp.llama_set_adapter_cvec(self.ctx, pointer, data.size, n_embd, il_start, il_end)
+            self._cvec = (data, il_start, il_end) if status == 0 else None
+        if self._batch_ctx is not None and status == 0:
+            self._batch_ctx.set_control_vector(self._cvec)
+        return int(status)
+
+    def batch_context(self, n_tokens: int | None = None, n_seq_max: int | None = None) -> BatchContext:
+        """The capture context for several prompts per decode (created on first use, then kept)."""
+        current = self._batch_ctx
+        wanted = (
+            n_tokens or (current.requested[0] if current else self.n_ubatch),
+            n_seq_max or (current.requested[1] if current else DEFAULT_SEQUENCES),
+        )
+        if current is None or current.requested != wanted:
+            if current is not None:
+                current.close()
+            self._batch_ctx = None
+            current = BatchContext(self, *wanted)
+            if self._cvec is not None:
+                current.set_control_vector(self._cvec)
+            self._batch_ctx = current
+        return current
+
     def close(self) -> None:
+        if self._batch_ctx is not None:
+            self._batch_ctx.close()
+            self._batch_ctx = None
         self.llama.close()
         self.hook.close()
 

@@ -35,8 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from rudder.engine.generation import Sampling
 from rudder.interfaces import StepKind
-from rudder.vectors.plan import ScaleMode, Scope
-from rudder.vectors.vector import SteeringOp
+from rudder.vectors.kinds import ScaleMode, Scope, SteeringOp
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
 
