@@ -12,13 +12,14 @@ loaded model's identity it also refuses a vector made for another model (Steerin
 
 from __future__ import annotations
 
-from enum import StrEnum
+import errno
 from pathlib import Path
 
 from rudder.engine.gguf_header import GGUFHeaderError, model_identity, read_gguf_header
 from rudder.vectors.formats_common import KNOWN_SITES, require_file
 from rudder.vectors.formats_ds4 import DS4_FORMAT, load_ds4, save_ds4
 from rudder.vectors.formats_gguf import control_vector_header, load_llama, load_rudder, save_llama, save_rudder
+from rudder.vectors.kinds import VectorFormat
 from rudder.vectors.vector import ModelIdentity, SteeringVector, VectorError
 
 __all__ = [
@@ -38,12 +39,6 @@ __all__ = [
 ]
 
 _DS4_SUFFIXES = (".f32", ".json")
-
-
-class VectorFormat(StrEnum):
-    RUDDER = "rudder"
-    LLAMA = "llama"
-    DS4 = "ds4"
 
 
 def model_identity_from_gguf(path: Path) -> ModelIdentity:
@@ -110,7 +105,15 @@ def load_vector(
 def save_vector(vector: SteeringVector, path: Path, format: VectorFormat | str | None = None) -> None:
     """Write `vector` as `format`; None picks ds4 for a .f32/.json path, else rudder."""
     path = Path(path)
-    fmt = VectorFormat(format) if format is not None else _format_for(path)
+    try:
+        _save(vector, path, VectorFormat(format) if format is not None else _format_for(path))
+    except OSError as exc:
+        raise VectorError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _save(vector: SteeringVector, path: Path, fmt: VectorFormat) -> None:
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "it is a directory")
     if fmt == VectorFormat.DS4:
         save_ds4(vector, path)
         return

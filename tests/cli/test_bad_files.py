@@ -36,3 +36,20 @@ def test_binary_mode_file_is_one_error_in_check_and_a_warning_in_list(tmp_path: 
     listed = runner.invoke(app, ["modes", "list", "--repo", str(repo)])
     assert listed.exit_code == 0 and "fast-draft" in listed.output, listed.output
     assert "bin.toml: not a UTF-8 text file" in listed.output
+
+
+def test_convert_to_an_unwritable_place_is_one_error(tmp_path: Path, runner: CliRunner) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for target in (blocker / "sub" / "out.gguf", tmp_path):  # a parent that is a file; a directory
+        result = runner.invoke(app, ["vectors", "convert", "terse", str(target), "--to", "llama"])
+        assert result.exit_code != 0 and not isinstance(result.exception, OSError), result.output
+        assert f"{target}: cannot write" in result.output, result.output
+    assert not [p for p in tmp_path.iterdir() if "rudder-tmp" in p.name]  # no temporary file left behind
+
+
+def test_a_missing_vector_file_is_named_before_its_card_or_dataset(tmp_path: Path, runner: CliRunner) -> None:
+    for command in ("check", "calibrate", "show"):
+        result = runner.invoke(app, ["vectors", command, "nope.gguf"])
+        assert result.exit_code != 0
+        assert "vector file not found: nope.gguf" in result.output, (command, result.output)
