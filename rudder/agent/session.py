@@ -21,12 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from rudder.agent import discipline, prompts
-from rudder.agent.approval import ApprovalRequest, Approver, Decision
+from rudder.agent.approval import Approver
 from rudder.agent.config import AgentConfig
 from rudder.agent.context import Conversation
-from rudder.agent.diffs import preview, read_text, target_path, unified
 from rudder.agent.events import (
-    ApprovalRequested,
     Event,
     Listener,
     ModeSwitched,
@@ -36,18 +34,17 @@ from rudder.agent.events import (
     StepFinished,
     StepStarted,
     Token,
-    ToolCallFinished,
-    ToolCallStarted,
 )
+from rudder.agent.execution import ToolExecution
 from rudder.agent.manifest import build_manifest
-from rudder.agent.policy import decide
 from rudder.agent.protocol import JsonProtocol, ProtocolError, ToolCall, ToolCallProtocol
 from rudder.agent.records import RunSummary, StepRecord, Trajectory
+from rudder.agent.resume import restore_session
 from rudder.agent.steps import next_step_kind
 from rudder.engine.engine import ContextOverflowError
 from rudder.engine.generation import GenerationStats, Sampling
 from rudder.interfaces import Engine, Phase, Steerer, StepKind, StepPolicy
-from rudder.tools.base import Access, Tool, ToolError, Workspace
+from rudder.tools.base import Tool, ToolError, Workspace
 from rudder.tools.gitops import Checkpoints
 from rudder.tools.shell import detect_test_runner
 from rudder.tools.toolbox import all_tools
@@ -65,7 +62,7 @@ class Stop(Exception):
         self.status, self.answer = status, answer
 
 
-class Session:
+class Session(ToolExecution):
     def __init__(
         self,
         engine: Engine,
@@ -219,19 +216,7 @@ class Session:
 
     def restore(self, records: list[dict[str, Any]]) -> None:
         """Continue a saved session: rebuild the conversation and history from its trajectory records."""
-        runs = [r for r in records if r.get("type") == "run"]
-        if not runs:
-            raise ValueError("the trajectory has no run record: nothing to resume")
-        self.run_setup(str(runs[0]["task"]))
-        assert self.conversation is not None
-        for record in records:
-            if record.get("type") == "run" and record.get("turn", 1) > 1:
-                self.conversation.add_user(prompts.follow_up_message(str(record["task"])))
-            elif record.get("type") == "step":
-                step = StepRecord.model_validate({k: v for k, v in record.items() if k not in ("type", "time")})
-                self.history.append(step)
-                self.conversation.add(step.output, _replayed_observation(step), f"{step.tool} (restored)")
-        self.turn = max((int(r.get("turn", 1)) for r in runs), default=1)
+        restore_session(self, records)
 
     # -- one step -------------------------------------------------------------------------------------
 
@@ -439,130 +424,11 @@ class Session:
         self._bounced = True
         return False, f"The tests fail; fix the code, then finish.\n{output[-1500:]}"
 
-    # -- execute: approvals, checkpoints, the tool itself -----------------------------------------
-
-    def execute(self, call: ToolCall, record: StepRecord) -> str:
-        tool = self.tools[call.tool]
-        self._emit(ToolCallStarted(record.index, call.tool, call.arguments(), str(tool.access)))
-        started = time.perf_counter()
-        self._change: tuple[str, str | None, str | None] | None = None
-        observation = self._refusal(call, tool, record)
-        if observation:
-            record.ok, record.error_kind = False, "refused"
-        else:
-            observation = self._run_tool(call, tool, record)
-        record.tool_seconds = time.perf_counter() - started
-        self._emit(
-            ToolCallFinished(
-                record.index,
-                call.tool,
-                record.ok,
-                observation,
-                record.diff,
-                record.checkpoint,
-                record.tool_seconds,
-                record.error_kind,
-                *(self._change or (None, None, None)),
-            )
-        )
-        return observation
-
-    def _run_tool(self, call: ToolCall, tool: Tool, record: StepRecord) -> str:
-        """Run the tool inside a checkpoint (so `rudder undo` can revert it) and diff the file it touches."""
-        writes = tool.access != Access.READ
-        path = target_path(self.ws, call.args)
-        before = read_text(self.ws, path) if writes else None
-        if call.tool == "write_file" and before is not None and before == getattr(call.args, "content", None):
-            return f"{self.ws.relative(path)} already has exactly this content: nothing changed."  # type: ignore[arg-type]
-        checkpoint, self._changed = None, False
-        try:
-            if self.checkpoints is not None and writes:
-                checkpoint = self.checkpoints.begin(f"step {record.index}: {call.tool}")
-            return tool.run(self.ws, call.args)
-        except ToolError as exc:
-            record.ok, record.error_kind = False, "tool"
-            return f"Error: {exc}"
-        finally:
-            if checkpoint is not None and self.checkpoints is not None:
-                ended = self.checkpoints.end(checkpoint)
-                record.checkpoint = ended.id or None
-                self._changed = bool(ended.changes)
-            if writes and path is not None:
-                after = read_text(self.ws, path)
-                record.diff = unified(before, after, self.ws.relative(path))
-                if record.diff is not None:
-                    self._change = (self.ws.relative(path), before, after)
-            self._note_access(call.tool, path, record)
-
-    def _note_access(self, tool: str, path: Path | None, record: StepRecord) -> None:
-        if not record.ok:
-            return
-        if path is not None and tool in ("read_file", "write_file", "edit_file"):
-            self.read_paths.add(path)  # the model has now seen (or decided) this file's content
-        if record.diff or self._changed:  # the repo changed: repeating a call is no longer a loop
-            self.loops.changes += 1
-
-    def _refusal(self, call: ToolCall, tool: Tool, record: StepRecord) -> str | None:
-        unread = discipline.unread_overwrite(call.tool, target_path(self.ws, call.args), self.read_paths)
-        if unread:
-            return unread
-        verdict = decide(
-            self.config.approval,
-            tool,
-            call.args,
-            self.ws,
-            read_only=self.policy.read_only(record.kind),
-            sandboxed=self.ws.sandbox is not None,
-        )
-        if verdict.action == "refuse":
-            return f"Error: {call.tool} is not allowed: {verdict.reason}. Use read tools or finish."
-        if verdict.action == "allow" or (call.tool in self.always_allowed and not verdict.sensitive):
-            return None
-        request = ApprovalRequest(
-            step=record.index,
-            tool=call.tool,
-            arguments=call.arguments(),
-            access=str(tool.access),
-            reason=verdict.reason,
-            diff=preview(self.ws, call.tool, call.args),
-            command=getattr(call.args, "command", None),
-        )
-        return self._ask(request)
-
-    def _ask(self, request: ApprovalRequest) -> str | None:
-        """None when allowed, else the observation that tells the model it was not."""
-        if self.approver is None:
-            return f"Error: {request.tool} needs approval ({request.reason}), and no one can approve in this run."
-        self._emit(ApprovalRequested(request))
-        self.trajectory.write("approval", {"step": request.step, "tool": request.tool, "reason": request.reason})
-        answer = self.approver(request)
-        if answer is not None:
-            request.answer(answer, request.message)  # a synchronous approver may have written its reason there
-        decision = request.wait(self._interrupt)
-        self.trajectory.write("approved", {"step": request.step, "decision": str(decision), "message": request.message})
-        if decision == Decision.ALLOW_ALWAYS:
-            self.always_allowed.add(request.tool)
-        if decision == Decision.REJECT:
-            because = f": {request.message}" if request.message else ""
-            return f"Error: the user declined {request.tool}{because}. Try something else or finish."
-        return None
-
 
 def _real_steerer(engine: Engine) -> Steerer:
     from rudder.vectors.steerer import Steerer as NativeSteerer
 
     return NativeSteerer(engine)  # type: ignore[arg-type]
-
-
-def _replayed_observation(step: StepRecord) -> str | None:
-    """What the model saw after a recorded step, rebuilt the way the live loop words it."""
-    if step.kind == StepKind.PLAN:
-        return "Now act: reply with one JSON tool call."
-    if step.error_kind == "protocol":
-        return prompts.error_observation(step.observation)
-    if step.tool == "finish":
-        return None
-    return prompts.observation(step.tool or "tool", step.observation)
 
 
 def _checkpoints_or_none(root: Path) -> Checkpoints | None:
