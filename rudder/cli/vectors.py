@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import textwrap
 import time
 from pathlib import Path
@@ -95,6 +96,12 @@ def extract_cmd(
         ) as bar:
             task = bar.add_task(f"reading {len(data)} pairs", total=2 * len(data))
             started = time.perf_counter()
+            stop = _StopBetweenPrompts()
+
+            def progress(done: int, total: int) -> None:
+                stop.check()
+                bar.update(task, completed=done)
+
             vector = extract(
                 engine,
                 data,
@@ -105,8 +112,9 @@ def extract_cmd(
                 op=op,
                 name=save or dataset.stem,
                 description=description,
-                progress=lambda done, total: bar.update(task, completed=done),
+                progress=progress,
             )
+            stop.restore()
         seconds = time.perf_counter() - started
         targets: list[tuple[Path, VectorFormat | None]] = [(output, None)] if output else []  # .f32 → ds4
         if saved:
@@ -117,8 +125,30 @@ def extract_cmd(
         console.print(f"{len(data)} pairs, layers {chosen[0]}..{chosen[-1]}, {method}, {seconds:.1f} s")
     except VectorError as exc:
         raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted; no vector written", code=130) from None
     finally:
         engine.close()
+
+
+class _StopBetweenPrompts:
+    """Ctrl-C during extraction stops it between two prompts: a KeyboardInterrupt raised inside llama.cpp's
+    capture callback would be swallowed by ctypes and leave a half-captured batch behind."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self.previous = signal.signal(signal.SIGINT, self._press)
+
+    def _press(self, signum: int, frame: object) -> None:
+        self.pressed = True
+
+    def check(self) -> None:
+        if self.pressed:
+            self.restore()
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        signal.signal(signal.SIGINT, self.previous)
 
 
 def _repo() -> Path | None:
