@@ -91,6 +91,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=160)
     parser.add_argument("--vectors", nargs="*", default=list(ASK_FOR))
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--no-loose", action="store_true", help="skip the terse 'steered, no guard' arm")
     args = parser.parse_args()
     questions = QUESTIONS[: args.questions]
     held_out(questions)
@@ -116,12 +117,13 @@ def main() -> None:
                 steered = answers(engine, SYSTEM, questions, args.max_tokens, guard)
             arm = f"steered ×{card.calibration.scale:g} @{card.calibration.layers}"
             rows.append(summarize(name, arm, steered, questions, score, base, guard))
-        if name == "terse":
+        if name == "terse" and not args.no_loose:
             with steerer.steering(plan):
                 loose = answers(engine, SYSTEM, questions, args.max_tokens, None)
             rows.append(summarize(name, "steered, no guard", loose, questions, score, base))
         prompted = answers(engine, f"{SYSTEM} {ASK_FOR[name]}", questions, args.max_tokens, None)
         rows.append(summarize(name, "prompt-only", prompted, questions, score, base))
+        console.print(rows[-3:] if name != "terse" else rows[-4:])
     table = Table(title=f"library vectors, {len(questions)} held-out questions, greedy, {args.max_tokens}-token cap "
                   "(shared 2-core machine)")  # fmt: skip
     for column in ("vector", "arm", "metric", "vs unsteered", "words", "intact", "guard"):

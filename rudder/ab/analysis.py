@@ -14,6 +14,7 @@ METRICS = {  # name in the score metadata -> label, and what "lower" means
     "tool_errors": "tool errors",
 }
 SIGNIFICANCE = 0.05
+MIN_TASKS_FOR_BEHAVIOUR = 6  # below this a bootstrap CI over tasks is too coarse to claim anything
 
 
 @dataclass
@@ -56,6 +57,8 @@ class Analysis:
     epochs: int
     grid: dict[tuple[str, str], list[str]]  # (arm, task) -> outcomes per epoch
     infra_errors: list[Row]
+    run: dict = field(default_factory=dict)
+    model: dict = field(default_factory=dict)
 
 
 def _metric(row: Row, name: str) -> float | None:
@@ -123,9 +126,11 @@ def verdict(comp: Comparison, baseline: str) -> str:
             f"{comp.arm} vs {baseline}: no detectable difference in pass rate ({_pp(comp.delta)}, "
             f"Holm-adjusted p = {comp.p_holm:.2g}); at n = {comp.pairs} pairs {reach}."
         )
+    if comp.tasks < MIN_TASKS_FOR_BEHAVIOUR:
+        return head + f" Too few tasks ({comp.tasks}) for claims about behaviour metrics."
     effects = []
     for name, ci in comp.metrics.items():
-        if ci.n >= 2 and (ci.low > 0 or ci.high < 0):
+        if ci.low > 0 or ci.high < 0:
             word = "more" if ci.mean > 0 else "fewer"
             effects.append(f"{word} {METRICS[name]} ({ci.mean:+.2f}, 95% CI {ci.low:+.2f} to {ci.high:+.2f})")
     if effects:
@@ -152,7 +157,19 @@ def analyze(results: Results, baseline: str | None = None, n_boot: int = 10_000)
     for row in sorted(results.rows, key=lambda r: r.epoch):
         grid.setdefault((row.arm, row.task), []).append(row.outcome)
     epochs = max((r.epoch for r in results.rows), default=0)
-    return Analysis(results.suite, base, summaries, comps, tasks, epochs, grid, results.infra())
+    manifest = next(iter(results.manifests.values()), {})
+    return Analysis(
+        results.suite,
+        base,
+        summaries,
+        comps,
+        tasks,
+        epochs,
+        grid,
+        results.infra(),
+        results.run,
+        manifest.get("model", {}),
+    )
 
 
 def _natural(text: str) -> tuple:

@@ -74,7 +74,7 @@ def _plots(a: Analysis) -> dict[str, bytes]:
             ax.set_yticks(range(len(labels)), [""] * len(labels))
             ax.invert_yaxis()
             ax.set_title(f"Δ {METRICS[name]}")
-        fig.suptitle(f"paired differences vs {a.baseline} (95% bootstrap CI)", y=1.12)
+        fig.text(0.01, 1.0, f"arm − {a.baseline}, paired; 95% bootstrap CIs", va="bottom", fontsize=9)
         save(fig, "paired.png")
 
     colors = {"pass": (0.2, 0.65, 0.3), "fail": (0.85, 0.3, 0.25), "infra": (0.6, 0.6, 0.6)}
@@ -101,6 +101,15 @@ def markdown(a: Analysis, plots: list[str]) -> str:
         "Infrastructure failures (crashes, timeouts) are counted apart and left out of every test.",
         "",
     ]
+    r, m = a.run, a.model
+    if r or m:
+        lines += [
+            f"Run: model {m.get('name', '?')} (sha256 {str(m.get('sha256'))[:12]}), temperature "
+            f"{r.get('temperature')}, seed {r.get('seed')}, max steps {r.get('max_steps') or 'per task'}, "
+            f"tasks {r.get('tasks') or 'all'}, backend {r.get('backend')} with {r.get('jobs')} worker(s) × "
+            f"{r.get('threads_per_worker')} thread(s), rudder {r.get('rudder_version')}.",
+            "",
+        ]
     lines += ["## Verdict", ""] + [f"- {c.verdict}" for c in a.comparisons] + [""]
     if not a.comparisons:
         lines += ["- Only one arm: nothing to compare.", ""]

@@ -34,6 +34,7 @@ class Results:
     arms: list[str] = field(default_factory=list)
     manifests: dict[str, dict[str, Any]] = field(default_factory=dict)  # arm -> one sample's manifest
     logs: list[str] = field(default_factory=list)
+    run: dict[str, Any] = field(default_factory=dict)  # the run's settings (eval metadata of the newest log)
 
     def finished(self) -> list[Row]:
         return [r for r in self.rows if r.outcome != "infra"]
@@ -61,12 +62,27 @@ def load_results(log_dir: str, quiet: bool = False) -> Results:
     arms: list[str] = []
     suite = ""
     manifests: dict[str, dict[str, Any]] = {}
+    run: dict[str, Any] = {}
     infos = list_eval_logs(log_dir, descending=False)  # oldest first; a later log replaces an earlier one
     for rank, info in enumerate(infos):
         log = read_eval_log(info)
         meta = log.eval.metadata or {}
         arm = meta.get("arm") or (log.eval.task_args or {}).get("arm") or log.eval.task
         suite = suite or meta.get("suite", "")
+        run = {
+            k: meta.get(k)
+            for k in (
+                "backend",
+                "jobs",
+                "threads_per_worker",
+                "epochs",
+                "tasks",
+                "seed",
+                "temperature",
+                "rudder_version",
+            )
+        }
+        run["max_steps"] = (log.eval.task_args or {}).get("max_steps")
         for name in [*meta.get("arms", []), arm]:  # the run's own arm order first
             if name not in arms:
                 arms.append(name)
@@ -80,4 +96,4 @@ def load_results(log_dir: str, quiet: bool = False) -> Results:
     arms = [a for a in arms if any(key[0] == a for key in chosen)]
     order = {arm: i for i, arm in enumerate(arms)}
     rows = sorted((r for _, r in chosen.values()), key=lambda r: (order[r.arm], r.task, r.epoch))
-    return Results(rows, suite, arms, manifests, [info.name for info in infos])
+    return Results(rows, suite, arms, manifests, [info.name for info in infos], run)

@@ -12,6 +12,8 @@ import argparse
 import json
 import os
 import sys
+import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,18 @@ class Host:
             return json.dumps({"infra": f"{type(exc).__name__}: {exc}"})
 
 
+def _exit_with_parent() -> None:
+    """A worker whose driver was killed (kill -9) stops at once instead of finishing its sample."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--threads", type=int, default=1)
@@ -53,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["RUDDER_THREADS"] = str(args.threads)
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # llama.cpp and stray prints go to stderr
+    _exit_with_parent()
     host = Host(args.threads, args.model)
     for line in sys.stdin:
         if line.strip():

@@ -87,3 +87,10 @@ def test_verdict_reports_a_real_difference():
     # infra rows never enter the pairs
     arm[0] = Row("fast", "t0", 1, "infra")
     assert compare(base, arm, "fast", n_boot=100).pairs == 19
+
+
+def test_no_behaviour_claim_from_a_handful_of_tasks():
+    base = _rows("neutral", "FF", [10, 10])
+    arm = _rows("careful", "FF", [20, 20])
+    comp = compare(base, arm, "careful", n_boot=200)
+    assert "Too few tasks (2)" in verdict(comp, "neutral") and "more words" not in verdict(comp, "neutral")
