@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import textwrap
 import time
 from pathlib import Path
@@ -123,7 +124,13 @@ def extract_cmd(
     try:
         chosen = _layers(layers, list(range(1, engine.info.n_layer - 1)))
         started = time.perf_counter()
+        stop = _StopBetweenPrompts()
         with LateProgress(f"reading {len(data)} pairs", 2 * len(data)) as bar:
+
+            def progress(done: int, total: int) -> None:
+                stop.check()
+                bar.update(done, total)
+
             vector = extract(
                 engine,
                 data,
@@ -134,8 +141,9 @@ def extract_cmd(
                 op=op,
                 name=save or dataset.stem,
                 description=description,
-                progress=bar.update,
+                progress=progress,
             )
+            stop.restore()
         seconds = time.perf_counter() - started
         targets: list[tuple[Path, VectorFormat | None]] = [(output, None)] if output else []  # .f32 → ds4
         if saved:
@@ -146,8 +154,30 @@ def extract_cmd(
         console.print(f"{len(data)} pairs, layers {chosen[0]}..{chosen[-1]}, {method}, {seconds:.1f} s")
     except (VectorError, EngineError, BatchError, HookError) as exc:
         raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted; no vector written", code=130) from None
     finally:
         engine.close()
+
+
+class _StopBetweenPrompts:
+    """Ctrl-C during extraction stops it between two prompts: a KeyboardInterrupt raised inside llama.cpp's
+    capture callback would be swallowed by ctypes and leave a half-captured batch behind."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self.previous = signal.signal(signal.SIGINT, self._press)
+
+    def _press(self, signum: int, frame: object) -> None:
+        self.pressed = True
+
+    def check(self) -> None:
+        if self.pressed:
+            self.restore()
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        signal.signal(signal.SIGINT, self.previous)
 
 
 def _repo() -> Path | None:
