@@ -9,7 +9,7 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "module", ["rudder.modes.registry", "rudder.modes.active", "rudder.tools.base", "rudder.config"]
+    "module", ["rudder.modes.registry", "rudder.modes.active", "rudder.tools.base", "rudder.config", "rudder.cli"]
 )
 def test_importing_does_not_load_llama_cpp_or_the_hook(module: str) -> None:
     code = (

@@ -35,7 +35,10 @@ PROTOCOLS = {"json": JsonProtocol, "dsml": DsmlProtocol}  # the model profile na
 
 def protocol_for(engine: Engine, tools: dict[str, Tool]) -> ToolCallProtocol:
     """The tool-call format the loaded model was trained on (its profile's), JSON when unknown."""
-    return PROTOCOLS.get(engine.profile.tool_protocol, JsonProtocol)(tools)
+    kind = PROTOCOLS.get(engine.profile.tool_protocol, JsonProtocol)
+    if kind is JsonProtocol:  # a short free-text "thought" opens each call: the phase modes steer
+        return JsonProtocol(tools, with_thought=True)
+    return kind(tools)
 
 
 def repo_map_budget(engine: Engine) -> int:

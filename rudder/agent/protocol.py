@@ -62,6 +62,7 @@ class ToolCallProtocol(Protocol):
 
 
 GRAMMAR_MAX_LENGTH = 256  # longer caps explode llama.cpp's grammar; max_tokens bounds long text instead
+THOUGHT_MAX_LENGTH = 160  # one sentence: the free-text phase a mode steers, kept cheap
 PATH_MAX_LENGTH = 160  # a small model rambling inside a path is cut short here
 
 
@@ -86,7 +87,7 @@ def call_schema(name: str, args: type[ToolArgs], with_thought: bool) -> dict[str
     properties: dict[str, Any] = {}
     required = ["tool"]
     if with_thought:
-        properties["thought"] = {"type": "string", "maxLength": 300}
+        properties["thought"] = {"type": "string", "maxLength": THOUGHT_MAX_LENGTH}
         required.insert(0, "thought")
     properties["tool"] = {"const": name}
     properties.update(_clean_schema(schema.get("properties", {})))

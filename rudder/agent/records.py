@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from rudder.interfaces import StepKind
 
-RunStatus = Literal["finished", "max_steps", "token_budget", "stopped", "error"]
+RunStatus = Literal["finished", "stuck", "max_steps", "token_budget", "stopped", "error"]
 
 
 class StepRecord(BaseModel):
@@ -31,11 +31,15 @@ class StepRecord(BaseModel):
         default_factory=list, description="collapse-guard actions: loop/entropy seen, scale backed off, tokens rewound"
     )
     output: str = ""  # the model's raw text
+    thought: str = ""  # the free-text "thought" written before the call (the phase modes steer)
     tool: str | None = None
     arguments: dict[str, Any] | None = None
     observation: str = ""
     ok: bool = True
-    error_kind: Literal["protocol", "tool", "refused"] | None = None
+    error_kind: Literal["protocol", "tool", "refused", "runaway"] | None = None
+    repeated: int = 0  # this call or error had been seen this many times (loop detection)
+    temperature: float | None = None  # set when the step sampled warmer to change course
+    tests: Literal["passed", "failed"] | None = None  # tests the harness ran before finish (careful modes)
     checkpoint: str | None = None
     diff: str | None = None  # unified diff of the file a write or edit changed
     prompt_tokens: int = 0

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rudder.agent import prompts
+from rudder.agent import discipline, prompts
 from rudder.agent.approval import ApprovalRequest, Approver, Decision
 from rudder.agent.config import AgentConfig
 from rudder.agent.context import Conversation
@@ -49,10 +49,12 @@ from rudder.engine.generation import GenerationStats, Sampling
 from rudder.interfaces import Engine, Phase, Steerer, StepKind, StepPolicy
 from rudder.tools.base import Access, Tool, ToolError, Workspace
 from rudder.tools.gitops import Checkpoints
+from rudder.tools.shell import detect_test_runner
 from rudder.tools.toolbox import all_tools
 from rudder.vectors.guard import CollapseGuard, GuardEvent
 
 PLAN_TOKENS = 96
+WARM = 0.7  # temperature for the one step after a repeat (change course)
 
 
 class Stop(Exception):
@@ -85,7 +87,8 @@ class Session:
         self.sampling = sampling or Sampling(max_tokens=768)
         self.steerer: Steerer = steerer if steerer is not None else _real_steerer(engine)
         self.tools = tools if tools is not None else all_tools()
-        self.protocol = protocol or JsonProtocol(self.tools)
+        # a short free-text "thought" opens every call: the phase a mode steers even when calls are unsteered
+        self.protocol = protocol or JsonProtocol(self.tools, with_thought=True)
         self.approver = approver
         self.trajectory = trajectory or Trajectory(None)
         self.checkpoints = _checkpoints_or_none(workspace.root)
@@ -103,6 +106,10 @@ class Session:
         self._system_addendum = ""
         self._busy = threading.Lock()
         self._change: tuple[str, str | None, str | None] | None = None
+        self.read_paths: set[Path] = set()  # files whose content the model has seen (read, attached, written)
+        self.loops = discipline.LoopWatch()
+        self._warm_steps = 0  # steps left to sample warmer (after a repeat)
+        self._runaway: str | None = None
 
     # -- control from outside (any thread) ---------------------------------------------------------
 
@@ -149,6 +156,16 @@ class Session:
             task=prompts.task_message(task),
             example=prompts.worked_example(self.protocol),
         )
+        self._attach_named_files(task)
+
+    def _attach_named_files(self, task: str) -> None:
+        """Files the task names go into the task message up front (aider does this), counted as read."""
+        assert self.conversation is not None
+        budget = min(1500, self.engine.info.n_ctx // 8)
+        count = lambda text: len(self.engine.tokenize(text, add_bos=False))  # noqa: E731
+        text, _attached = discipline.attach_named_files(task, self.ws, count, budget)
+        if text:  # shown, but not "read": replacing a whole file still takes a read_file first
+            self.conversation.task = f"{self.conversation.task}\n\n{text}"
 
     def send(self, message: str) -> RunSummary:
         """A follow-up in the same conversation (after run() returned): the model sees everything so far."""
@@ -163,6 +180,8 @@ class Session:
         with self._busy:
             self.turn += 1
             self.turn_steps = []
+            self.loops = discipline.LoopWatch()
+            self._tested_at, self._bounced = -1, False
             self._interrupt.clear()
             self.ws.cancel.clear()
             self.summary = RunSummary(status="stopped")
@@ -252,7 +271,7 @@ class Session:
         s.tokens += record.prompt_tokens_evaluated + record.generated_tokens
         s.generate_seconds += record.generate_seconds
         s.tool_seconds += record.tool_seconds
-        s.protocol_errors += record.error_kind == "protocol"
+        s.protocol_errors += record.error_kind in ("protocol", "runaway")
         s.tool_errors += record.error_kind in ("tool", "refused")
 
     # -- query: ask the model, steering per phase -------------------------------------------------
@@ -263,6 +282,12 @@ class Session:
         sampling = self.policy.sampling(kind, self.sampling)
         if max_tokens is not None:
             sampling = sampling.model_copy(update={"max_tokens": max_tokens})
+        if self._warm_steps and grammar is not None:  # change course: one warmer step after a repeat
+            self._warm_steps -= 1
+            warm = max(sampling.temperature, WARM)
+            sampling = sampling.model_copy(update={"temperature": warm, "seed": sampling.seed + record.index})
+            record.temperature = warm
+        self._runaway = None
         limit = self.engine.info.n_ctx - sampling.max_tokens
 
         def render(messages: list[dict[str, str]]) -> str:
@@ -278,6 +303,10 @@ class Session:
             self._emit(Token(record.index, event.text, phase, event.erase))
             if self._interrupt.is_set():
                 generation.cancel()
+            if grammar is not None and phase == Phase.TOOL_CALL and self._runaway is None:
+                self._runaway = discipline.runaway(generation.text)
+                if self._runaway is not None:  # a degenerating string: stop now, not at max_tokens
+                    generation.cancel()
             now_phase = phase if grammar is None else self.protocol.phase(generation.text)
             switched = self._take_pending_policy(record.index, mid_step=True)
             if now_phase != phase or switched:
@@ -341,21 +370,74 @@ class Session:
         except ContextOverflowError as exc:
             raise Stop("error", str(exc)) from exc
         record.output = text
+        if self._runaway is not None:
+            record.ok, record.error_kind = False, "runaway"
+            record.observation = discipline.runaway_observation(self._runaway)
+            self._observe(record, text, record.observation, "runaway tool call")
+            return
         try:
             call = self.protocol.parse(text)
         except ProtocolError as exc:
             record.ok, record.error_kind, record.observation = False, "protocol", str(exc)
-            self.conversation.add(text, prompts.error_observation(str(exc)), "invalid tool call")
+            self._observe(record, text, prompts.error_observation(str(exc)), "invalid tool call")
             return
-        record.tool, record.arguments = call.tool, call.arguments()
+        record.tool, record.arguments, record.thought = call.tool, call.arguments(), call.thought
         if call.is_finish:
-            record.observation = call.args.answer  # type: ignore[attr-defined]
+            answer = call.args.answer  # type: ignore[attr-defined]
+            report = self._tests_before_finish(record)
+            if report is not None and not report[0]:
+                record.ok, record.error_kind, record.observation = False, "tool", report[1]
+                self._observe(record, text, prompts.observation("run_tests", report[1]), "finish: tests fail")
+                return
+            record.observation = f"{answer}\n\n{report[1]}" if report else answer
             self.conversation.add(text, None, "finished")
             raise Stop("finished", record.observation)
         record.observation = self.execute(call, record)
-        self.conversation.add(text, prompts.observation(call.tool, record.observation), _summary(call, record))
+        observation = prompts.observation(call.tool, record.observation)
+        if record.ok and record.diff:
+            observation = f"{observation}\n{prompts.after_change(self.protocol)}"
+        self._observe(record, text, observation, _summary(call, record))
         if self._interrupt.is_set():
             raise Stop("stopped")
+
+    def _observe(self, record: StepRecord, call: str, observation: str, summary: str) -> None:
+        """Answer the call, watching for loops: a repeat changes course once, a third time ends the run."""
+        assert self.conversation is not None
+        error = None if record.ok else "runaway" if record.error_kind == "runaway" else record.observation
+        seen = self.loops.see(record.tool, record.arguments, error)
+        if seen >= discipline.LOOP_STOP:
+            self.conversation.add(call, observation, summary)
+            raise Stop("stuck", f"stopped: the same {'call' if record.ok else 'error'} {seen} times")
+        if seen >= discipline.LOOP_WARN:
+            record.repeated = seen
+            observation = f"{observation}\n\n{discipline.CHANGE_COURSE}"
+            self.conversation.include_example = False
+            self._warm_steps = 1
+        self.conversation.add(call, observation, summary)
+
+    def _tests_before_finish(self, record: StepRecord) -> tuple[bool, str] | None:
+        """Careful modes run the repo's tests before finishing when files changed since they last ran:
+        (ok to finish, report). A failure sends the model back once; the next finish reports it."""
+        wants = getattr(self.policy, "test_before_finish", False)
+        changes = self.loops.changes
+        if not wants or changes in (0, self._tested_at) or "run_tests" not in self.tools:
+            return None
+        if detect_test_runner(self.ws.root) is None:
+            return None
+        self._tested_at = changes
+        tool = self.tools["run_tests"]
+        try:
+            output = tool.run(self.ws, tool.args())
+        except ToolError as exc:
+            return True, f"[tests could not run: {exc}]"
+        passed = _tests_passed(output)
+        record.tests = "passed" if passed else "failed"
+        if passed:
+            return True, "[tests passed]"
+        if self._bounced:
+            return True, f"[tests failed]\n{output[-800:]}"
+        self._bounced = True
+        return False, f"The tests fail; fix the code, then finish.\n{output[-1500:]}"
 
     # -- execute: approvals, checkpoints, the tool itself -----------------------------------------
 
@@ -388,9 +470,11 @@ class Session:
     def _run_tool(self, call: ToolCall, tool: Tool, record: StepRecord) -> str:
         """Run the tool inside a checkpoint (so `rudder undo` can revert it) and diff the file it touches."""
         writes = tool.access != Access.READ
-        path = target_path(self.ws, call.args) if writes else None
-        before = read_text(self.ws, path)
-        checkpoint = None
+        path = target_path(self.ws, call.args)
+        before = read_text(self.ws, path) if writes else None
+        if call.tool == "write_file" and before is not None and before == getattr(call.args, "content", None):
+            return f"{self.ws.relative(path)} already has exactly this content: nothing changed."  # type: ignore[arg-type]
+        checkpoint, self._changed = None, False
         try:
             if self.checkpoints is not None and writes:
                 checkpoint = self.checkpoints.begin(f"step {record.index}: {call.tool}")
@@ -400,14 +484,28 @@ class Session:
             return f"Error: {exc}"
         finally:
             if checkpoint is not None and self.checkpoints is not None:
-                record.checkpoint = self.checkpoints.end(checkpoint).id or None
-            if path is not None:
+                ended = self.checkpoints.end(checkpoint)
+                record.checkpoint = ended.id or None
+                self._changed = bool(ended.changes)
+            if writes and path is not None:
                 after = read_text(self.ws, path)
                 record.diff = unified(before, after, self.ws.relative(path))
                 if record.diff is not None:
                     self._change = (self.ws.relative(path), before, after)
+            self._note_access(call.tool, path, record)
+
+    def _note_access(self, tool: str, path: Path | None, record: StepRecord) -> None:
+        if not record.ok:
+            return
+        if path is not None and tool in ("read_file", "write_file", "edit_file"):
+            self.read_paths.add(path)  # the model has now seen (or decided) this file's content
+        if record.diff or self._changed:  # the repo changed: repeating a call is no longer a loop
+            self.loops.changes += 1
 
     def _refusal(self, call: ToolCall, tool: Tool, record: StepRecord) -> str | None:
+        unread = discipline.unread_overwrite(call.tool, target_path(self.ws, call.args), self.read_paths)
+        if unread:
+            return unread
         verdict = decide(
             self.config.approval,
             tool,
@@ -473,6 +571,11 @@ def _checkpoints_or_none(root: Path) -> Checkpoints | None:
         return Checkpoints(root)
     except ToolError:
         return None
+
+
+def _tests_passed(output: str) -> bool:
+    """run_tests ends with "[exit code N: tests passed|tests failed|no tests collected; ...]"."""
+    return "[exit code 0" in output or ": no tests collected" in output
 
 
 def _summary(call: ToolCall, record: StepRecord) -> str:

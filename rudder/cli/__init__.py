@@ -28,10 +28,36 @@ from pathlib import Path
 import typer
 
 from rudder import __version__
-from rudder.cli import ab, acp, chat, history, modes, run, tui, vectors, vectors_trust
+from rudder.cli.lazy import lazy_group
 from rudder.cli.options import CtxOpt, ModelOpt, RepoOpt, ThreadsOpt
 
+# Each command's module loads only when that command runs: `rudder --help` imports neither llama.cpp nor
+# the agent and tools (tests/cli/test_lazy.py keeps the one-line helps here equal to the real ones).
+COMMANDS = {
+    "chat": ("rudder.cli.chat:chat", "Chat with the model, streaming its answers."),
+    "run": (
+        "rudder.cli.run:run",
+        "Run the agent on TASK in a git repository until it finishes or hits a limit; write a trajectory.",
+    ),
+    "replay": (
+        "rudder.cli.history:replay",
+        "Print a recorded run: the task, every step with its steering, call and observation, the outcome.",
+    ),
+    "undo": (
+        "rudder.cli.history:undo",
+        "Undo an agent step: restore exactly the files it changed, leaving your commits and other files alone.",
+    ),
+    "acp": (
+        "rudder.cli.acp:acp",
+        "Serve Rudder to an editor over the Agent Client Protocol (JSON-RPC on stdin/stdout).",
+    ),
+    "vectors": ("rudder.cli.vectors:app", "Extract, inspect, convert and try steering vectors."),
+    "modes": ("rudder.cli.modes:app", "List, show and check modes (bundles of steering, sampling and prompt)."),
+    "ab": ("rudder.cli.ab:app", "A/B experiments: suite × arms (modes) × epochs, then paired statistics."),
+}
+
 app = typer.Typer(
+    cls=lazy_group(COMMANDS),
     help=__doc__,
     no_args_is_help=False,
     invoke_without_command=True,
@@ -40,16 +66,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.command("chat")(chat.chat)
-app.command("run")(run.run)
-app.command("replay")(history.replay)
-app.command("undo")(history.undo)
-vectors.app.command("check")(vectors_trust.check_cmd)
-app.command("acp")(acp.acp)
-vectors.app.command("calibrate")(vectors_trust.calibrate_cmd)
-app.add_typer(vectors.app, name="vectors")
-app.add_typer(modes.app, name="modes")
-app.add_typer(ab.app, name="ab")
 
 
 def _version(value: bool) -> None:
@@ -71,6 +87,8 @@ def root(
 ) -> None:
     """Without a command: the terminal UI (agent transcript, approvals, modes, steering) in the current repo."""
     if ctx.invoked_subcommand is None:
+        from rudder.cli import tui
+
         tui.open_tui(repo, mode, model, approval, n_ctx, threads)
 
 

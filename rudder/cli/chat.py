@@ -19,8 +19,6 @@ from rudder.cli.options import (
     build_config,
     fail,
 )
-from rudder.engine.engine import Engine, EngineError
-from rudder.engine.model_file import ModelLoadError
 
 SystemOpt = Annotated[str, typer.Option("--system", "-s", help="system prompt")]
 
@@ -39,6 +37,9 @@ def chat(
 
     With stdin not a terminal, each input line is one user turn (handy in scripts).
     """
+    from rudder.engine.engine import Engine, EngineError
+    from rudder.engine.model_file import ModelLoadError
+
     config = build_config(
         Path.cwd(),
         model=model,

@@ -14,10 +14,7 @@ from rudder.cli.display import plain
 from rudder.cli.options import RepoOpt, fail, warn_mode_problems
 from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind
-from rudder.modes.check import check_mode_vectors
 from rudder.modes.registry import ModeError, get_mode, load_mode_file, scan_modes
-from rudder.tools.base import ToolError
-from rudder.tools.gitops import find_repo_root
 
 app = typer.Typer(help="List, show and check modes (bundles of steering, sampling and prompt).", no_args_is_help=True)
 console = Console()
@@ -73,6 +70,8 @@ def check_cmd(path: Annotated[Path, typer.Argument(help="a mode TOML file")]) ->
         mode = load_mode_file(path)
     except ModeError as exc:
         raise fail(str(exc)) from None
+    from rudder.modes.check import check_mode_vectors  # loads the vector formats: only here
+
     problems = check_mode_vectors(mode, path.read_text(encoding="utf-8"), _repo_of(path))
     if problems:
         raise fail("\n".join(problems))
@@ -83,6 +82,9 @@ def check_cmd(path: Annotated[Path, typer.Argument(help="a mode TOML file")]) ->
 
 def _repo_of(path: Path) -> Path | None:
     """The repository a mode file lives in (its .rudder/vectors is part of the library), if any."""
+    from rudder.tools.base import ToolError
+    from rudder.tools.gitops import find_repo_root
+
     try:
         return find_repo_root(path.resolve().parent)
     except ToolError:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from rudder.config import ConfigError, RudderConfig, load_config
-from rudder.modes.registry import ModeProblem
+if TYPE_CHECKING:  # pydantic and the config models load only when a command needs them (not for --help)
+    from rudder.config import RudderConfig
+    from rudder.modes.registry import ModeProblem
 
 ModelOpt = Annotated[
     Path | None,
@@ -59,6 +60,8 @@ def build_config(
     seed: int | None = None,
     agent: dict[str, Any] | None = None,
 ) -> RudderConfig:
+    from rudder.config import ConfigError, load_config
+
     overrides = {
         "model": {
             "model_path": str(model) if model else None,

@@ -2,43 +2,56 @@
 
 from __future__ import annotations
 
+import signal
 import textwrap
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import numpy as np
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Column, Table
 from rich.text import Text
 
 from rudder.cli.display import plain
+from rudder.cli.lazy import lazy_group
 from rudder.cli.options import CtxOpt, MaxTokOpt, ModelOpt, ThreadsOpt, build_config, fail
-from rudder.engine.engine import Engine, EngineError
-from rudder.engine.generation import Sampling
-from rudder.engine.model_file import ModelLoadError
-from rudder.engine.sites import steerable_sites
-from rudder.modes.mode import parse_layers
-from rudder.tools.base import ToolError
-from rudder.tools.gitops import find_repo_root
-from rudder.vectors.dataset import load_dataset
-from rudder.vectors.extract import extract
-from rudder.vectors.formats import VectorFormat, load_vector, model_identity_from_gguf, save_vector
-from rudder.vectors.formats_common import require_file
-from rudder.vectors.library import find_vector, user_library_path
-from rudder.vectors.plan import ScaleMode, Scope, VectorUse, build_plan
-from rudder.vectors.steerer import Steerer
-from rudder.vectors.vector import ModelIdentity, SteeringOp, VectorError
+from rudder.cli.progress import LateProgress
+from rudder.vectors.kinds import ScaleMode, Scope, SteeringOp, VectorFormat
+from rudder.vectors.vector import VectorError
 
-app = typer.Typer(help="Extract, inspect, convert and try steering vectors.", no_args_is_help=True)
+if TYPE_CHECKING:  # llama.cpp, the tools and the vector machinery load only in the commands that use them
+    from rudder.engine.engine import Engine
+    from rudder.vectors.vector import ModelIdentity
+
+Method = Literal["mean-diff", "pca", "cvector-mean"]  # rudder.vectors.extract.Method, named without loading it
+ExtractPosition = Literal["last", "mean", "generated"]
+
+app = typer.Typer(
+    cls=lazy_group(
+        {
+            "check": (
+                "rudder.cli.vectors_trust:check_cmd",
+                "Health check: pair consistency, held-out AUROC, permutation nulls, steering direction, best layers.",
+            ),
+            "calibrate": (
+                "rudder.cli.vectors_trust:calibrate_cmd",
+                "Sweep scales on held-out prompts; pick the largest before damage passes the threshold; plot it.",
+            ),
+        }
+    ),
+    help="Extract, inspect, convert and try steering vectors.",
+    no_args_is_help=True,
+)
 console = Console()
 
 LayersOpt = Annotated[str | None, typer.Option("--layers", "-l", help="e.g. 10-15 or 3,5,7-9")]
 
 
 def _engine(model: Path | None, n_ctx: int | None = None, threads: int | None = None) -> Engine:
+    from rudder.engine.engine import Engine
+    from rudder.engine.model_file import ModelLoadError
+
     config = build_config(Path.cwd(), model=model, n_ctx=n_ctx, threads=threads)
     try:
         return Engine(config.model)
@@ -47,6 +60,8 @@ def _engine(model: Path | None, n_ctx: int | None = None, threads: int | None = 
 
 
 def _layers(spec: str | None, default: list[int]) -> list[int]:
+    from rudder.modes.mode import parse_layers
+
     try:
         parsed = parse_layers(spec)
     except ValueError as exc:
@@ -60,53 +75,75 @@ def extract_cmd(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="where to write the vector")] = None,
     save: Annotated[str | None, typer.Option("--save", help="name it and put it in your vector library")] = None,
     layers: LayersOpt = None,
-    method: Annotated[str, typer.Option(help="mean-diff (CAA) or pca")] = "mean-diff",
+    method: Annotated[
+        Method,
+        typer.Option(
+            help="mean-diff (CAA), pca, or cvector-mean (llama-cvector-generator's --method mean: every token "
+            "diffed, unit length)"
+        ),
+    ] = "mean-diff",
     site: Annotated[
         str | None, typer.Option(help="graph node prefix to read [default: the model profile's, l_out or ffn_out]")
     ] = None,
     op: Annotated[
         SteeringOp, typer.Option(help="how the vector will be applied: add, or project-out/ablate (unit rows)")
     ] = SteeringOp.ADD,
-    position: Annotated[str, typer.Option(help="last, mean or generated")] = "last",
+    position: Annotated[ExtractPosition, typer.Option(help="which tokens' activations: last, mean or generated")] = (
+        "last"
+    ),
     limit: Annotated[int | None, typer.Option(help="use only the first N pairs")] = None,
     description: Annotated[str, typer.Option(help="what the vector does")] = "",
     model: ModelOpt = None,
     n_ctx: CtxOpt = None,
     threads: ThreadsOpt = None,
 ) -> None:
-    """Extract a steering vector from a contrastive dataset (positive minus negative activations)."""
+    """Extract a steering vector from a contrastive dataset (positive minus negative activations).
+
+    Prompts are read many per decode call, prompts that share a beginning share its computation, and
+    llama.cpp stops right after the deepest layer asked for.
+    """
+    from rudder.engine.batch import BatchError
+    from rudder.engine.engine import EngineError
+    from rudder.engine.hook import HookError
+    from rudder.vectors.dataset import load_dataset
+    from rudder.vectors.extract import extract
+    from rudder.vectors.formats import save_vector
+    from rudder.vectors.library import user_library_path
+
     if output is None and save is None:
         raise fail("say where the vector goes: --output FILE and/or --save NAME")
     try:
         saved = user_library_path(save) if save else None
     except VectorError as exc:
         raise fail(f"--save: {exc}") from None
+    try:
+        data = load_dataset(dataset, limit)  # a bad file is refused before the model loads
+    except VectorError as exc:
+        raise fail(str(exc)) from None
     engine = _engine(model, n_ctx, threads)
     try:
-        data = load_dataset(dataset, limit)
         chosen = _layers(layers, list(range(1, engine.info.n_layer - 1)))
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
-            task = bar.add_task(f"reading {len(data)} pairs", total=2 * len(data))
-            started = time.perf_counter()
+        started = time.perf_counter()
+        stop = _StopBetweenPrompts()
+        with LateProgress(f"reading {len(data)} pairs", 2 * len(data)) as bar:
+
+            def progress(done: int, total: int) -> None:
+                stop.check()
+                bar.update(done, total)
+
             vector = extract(
                 engine,
                 data,
                 chosen,
                 method=method,
                 site=site or engine.profile.sites.default_site,
-                position=position,  # type: ignore[arg-type]
+                position=position,
                 op=op,
                 name=save or dataset.stem,
                 description=description,
-                progress=lambda done, total: bar.update(task, completed=done),
+                progress=progress,
             )
+            stop.restore()
         seconds = time.perf_counter() - started
         targets: list[tuple[Path, VectorFormat | None]] = [(output, None)] if output else []  # .f32 → ds4
         if saved:
@@ -115,14 +152,39 @@ def extract_cmd(
             save_vector(vector, target, fmt)
             console.print(plain(f"wrote {target}"))
         console.print(f"{len(data)} pairs, layers {chosen[0]}..{chosen[-1]}, {method}, {seconds:.1f} s")
-    except VectorError as exc:
+    except (VectorError, EngineError, BatchError, HookError) as exc:
         raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted; no vector written", code=130) from None
     finally:
         engine.close()
 
 
+class _StopBetweenPrompts:
+    """Ctrl-C during extraction stops it between two prompts: a KeyboardInterrupt raised inside llama.cpp's
+    capture callback would be swallowed by ctypes and leave a half-captured batch behind."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self.previous = signal.signal(signal.SIGINT, self._press)
+
+    def _press(self, signum: int, frame: object) -> None:
+        self.pressed = True
+
+    def check(self) -> None:
+        if self.pressed:
+            self.restore()
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        signal.signal(signal.SIGINT, self.previous)
+
+
 def _repo() -> Path | None:
     """The git repository around the current directory (for its .rudder/vectors), if any."""
+    from rudder.tools.base import ToolError
+    from rudder.tools.gitops import find_repo_root
+
     try:
         return find_repo_root(Path.cwd())
     except ToolError:
@@ -131,12 +193,19 @@ def _repo() -> Path | None:
 
 def _find(ref: str, model: ModelIdentity | None = None) -> Path:
     """A VECTOR argument: a file, else a library name (the one for `model` when there is one)."""
-    if model is not None:
-        try:
-            return find_vector(ref, _repo(), model)
-        except VectorError:
-            pass  # named, but for another model: loading it says which
-    path = find_vector(ref, _repo())
+    from rudder.vectors.formats_common import require_file
+    from rudder.vectors.library import find_vector
+
+    path = Path(ref).expanduser()
+    if "/" in ref or path.suffix in (".gguf", ".f32", ".json") or path.is_file():
+        path = find_vector(ref, None)  # a path: no need to look for the repository's library
+    else:
+        if model is not None:
+            try:
+                return find_vector(ref, _repo(), model)
+            except VectorError:
+                pass  # named, but for another model: loading it says which
+        path = find_vector(ref, _repo())
     require_file(path)  # before anything else is read for it (its card, a dataset, the model)
     return path
 
@@ -147,6 +216,10 @@ VectorArg = Annotated[str, typer.Argument(metavar="VECTOR", help="a vector file 
 @app.command("show")
 def show_cmd(vector_ref: VectorArg) -> None:
     """Print a vector's metadata and per-layer sizes."""
+    import numpy as np
+
+    from rudder.vectors.formats import load_vector
+
     try:
         vector = load_vector(_find(vector_ref))
     except VectorError as exc:
@@ -177,6 +250,8 @@ def sites_cmd(
     threads: ThreadsOpt = None,
 ) -> None:
     """List the graph nodes this model offers for capture and steering (discovered, not hard-coded)."""
+    from rudder.engine.sites import steerable_sites
+
     engine = _engine(model, threads=threads)
     try:
         sites = engine.sites
@@ -213,6 +288,8 @@ def convert_cmd(
     ] = None,
 ) -> None:
     """Convert between llama.cpp control vectors, ds4 directional steering and Rudder's format."""
+    from rudder.vectors.formats import load_vector, model_identity_from_gguf, save_vector
+
     try:
         identity = model_identity_from_gguf(model) if model else None
         vector = load_vector(_find(source), model=identity, from_cvector_generator=from_cvector_generator)
@@ -239,6 +316,12 @@ def apply_cmd(
     threads: ThreadsOpt = None,
 ) -> None:
     """Answer PROMPT with and without the vector, side by side (greedy, so the difference is the vector's)."""
+    from rudder.engine.engine import EngineError
+    from rudder.engine.generation import Sampling
+    from rudder.vectors.formats import load_vector
+    from rudder.vectors.plan import VectorUse, build_plan
+    from rudder.vectors.steerer import Steerer
+
     try:
         _find(vector_ref)  # an unknown name is refused before the model loads
     except VectorError as exc:

@@ -30,6 +30,7 @@ from llama_cpp.llama_grammar import LlamaGrammar
 from pydantic import BaseModel
 
 from rudder.engine import llama_internals
+from rudder.engine.batch import DEFAULT_SEQUENCES, BatchContext
 from rudder.engine.config import EngineConfig, default_threads
 from rudder.engine.generation import (
     GenerationResult,
@@ -44,6 +45,7 @@ from rudder.engine.hook import GraphHook
 from rudder.engine.identity import ModelIdentity
 from rudder.engine.model_file import ModelLoadError, check_gguf, embedded_model_path
 from rudder.engine.profiles import ModelProfile, profile_for
+from rudder.engine.sampling import TokenSampler, make_sampler
 from rudder.engine.sites import discover_sites
 
 __all__ = ["ContextOverflowError", "Engine", "EngineConfig", "EngineError", "ModelInfo", "ModelLoadError"]
@@ -106,6 +108,9 @@ class Engine:
             bos_token=self._piece(self.llama.token_bos(), special=True),
         )
         self._grammars: dict[str, LlamaGrammar] = {}
+        self.grammar_first = True
+        self._cvec: tuple[np.ndarray, int, int] | None = None
+        self._batch_ctx: BatchContext | None = None
         self.sites = discover_sites(self)
         self.reset()
 
@@ -155,7 +160,43 @@ class Engine:
             "llama_cpp_python": llama_cpp.__version__,
         }
 
+    def set_control_vector(self, data: np.ndarray | None, il_start: int = 0, il_end: int = 0) -> int:
+        """llama.cpp's native control vector (n_layer-1 rows, row 0 = layer 1) on every context; None
+        clears. Call only between decodes (Steerer defers it to the next decode boundary)."""
+        n_embd = self.info.n_embd
+        if data is None:
+            self._cvec = None
+            status = llama_cpp.llama_set_adapter_cvec(self.ctx, None, 0, n_embd, 0, 0)
+        else:
+            data = np.ascontiguousarray(data, dtype=np.float32).copy()
+            pointer = data.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+            status = llama_cpp.llama_set_adapter_cvec(self.ctx, pointer, data.size, n_embd, il_start, il_end)
+            self._cvec = (data, il_start, il_end) if status == 0 else None
+        if self._batch_ctx is not None and status == 0:
+            self._batch_ctx.set_control_vector(self._cvec)
+        return int(status)
+
+    def batch_context(self, n_tokens: int | None = None, n_seq_max: int | None = None) -> BatchContext:
+        """The capture context for several prompts per decode (created on first use, then kept)."""
+        current = self._batch_ctx
+        wanted = (
+            n_tokens or (current.requested[0] if current else self.n_ubatch),
+            n_seq_max or (current.requested[1] if current else DEFAULT_SEQUENCES),
+        )
+        if current is None or current.requested != wanted:
+            if current is not None:
+                current.close()
+            self._batch_ctx = None
+            current = BatchContext(self, *wanted)
+            if self._cvec is not None:
+                current.set_control_vector(self._cvec)
+            self._batch_ctx = current
+        return current
+
     def close(self) -> None:
+        if self._batch_ctx is not None:
+            self._batch_ctx.close()
+            self._batch_ctx = None
         self.llama.close()
         self.hook.close()
 
@@ -276,21 +317,11 @@ class Engine:
             self._grammars[gbnf] = LlamaGrammar.from_string(gbnf, verbose=False)
         return self._grammars[gbnf]
 
-    def _sampler(self, sampling: Sampling, grammar: str | None) -> _internals.LlamaSampler:
-        sampler = _internals.LlamaSampler()
-        if sampling.repeat_penalty != 1.0:
-            sampler.add_penalties(self.info.n_vocab, 64, sampling.repeat_penalty, 0.0, 0.0)
-        if grammar is not None:
-            sampler.add_grammar(self.llama._model, self._grammar(grammar))
-        if sampling.temperature == 0.0:
-            sampler.add_greedy()
-            return sampler
-        sampler.add_top_k(sampling.top_k)
-        sampler.add_top_p(sampling.top_p, 1)
-        sampler.add_min_p(sampling.min_p, 1)
-        sampler.add_temp(sampling.temperature)
-        sampler.add_dist(sampling.seed)
-        return sampler
+    def _token_sampler(self, sampling: Sampling, grammar: str | None) -> TokenSampler:
+        """Grammar calls check the sampled token first (sampling.py); `grammar_first = False` restores
+        the full-vocabulary grammar pass on every token (kept for benchmarks and equivalence tests)."""
+        llama_grammar = self._grammar(grammar) if grammar is not None else None
+        return make_sampler(sampling, self.llama._model, llama_grammar, grammar_first=self.grammar_first)
 
     # -- generation --------------------------------------------------------------------------------
 
@@ -352,6 +383,7 @@ class Generation(Iterator[TokenEvent]):
         self._erase = 0
         self._stops = StopMatcher(sampling.stop)
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.sampler: TokenSampler | None = None
         self._events = self._run(prompt, grammar)
         self.cancelled = False
 
@@ -395,7 +427,7 @@ class Generation(Iterator[TokenEvent]):
         started = time.perf_counter()
         stats.prompt_tokens_cached, stats.prompt_tokens_evaluated = engine.prefill(prompt)
         stats.prompt_seconds = time.perf_counter() - started
-        sampler = engine._sampler(self.sampling, grammar)
+        sampler = self.sampler = engine._token_sampler(self.sampling, grammar)
         started = time.perf_counter()
         try:
             while True:
@@ -403,7 +435,7 @@ class Generation(Iterator[TokenEvent]):
                 if reason:
                     stats.stop_reason = reason
                     break
-                token = sampler.sample(engine.llama._ctx, -1)
+                token = sampler.sample(engine.llama._ctx)
                 if engine.is_end_of_generation(token):
                     stats.stop_reason = "eos"
                     break
@@ -427,6 +459,7 @@ class Generation(Iterator[TokenEvent]):
                 self._erase = 0
         finally:
             stats.generate_seconds = time.perf_counter() - started
+            sampler.close()
 
     def _limit_reached(self) -> str | None:
         if self.cancelled:

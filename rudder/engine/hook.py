@@ -277,19 +277,27 @@ class GraphHook:
     def clear(self) -> None:
         self.set_entries([])
 
-    def set_capture(self, fn: Callable[[int, np.ndarray], None] | None) -> None:
-        """`fn(entry_index, rows)` receives a copy of the node's rows (n_rows × n_embd float32)."""
-        with self._decode_lock:
-            self._set_capture(fn)
+    def set_capture(self, fn: Callable[[int, np.ndarray], None] | None, *, copy: bool = True) -> None:
+        """`fn(entry_index, rows)` receives a copy of the node's rows (n_rows × n_embd float32).
 
-    def _set_capture(self, fn: Callable[[int, np.ndarray], None] | None) -> None:
+        With `copy=False` it receives a read-only view that is valid only during the call: copy out
+        the rows you need (e.g. each sequence's last token) instead of all of them.
+        """
+        with self._decode_lock:
+            self._set_capture(fn, copy)
+
+    def _set_capture(self, fn: Callable[[int, np.ndarray], None] | None, copy: bool = True) -> None:
         if fn is None:
             self._capture_fn = None
             _LIB.rudder_hook_set_capture(self._state, None)
             return
 
         def trampoline(index: int, data: ctypes._Pointer, n_embd: int, n_rows: int) -> None:
-            rows = np.ctypeslib.as_array(data, shape=(n_rows, n_embd)).copy()
+            rows = np.ctypeslib.as_array(data, shape=(n_rows, n_embd))
+            if copy:
+                rows = rows.copy()
+            else:
+                rows.flags.writeable = False
             fn(index, rows)
 
         self._capture_fn = CaptureFn(trampoline)

@@ -22,7 +22,7 @@ _LLAMA_ATTRIBUTES = ("_ctx", "_stack", "_model", "_batch", "input_ids", "n_token
 _INTERNAL_CLASSES = {
     "LlamaContext": ("ctx", "close", "kv_cache_clear", "get_logits_ith"),
     "LlamaModel": ("model", "vocab", "n_ctx_train"),
-    "LlamaBatch": ("set_batch", "batch"),
+    "LlamaBatch": ("set_batch", "batch", "reset"),
     "LlamaSampler": (
         "add_greedy",
         "add_grammar",
@@ -68,6 +68,16 @@ def _has_member(cls: type, name: str) -> bool:
     init = getattr(cls, "__init__", None)
     code = getattr(init, "__code__", None)
     return code is not None and name in code.co_names
+
+
+def open_context(llama: llama_cpp.Llama, params: Any) -> Any:
+    """A further llama_context on the same model (closed by the caller, or with the model)."""
+    return _internals.LlamaContext(model=llama._model, params=params, verbose=False)
+
+
+def new_batch(n_tokens: int, n_seq_max: int) -> Any:
+    """A llama_batch for `n_tokens` tokens, each in up to `n_seq_max` sequences (`.batch`, `.close()`)."""
+    return _internals.LlamaBatch(n_tokens=n_tokens, embd=0, n_seq_max=n_seq_max, verbose=False)
 
 
 def replace_context(llama: llama_cpp.Llama, params: Any) -> None:

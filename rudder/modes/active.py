@@ -46,6 +46,10 @@ class ActiveMode:
     def read_only(self, kind: StepKind) -> bool:
         return self.mode.read_only_for(kind)
 
+    @property
+    def test_before_finish(self) -> bool:
+        return self.mode.test_before_finish
+
 
 def _use(spec: VectorSpec, resolve: VectorResolver) -> VectorUse:
     return VectorUse(

@@ -6,6 +6,7 @@ per-step-kind overrides. TOML in, a validated `Mode` out.
     hotkey = "c"
     addendum = "Read the code before you edit it. Run the tests before you finish."
     steer_tool_calls = false          # no steering while the model writes the tool call itself
+    test_before_finish = true         # where the repo has tests, run them before finish and report
 
     [sampling]
     temperature = 0.0
@@ -34,8 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from rudder.engine.generation import Sampling
 from rudder.interfaces import StepKind
-from rudder.vectors.plan import ScaleMode, Scope
-from rudder.vectors.vector import SteeringOp
+from rudder.vectors.kinds import ScaleMode, Scope, SteeringOp
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
 
@@ -106,6 +106,7 @@ class Mode(BaseModel):
     vectors: list[VectorSpec] = Field(default_factory=list)
     sampling: SamplingOverride = Field(default_factory=SamplingOverride)
     steer_tool_calls: bool = True
+    test_before_finish: bool = Field(False, description="run the repo's tests before finish (if it has any)")
     read_only: bool = False
     steps: dict[StepKind, StepOverride] = Field(default_factory=dict)
     source: Path | None = Field(None, exclude=True, description="the file it came from (set by the loader)")

@@ -13,6 +13,7 @@ import numpy as np
 
 from rudder.util.layers import layer_spans
 from rudder.vectors.capture import Position, capture
+from rudder.vectors.cvector import cvector_mean
 from rudder.vectors.dataset import Dataset, Prompt
 from rudder.vectors.vector import SteeringOp, SteeringVector, VectorError, VectorMeta
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # keeps llama.cpp unloaded until an engine exists
     from rudder.engine.engine import Engine
     from rudder.engine.sites import Site
 
-Method = Literal["mean-diff", "pca"]
+Method = Literal["mean-diff", "pca", "cvector-mean"]
 
 
 def mean_difference(positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
@@ -49,6 +50,8 @@ METHODS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "mean-diff": mean_difference,
     "pca": pca_direction,
 }
+# llama-cvector-generator's `--method mean`: every token diffed, unit length (see cvector.py).
+ALL_METHODS = (*METHODS, "cvector-mean")
 
 
 def check_capture_layers(sites: dict[str, Site], site: str, layers: Sequence[int]) -> None:
@@ -85,31 +88,30 @@ def extract(
     description: str = "",
     progress: Callable[[int, int], None] | None = None,
 ) -> SteeringVector:
-    if method not in METHODS:
-        raise VectorError(f"unknown extraction method {method!r}; expected one of {', '.join(METHODS)}")
+    if method not in ALL_METHODS:
+        raise VectorError(f"unknown extraction method {method!r}; expected one of {', '.join(ALL_METHODS)}")
     if position == "all":
         raise VectorError("position 'all' keeps every token; extraction needs last, mean or generated")
     check_capture_layers(engine.sites, site, layers)
-    total = 2 * len(dataset)
-
-    def tick(offset: int) -> Callable[[int, int], None] | None:
-        return (lambda done, _n: progress(offset + done, total)) if progress else None
-
-    pos = capture(
-        engine, render_prompts(engine, dataset.positives), layers, site=site, position=position, progress=tick(0)
-    )
-    neg = capture(
-        engine,
-        render_prompts(engine, dataset.negatives),
-        layers,
-        site=site,
-        position=position,
-        progress=tick(len(dataset)),
-    )
-    directions = {layer: METHODS[method](pos.data[layer], neg.data[layer]) for layer in layers}  # type: ignore[arg-type]
+    if len(dataset) == 0:
+        raise VectorError(f"dataset {dataset.name!r} has no pairs")
+    layers = sorted(set(layers))
+    positives, negatives = render_prompts(engine, dataset.positives), render_prompts(engine, dataset.negatives)
+    if method == "cvector-mean":
+        if position != "last":
+            raise VectorError("cvector-mean reads every token of each prompt; --position does not apply to it")
+        directions, norms = cvector_mean(engine, positives, negatives, layers, site=site, progress=progress)
+    else:
+        # Positives and negatives in one capture, so decode calls stay full.
+        both = capture(engine, [*positives, *negatives], layers, site=site, position=position, progress=progress)
+        n = len(dataset)
+        directions = {
+            layer: METHODS[method](both.data[layer][:n], both.data[layer][n:])  # type: ignore[index]
+            for layer in layers
+        }
+        norms = both.norms()
     if op != SteeringOp.ADD:  # a direction to project out is a unit row (as ds4 writes them)
         directions = {layer: _unit(d) for layer, d in directions.items()}
-    pos_norms, neg_norms = pos.norms(), neg.norms()
     meta = VectorMeta(
         name=name or dataset.name,
         description=description,
@@ -119,7 +121,7 @@ def extract(
         method=method,
         dataset=dataset.name,
         dataset_hash=dataset.sha256,
-        layer_norms={layer: (pos_norms[layer] + neg_norms[layer]) / 2 for layer in layers},
+        layer_norms=norms,
     )
     return SteeringVector(meta, directions)
 

@@ -13,13 +13,13 @@ loaded model's identity it also refuses a vector made for another model (Steerin
 from __future__ import annotations
 
 import errno
-from enum import StrEnum
 from pathlib import Path
 
 from rudder.engine.gguf_header import GGUFHeaderError, model_identity, read_gguf_header
 from rudder.vectors.formats_common import KNOWN_SITES, require_file
 from rudder.vectors.formats_ds4 import DS4_FORMAT, load_ds4, save_ds4
 from rudder.vectors.formats_gguf import control_vector_header, load_llama, load_rudder, save_llama, save_rudder
+from rudder.vectors.kinds import VectorFormat
 from rudder.vectors.vector import ModelIdentity, SteeringVector, VectorError
 
 __all__ = [
@@ -39,12 +39,6 @@ __all__ = [
 ]
 
 _DS4_SUFFIXES = (".f32", ".json")
-
-
-class VectorFormat(StrEnum):
-    RUDDER = "rudder"
-    LLAMA = "llama"
-    DS4 = "ds4"
 
 
 def model_identity_from_gguf(path: Path) -> ModelIdentity:

@@ -7,22 +7,12 @@ to the plan that is already active costs nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
-from rudder.vectors.vector import SteeringOp, SteeringVector, VectorError
-
-
-class Scope(StrEnum):
-    ALL = "all"  # every token the model processes, prompt included
-    GENERATED = "generated"  # only tokens the model generates
-
-
-class ScaleMode(StrEnum):
-    RELATIVE = "relative"  # scale × the layer's mean residual norm × unit direction
-    RAW = "raw"  # scale × the stored direction
+from rudder.vectors.kinds import ScaleMode, Scope, SteeringOp
+from rudder.vectors.vector import SteeringVector, VectorError
 
 
 @dataclass(frozen=True, eq=False)

@@ -11,13 +11,11 @@ Both paths give the same logits for the same additive op (tested); clearing rest
 
 from __future__ import annotations
 
-import ctypes
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Literal
 
-import llama_cpp
 import numpy as np
 
 from rudder.engine.hook import HookEntry, HookOp, HookScope
@@ -129,12 +127,10 @@ class Steerer:
     def _apply_native(self, ops: list[PlannedOp]) -> None:
         """llama.cpp reads its control vector while it decodes, so the change waits for the boundary
         (apply may run on another thread mid-decode); the hook runs it on the decoding thread."""
-        ctx, n_embd = self.engine.ctx, self.engine.info.n_embd
+        engine = self.engine  # its contexts all get the vector (the capture one too)
         if not ops:
             if self._native_active:
-                self.engine.hook.at_next_decode(
-                    "native-cvec", lambda: llama_cpp.llama_set_adapter_cvec(ctx, None, 0, n_embd, 0, 0)
-                )
+                self.engine.hook.at_next_decode("native-cvec", lambda: engine.set_control_vector(None))
                 self._native_active = False
             return
         cvec = np.zeros_like(self._cvec)  # a fresh buffer: the pending action owns it
@@ -143,8 +139,7 @@ class Steerer:
         layers = [op.layer for op in ops]
 
         def install() -> None:
-            data = cvec.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-            status = llama_cpp.llama_set_adapter_cvec(ctx, data, cvec.size, n_embd, min(layers), max(layers))
+            status = engine.set_control_vector(cvec, min(layers), max(layers))
             if status != 0:
                 raise VectorError(f"llama.cpp refused the control vector (status {status})")
 

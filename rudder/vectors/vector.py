@@ -12,22 +12,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from enum import StrEnum
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from rudder.engine.identity import ModelIdentity
+from rudder.vectors.kinds import SteeringOp
 
 
 class VectorError(ValueError):
     """A vector (or vector file) is unusable; the message names the file/field and what was expected."""
-
-
-class SteeringOp(StrEnum):
-    ADD = "add"  # y += s * d
-    PROJECT_OUT = "project-out"  # y -= s * d̂ (d̂·y)   (ds4's directional steering)
-    ABLATE = "ablate"  # y -= d̂ (d̂·y)          (remove the direction entirely)
 
 
 class VectorMeta(BaseModel):

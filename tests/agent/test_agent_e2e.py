@@ -49,3 +49,9 @@ def test_rudder_run_outside_a_git_repo_is_one_clear_error(tmp_path: Path) -> Non
     result = rudder("run", "anything", cwd=tmp_path, env_dir=tmp_path / "cfg")
     assert result.returncode == 2
     assert "not a git repository" in result.stderr.lower() or "git repository" in result.stderr
+
+
+def test_rudder_run_exits_non_zero_unless_finished_and_says_why(repo: Path, tmp_path: Path) -> None:
+    result = rudder("run", "create notes.txt containing: done", "--max-steps", "1", cwd=repo, env_dir=tmp_path / "cfg")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "max_steps after 1 steps" in result.stderr

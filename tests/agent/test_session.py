@@ -245,7 +245,7 @@ def test_mode_tool_policy_makes_review_steps_read_only(repo: Path) -> None:
 
 
 def test_limits_stop_the_run(repo: Path) -> None:
-    s, _ = session(repo, [call("list_files")] * 10, max_steps=3)
+    s, _ = session(repo, [call("list_files", pattern=f"*{i}") for i in range(10)], max_steps=3)
     summary = s.run("loop forever")
     assert summary.status == "max_steps" and summary.steps == 3
 
@@ -319,20 +319,19 @@ def test_steering_per_step_is_recorded(repo: Path) -> None:
     steerer = RecordingSteerer()
     s = Session(engine, Workspace(repo), ActiveMode(mode, any_vector), steerer=steerer)
     s.run("x")
-    assert s.history[0].steering == {
-        "tool_call": [
-            {
-                "vector": "v",
-                "scale": 0.5,
-                "scale_mode": "relative",
-                "layers": [1, 2, 3],
-                "op": "add",
-                "scope": "all",
-                "site": "l_out",
-            }
-        ]
-    }
-    assert s.history[2].steering == {"tool_call": []}  # the finish step (test kind) is unsteered
+    steered = [
+        {
+            "vector": "v",
+            "scale": 0.5,
+            "scale_mode": "relative",
+            "layers": [1, 2, 3],
+            "op": "add",
+            "scope": "all",
+            "site": "l_out",
+        }
+    ]
+    assert s.history[0].steering == {"thought": steered, "tool_call": steered}
+    assert s.history[2].steering == {"thought": [], "tool_call": []}  # the finish step (test kind) is unsteered
     assert steerer.applied[:1] == ["m"] and steerer.applied[-1] == "clear"
 
 

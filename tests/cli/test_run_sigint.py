@@ -68,3 +68,26 @@ def test_ctrl_c_during_a_shell_command_stops_cleanly_and_keeps_the_trajectory(tm
     (step,) = [r for r in records if r["type"] == "step"]
     assert step["tool"] == "run_shell" and "interrupted by the user" in step["observation"]
     assert records[-1]["type"] == "end" and records[-1]["status"] == "stopped"
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_extraction_exits_cleanly_without_writing(tmp_path: Path) -> None:
+    env = {**os.environ, "RUDDER_CONFIG_DIR": str(tmp_path / "cfg"), "NO_COLOR": "1", "RUDDER_THREADS": "1"}
+    dataset = Path(__file__).parents[2] / "rudder" / "vectors" / "datasets" / "terse_verbose.jsonl"
+    output = tmp_path / "v.gguf"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rudder", "vectors", "extract", str(dataset), "--layers", "10-12", "-o", str(output)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    time.sleep(6)  # the model loads in ~1-3 s; then it reads 200 prompts for ~10 s or more
+    assert proc.poll() is None, "extraction ended before Ctrl-C"
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=30)
+    output_text = proc.stdout.read() if proc.stdout else ""
+    assert proc.returncode == 130, output_text
+    assert "Traceback" not in output_text and "Exception ignored" not in output_text, output_text
+    assert not output.exists()

@@ -21,7 +21,8 @@ HEADER_ONLY = {"vectors convert"}  # --model there reads the model file's header
 
 def _commands(group: Any, prefix: str = "") -> list[tuple[str, Any]]:
     found = []
-    for name, command in group.commands.items():
+    for name in group.list_commands(None):  # commands load lazily (rudder/cli/lazy.py): ask, do not peek
+        command = group.get_command(None, name)
         path = f"{prefix}{name}"
         if hasattr(command, "commands"):  # a group (typer vendors its own click)
             found += _commands(command, f"{path} ")

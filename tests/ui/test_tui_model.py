@@ -84,6 +84,10 @@ async def test_a_mode_hotkey_changes_the_next_steps_plan_and_shift_switches_now(
         assert plan.ops and all(op.source.startswith("terse") for op in plan.ops)
         await pilot.press("N")  # shift+n: neutral now, at the next token
         await until(pilot, lambda: not screen.busy)
+        screen.transcript.focus()
+        await pilot.press(*"fnfcen")  # fast presses: each rebuilds the steering panel; the last one wins
+        await pilot.pause(0.5)
+        assert bar.pending == "neutral" and app.is_running
         switched = [e for e in events if isinstance(e, ModeSwitched)]
         assert any(e.new == "fast-draft" and not e.now for e in switched)
         assert any(e.new == "neutral" and e.now for e in switched) or switched[-1].new == "neutral"
@@ -99,9 +103,12 @@ async def test_the_approval_modal_blocks_a_write_until_answered_and_undo_restore
         await until(pilot, lambda: isinstance(app.screen, ApprovalDialog))
         dialog = app.screen
         assert dialog.request.tool == "write_file" and dialog.request.diff and "+done" in dialog.request.diff
-        started = time.perf_counter()
-        await pilot.pause(1.0)  # the agent waits; the UI keeps running (this pause is the UI's event loop)
-        assert time.perf_counter() - started < 2.0
+        await pilot.pause(1.0)  # the agent waits...
+        reason = dialog.query_one("#approval-reason")
+        reason.focus()
+        await pilot.press("o", "k")  # ...while the UI keeps taking keys
+        assert reason.value == "ok"
+        dialog.query_one("#allow_once").focus()
         assert (repo / "notes.txt").read_text() == "old notes\n"  # nothing written while unanswered
         assert screen.busy and not dialog.request.answered
         await pilot.press("y")
@@ -150,3 +157,25 @@ async def test_the_concept_meter_receives_values_while_generating(engine, repo: 
         await until(pilot, lambda: not screen.busy)
         values = panel.query_one(ConceptMeter).values
         assert values and all(-1.0 <= v <= 1.0 for v in values)
+
+
+async def test_a_saved_session_resumes_with_its_conversation(engine, repo: Path) -> None:
+    app = make_app(engine, repo)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await send(pilot, "create notes.txt containing: done")
+        await until(pilot, lambda: screen.transcript.steps)
+        await until(pilot, lambda: not screen.busy)
+        first = screen.bridge.trajectory
+        await send(pilot, "/new")
+        await until(pilot, lambda: screen.bridge.trajectory != first and not screen.transcript.steps)
+        assert screen.bridge.session.conversation is None
+        await send(pilot, "/sessions")
+        await until(pilot, lambda: type(app.screen).__name__ == "SessionPicker")
+        assert app.screen.sessions[0].path == first  # newest first; the empty new one has no run yet
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.bridge.trajectory == first and screen.bridge.session.conversation)
+        session = screen.bridge.session
+        assert session.turn == 1 and session.history and "create notes.txt" in session.conversation.task
+        await until(pilot, lambda: screen.transcript.query(".user"))
+        assert "create notes.txt containing: done" in str(screen.transcript.query(".user").first().render())

@@ -3,6 +3,7 @@ turns agent events (AgentEvent messages) into widget updates. Blocking work runs
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import time
 from pathlib import Path
@@ -62,6 +63,7 @@ class MainScreen(Screen[None]):
         self._gen_started: float | None = None
         self._gen_tokens = 0
         self._ctx_base = 0
+        self._steering_lock = asyncio.Lock()
         self.interrupted_at: float | None = None  # when esc last interrupted a turn (perf_counter)
         self._steering: dict[str, tuple[list, str]] = {}  # phase -> (steering, reason), carried across steps
 
@@ -98,6 +100,10 @@ class MainScreen(Screen[None]):
         self.load()
         self.set_interval(0.1, self.poll_meters)
 
+    def on_unmount(self) -> None:
+        if self.bridge is not None:
+            self.bridge.interrupt()  # a turn waiting on an approval or generating ends with the app
+
     @work(thread=True, exit_on_error=False)
     def load(self) -> None:
         """Load the model (unless the app was given one) and open a session: slow, so off the UI thread."""
@@ -132,12 +138,13 @@ class MainScreen(Screen[None]):
         self.prompt.focus()
 
     async def show_steering(self) -> None:
-        if self.bridge is None:
-            return
-        scales = {**self.bridge.base_scales(), **self.bridge.scales}
-        await self.query_one(SteeringPanel).show_mode(
-            self.bridge.mode.name, scales, [p.name for p in self.bridge.meter.probes]
-        )
+        if self.bridge is None or not self.query_one(SteeringPanel).display:
+            return  # rebuilt when shown: a hidden panel costs a hotkey nothing
+        async with self._steering_lock:  # hotkeys pressed fast: one rebuild at a time, the last one wins
+            scales = {**self.bridge.base_scales(), **self.bridge.scales}
+            await self.query_one(SteeringPanel).show_mode(
+                self.bridge.mode.name, scales, [p.name for p in self.bridge.meter.probes]
+            )
 
     def poll_meters(self) -> None:
         if self.bridge is not None and self.query_one(SteeringPanel).display:
@@ -229,12 +236,12 @@ class MainScreen(Screen[None]):
         bar.pending = name
         if not self.busy:
             bar.active = name
-        self.run_worker(self.show_steering(), exclusive=True, group="steering")
-        self.notify(f"mode {name} " + ("now" if now else "from the next step"), timeout=2)
+        self.run_worker(self.show_steering, group="steering", exit_on_error=False)
 
     async def action_toggle_steering(self) -> None:
         panel = self.query_one(SteeringPanel)
         panel.display = not panel.display
+        await self.show_steering()
 
     def on_steering_panel_scale_changed(self, event: SteeringPanel.ScaleChanged) -> None:
         if self.bridge is not None:
@@ -429,7 +436,7 @@ class MainScreen(Screen[None]):
                 dialog.dismiss(None)
         self._steering = {}  # the session clears steering when a turn ends
         summary = event.summary
-        self.status.set(state="ready", tokens=summary.tokens)
+        self.status.set(tokens=summary.tokens)
         if summary.answer:
             await self.transcript.answer(summary.answer)
         if summary.status != "finished":
@@ -438,6 +445,7 @@ class MainScreen(Screen[None]):
         if summary.error:
             self.notify(summary.error, title="the agent stopped", severity="error")
         self.busy = False
+        self.status.set(state="ready")
         self.prompt.focus()
 
 

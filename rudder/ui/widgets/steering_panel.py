@@ -16,10 +16,6 @@ STEPS = 1000  # slider units per 1.0 of scale: 0.001 resolution
 LIMIT = 0.15  # the slider spans ±LIMIT (useful relative scales are 0.02-0.08)
 
 
-def slider_id(vector: str) -> str:
-    return "slider-" + "".join(c if c.isalnum() else "-" for c in vector)
-
-
 class VectorSlider(VerticalGroup):
     DEFAULT_CSS = "VectorSlider { height: auto; }"
 
@@ -30,9 +26,7 @@ class VectorSlider(VerticalGroup):
     def compose(self) -> ComposeResult:
         yield Static(self._label(), classes="slider-label")
         value = max(-LIMIT, min(LIMIT, self.scale))
-        yield Slider(
-            int(-LIMIT * STEPS), int(LIMIT * STEPS), step=5, value=round(value * STEPS), id=slider_id(self.vector)
-        )
+        yield Slider(int(-LIMIT * STEPS), int(LIMIT * STEPS), step=5, value=round(value * STEPS))
 
     def _label(self) -> Text:
         return Text.assemble((self.vector, "bold"), f"  ×{self.scale:+.3f}")

@@ -1,0 +1,208 @@
+"""Several prompts in one decode call: a second llama.cpp context for capture runs.
+
+The engine's own context holds one sequence (the conversation) and its KV prefix cache. Capture wants
+the opposite: many short, unrelated prompts evaluated side by side, so the CPU does matrix-matrix work
+instead of one prompt at a time, and nothing kept afterwards. `BatchContext` is that context: created
+on first use from the same model, with room for `n_seq_max` sequences in one unified KV buffer of
+`n_tokens` cells (one decode's worth), the same graph hook, and the engine's native control vector.
+
+Each sequence gets its own seq_id and positions from 0, so llama.cpp's attention mask keeps them apart;
+only each sequence's last token is marked as an output, so the final layer (which llama.cpp computes
+for outputs only) and the logits cost one row per sequence. A decode never exceeds one micro-batch,
+so the hook may end the graph early (the cache is cleared before every batch anyway).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import llama_cpp
+import numpy as np
+
+from rudder.engine import llama_internals
+
+if TYPE_CHECKING:
+    from rudder.engine.engine import Engine
+
+DEFAULT_TOKENS = 512  # per decode: enough rows for matrix-matrix work, a small compute buffer
+DEFAULT_SEQUENCES = 64
+
+
+class BatchError(RuntimeError):
+    pass
+
+
+class PrefixTrie:
+    """Prompts as a token trie: a prefix shared by several prompts is one set of rows, read once.
+
+    llama.cpp lets one token belong to several sequences; a trie node is such a token, its sequences
+    are the prompts passing through it. Nodes are numbered in creation order, so every prompt's tokens
+    come in position order (llama.cpp requires that) and a node's ancestors come before it.
+    """
+
+    def __init__(self) -> None:
+        self.tokens: list[int] = []
+        self.positions: list[int] = []
+        self.seqs: list[list[int]] = []
+        self.paths: list[list[int]] = []
+        self._children: dict[tuple[int, int], int] = {}
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.tokens)
+
+    def count_new(self, sequences: Sequence[Sequence[int]]) -> int:
+        """Nodes that adding `sequences` would create (nothing is added)."""
+        virtual: dict[tuple[int, int], int] = {}
+        for tokens in sequences:
+            node = -1
+            for token in tokens:
+                key = (node, token)
+                child = self._children.get(key)
+                if child is None:
+                    child = virtual.setdefault(key, -2 - len(virtual))  # ids below the root's -1
+                node = child
+        return len(virtual)
+
+    def add(self, tokens: Sequence[int]) -> int:
+        """Add one prompt as the next sequence; returns its sequence id."""
+        seq = len(self.paths)
+        node, path = -1, []
+        for position, token in enumerate(tokens):
+            key = (node, token)
+            child = self._children.get(key)
+            if child is None:
+                child = len(self.tokens)
+                self._children[key] = child
+                self.tokens.append(token)
+                self.positions.append(position)
+                self.seqs.append([])
+            self.seqs[child].append(seq)
+            path.append(child)
+            node = child
+        self.paths.append(path)
+        return seq
+
+
+@dataclass(frozen=True)
+class BatchLayout:
+    """Where each prompt's tokens sit among one decode's rows (trie nodes), and its output row."""
+
+    paths: list[np.ndarray]  # per prompt: the row of each of its tokens
+    last: np.ndarray  # per prompt: the row of its last token
+    outputs: np.ndarray  # per prompt: its index among the rows llama.cpp outputs (batch order)
+    n_tokens: int
+
+    @classmethod
+    def of(cls, trie: PrefixTrie) -> BatchLayout:
+        paths = [np.asarray(p, dtype=np.int64) for p in trie.paths]
+        last = np.fromiter((p[-1] for p in trie.paths), dtype=np.int64, count=len(paths))
+        unique = np.unique(last)
+        return cls(paths, last, np.searchsorted(unique, last), trie.n_nodes)
+
+
+class BatchContext:
+    """A capture-only llama.cpp context beside the engine's (see the module docstring)."""
+
+    def __init__(
+        self, engine: Engine, n_tokens: int = DEFAULT_TOKENS, n_seq_max: int = DEFAULT_SEQUENCES, flash_attn: int = 0
+    ) -> None:
+        if not 1 <= n_seq_max <= 256:
+            raise BatchError(f"n_seq_max must be 1..256 (llama.cpp's limit), got {n_seq_max}")
+        if n_tokens < 1:
+            raise BatchError(f"n_tokens must be positive, got {n_tokens}")
+        self.engine = engine
+        self.requested = (n_tokens, n_seq_max)
+        params = llama_cpp.llama_context_params()
+        ctypes.memmove(ctypes.byref(params), ctypes.byref(engine.llama.context_params), ctypes.sizeof(params))
+        params.n_ctx = params.n_batch = params.n_ubatch = n_tokens
+        params.n_seq_max = n_seq_max
+        params.kv_unified = True  # one buffer for all sequences: no per-sequence slice of n_ctx
+        params.embeddings = False
+        params.flash_attn_type = flash_attn
+        params.cb_eval = engine.hook.callback
+        params.cb_eval_user_data = engine.hook.user_data
+        self._stack = contextlib.ExitStack()
+        try:
+            self._ctx = self._stack.enter_context(
+                contextlib.closing(llama_internals.open_context(engine.llama, params))
+            )
+        except ValueError as exc:
+            raise BatchError(f"llama.cpp could not create a {n_seq_max}-sequence capture context ({exc})") from exc
+        # llama.cpp rounds n_ctx up to a multiple of 256; one decode stays within n_batch.
+        self.n_tokens = int(llama_cpp.llama_n_batch(self._ctx.ctx))
+        self.n_seq_max = int(llama_cpp.llama_n_seq_max(self._ctx.ctx))
+        self._batch = llama_internals.new_batch(self.n_tokens, self.n_seq_max)
+        self._stack.callback(self._batch.close)
+        self._cvec: tuple[np.ndarray, int, int] | None = None
+
+    @property
+    def ctx(self) -> llama_cpp.llama_context_p:
+        return self._ctx.ctx
+
+    def fits(self, n_sequences: int, n_tokens: int) -> bool:
+        return n_sequences <= self.n_seq_max and n_tokens <= self.n_tokens
+
+    def set_control_vector(self, cvec: tuple[np.ndarray, int, int] | None) -> None:
+        """Mirror the engine's native control vector (data, il_start, il_end), so capture sees it too."""
+        if cvec is None:
+            llama_cpp.llama_set_adapter_cvec(self.ctx, None, 0, self.engine.info.n_embd, 0, 0)
+        else:
+            data, start, end = cvec
+            pointer = data.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+            status = llama_cpp.llama_set_adapter_cvec(self.ctx, pointer, data.size, self.engine.info.n_embd, start, end)
+            if status != 0:
+                raise BatchError(f"llama.cpp refused the control vector in the capture context (status {status})")
+        self._cvec = cvec
+
+    def load(self, sequences: Sequence[Sequence[int]]) -> BatchLayout:
+        """Put each token list into the batch as its own sequence, shared prefixes once; `run` evaluates it."""
+        if not sequences or any(len(s) == 0 for s in sequences):
+            raise BatchError("every sequence in a batch needs at least one token")
+        trie = PrefixTrie()
+        for tokens in sequences:
+            trie.add(tokens)
+        if not self.fits(len(sequences), trie.n_nodes):
+            raise BatchError(
+                f"{len(sequences)} sequences of {trie.n_nodes} distinct tokens do not fit one batch "
+                f"({self.n_seq_max} sequences, {self.n_tokens} tokens)"
+            )
+        layout = BatchLayout.of(trie)
+        batch = self._batch.batch
+        batch.n_tokens = trie.n_nodes
+        outputs = set(layout.last.tolist())
+        for i, (token, position, seqs) in enumerate(zip(trie.tokens, trie.positions, trie.seqs, strict=True)):
+            batch.token[i] = token
+            batch.pos[i] = position
+            batch.n_seq_id[i] = len(seqs)
+            row = batch.seq_id[i]
+            for k, seq in enumerate(seqs):
+                row[k] = seq
+            batch.logits[i] = i in outputs
+        return layout
+
+    def run(self) -> None:
+        """One llama_decode of the loaded batch. The hook may end the graph early (status 2: the rest
+        was not needed). The KV cache is cleared before and after; nothing carries over between calls."""
+        memory = llama_cpp.llama_get_memory(self.ctx)
+        llama_cpp.llama_memory_clear(memory, True)
+        hook = self.engine.hook
+        with hook.decoding(generating=False):  # deferred steering changes land first, one table throughout
+            status = llama_cpp.llama_decode(self.ctx, self._batch.batch)
+        self._batch.reset()
+        hook.raise_if_failed()
+        llama_cpp.llama_memory_clear(memory, True)
+        if status not in (0, 2):  # 2 = aborted by the hook, as asked
+            raise BatchError(f"llama_decode failed with status {status}")
+
+    def decode(self, sequences: Sequence[Sequence[int]]) -> BatchLayout:
+        layout = self.load(sequences)
+        self.run()
+        return layout
+
+    def close(self) -> None:
+        self._stack.close()

@@ -1,0 +1,2 @@
+def farewell(name):
+    return 'Bye, ' + name

@@ -1,0 +1,5 @@
+FRUITS = ['apple', 'banana']
+
+
+def count():
+    return len(FRUITS)

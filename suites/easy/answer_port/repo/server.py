@@ -1,0 +1,3 @@
+from settings import HOST, PORT
+
+print('serving on', HOST, PORT)

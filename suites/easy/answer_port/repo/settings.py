@@ -1,0 +1,3 @@
+HOST = 'localhost'
+PORT = 8042
+DEBUG = False
