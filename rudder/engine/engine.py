@@ -13,7 +13,6 @@ steering that was active when they were computed; a steering swap never re-proce
 from __future__ import annotations
 
 import codecs
-import contextlib
 import ctypes
 import logging
 import time
@@ -23,7 +22,6 @@ from typing import Any, Literal
 
 import llama_cpp
 import numpy as np
-from llama_cpp import _internals
 from llama_cpp import _logger as llama_logger
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import LlamaGrammar
@@ -121,16 +119,12 @@ class Engine:
         params = self.llama.context_params
         params.cb_eval = self.hook.callback
         params.cb_eval_user_data = self.hook.user_data
-        old = self.llama._ctx
-        self.llama._ctx = self.llama._stack.enter_context(
-            contextlib.closing(_internals.LlamaContext(model=self.llama._model, params=params, verbose=False))
-        )
-        old.close()
+        llama_internals.replace_context(self.llama, params)
 
     def _read_info(self, path: Path, identity: ModelIdentity) -> ModelInfo:
         meta = self.llama.metadata
         template = meta.get("tokenizer.chat_template")
-        model = self.llama._model.model
+        model = llama_internals.raw_model(self.llama)
         return ModelInfo(
             path=path,
             name=meta.get("general.name") or path.stem,
@@ -139,7 +133,7 @@ class Engine:
             n_embd=llama_cpp.llama_model_n_embd(model),
             n_vocab=self.llama.n_vocab(),
             n_ctx=self.llama.n_ctx(),
-            n_ctx_train=self.llama._model.n_ctx_train(),
+            n_ctx_train=llama_internals.n_ctx_train(self.llama),
             chat_template=template or self.profile.chat_template,
             chat_template_source="gguf" if template else "profile",
             profile=self.profile.name,
@@ -149,7 +143,7 @@ class Engine:
     @property
     def ctx(self) -> llama_cpp.llama_context_p:
         """The raw llama_context (for llama_set_adapter_cvec and other low-level calls)."""
-        return self.llama._ctx.ctx
+        return llama_internals.raw_context(self.llama)
 
     def settings(self) -> dict[str, Any]:
         """How this model was loaded, for run manifests."""
@@ -215,7 +209,7 @@ class Engine:
         return self._piece_bytes(token, special=special).decode("utf-8", errors="replace")
 
     def _piece_bytes(self, token: int, *, special: bool = False) -> bytes:
-        vocab = self.llama._model.vocab
+        vocab = llama_internals.vocab(self.llama)
         size = 64
         while True:
             buf = ctypes.create_string_buffer(size)
@@ -233,7 +227,7 @@ class Engine:
         return self._formatter(messages=list(messages)).prompt
 
     def is_end_of_generation(self, token: int) -> bool:
-        return bool(llama_cpp.llama_vocab_is_eog(self.llama._model.vocab, token))
+        return bool(llama_cpp.llama_vocab_is_eog(llama_internals.vocab(self.llama), token))
 
     # -- evaluation --------------------------------------------------------------------------------
 
@@ -269,7 +263,7 @@ class Engine:
             if limit > 0:
                 mismatch = np.flatnonzero(current[:limit] != np.asarray(tokens[:limit]))
                 cached = int(mismatch[0]) if mismatch.size else limit
-        if cached < self.llama.n_tokens and not self.llama._ctx.kv_cache_seq_rm(-1, cached, -1):
+        if cached < self.llama.n_tokens and not llama_internals.drop_kv_tail(self.llama, cached):
             # Some caches cannot drop a tail (deepseek4's compressed KV): start over from an empty one.
             self.reset()
             cached = 0
@@ -293,9 +287,8 @@ class Engine:
         if not 0 < len(tokens) <= self.n_ubatch:
             raise EngineError(f"evaluate_partial takes 1..{self.n_ubatch} tokens, got {len(tokens)}")
         self.reset()
-        self.llama._batch.set_batch(tokens, n_past=0, logits_all=False)
         with self.hook.decoding(generating=False):
-            status = llama_cpp.llama_decode(self.ctx, self.llama._batch.batch)
+            status = llama_internals.decode(self.llama, tokens, n_past=0, logits_all=False)
         self.hook.raise_if_failed()
         self.reset()
         if status not in (0, 2):  # 2 = aborted by the hook, as asked
@@ -304,13 +297,26 @@ class Engine:
     def reset(self) -> None:
         """Forget the KV cache. Temperature-0 output is reproducible from a reset engine: llama.cpp's
         kernels round differently for different batch splits, so a reused cache can flip a near-tie."""
-        self.llama.n_tokens = 0
-        self.llama._ctx.kv_cache_clear()
+        llama_internals.clear_kv_cache(self.llama)
 
     def logits(self) -> np.ndarray:
         """Logits of the last evaluated token (a copy)."""
-        ptr = self.llama._ctx.get_logits_ith(-1)
-        return np.ctypeslib.as_array(ptr, shape=(self.info.n_vocab,)).copy()
+        return llama_internals.logits_row(self.llama, -1, self.info.n_vocab)
+
+    def logits_of(self, tokens: Sequence[int], n_past: int) -> np.ndarray:
+        """Evaluate `tokens` after the first `n_past` cached ones and return every row's logits (for scoring
+        text, e.g. perplexity), under the current steering."""
+        rows = []
+        tokens = list(tokens)
+        for start in range(0, len(tokens), self.n_ubatch):
+            chunk = tokens[start : start + self.n_ubatch]
+            with self.hook.decoding(generating=False):
+                status = llama_internals.decode(self.llama, chunk, n_past=n_past + start, logits_all=True)
+            self.hook.raise_if_failed()
+            if status != 0:
+                raise EngineError(f"llama_decode failed with status {status} while scoring tokens")
+            rows += [llama_internals.logits_row(self.llama, i, self.info.n_vocab) for i in range(len(chunk))]
+        return np.stack(rows) if rows else np.zeros((0, self.info.n_vocab), np.float32)
 
     def _grammar(self, gbnf: str) -> LlamaGrammar:
         if gbnf not in self._grammars:
@@ -321,7 +327,9 @@ class Engine:
         """Grammar calls check the sampled token first (sampling.py); `grammar_first = False` restores
         the full-vocabulary grammar pass on every token (kept for benchmarks and equivalence tests)."""
         llama_grammar = self._grammar(grammar) if grammar is not None else None
-        return make_sampler(sampling, self.llama._model, llama_grammar, grammar_first=self.grammar_first)
+        return make_sampler(
+            sampling, llama_internals.model_handle(self.llama), llama_grammar, grammar_first=self.grammar_first
+        )
 
     # -- generation --------------------------------------------------------------------------------
 
@@ -435,7 +443,7 @@ class Generation(Iterator[TokenEvent]):
                 if reason:
                     stats.stop_reason = reason
                     break
-                token = sampler.sample(engine.llama._ctx)
+                token = sampler.sample(llama_internals.context_handle(engine.llama))
                 if engine.is_end_of_generation(token):
                     stats.stop_reason = "eos"
                     break

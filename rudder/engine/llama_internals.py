@@ -20,7 +20,7 @@ from llama_cpp import _internals
 TESTED_VERSIONS = ("0.3.",)  # the minor series these internals were read from
 _LLAMA_ATTRIBUTES = ("_ctx", "_stack", "_model", "_batch", "input_ids", "n_tokens", "context_params")
 _INTERNAL_CLASSES = {
-    "LlamaContext": ("ctx", "close", "kv_cache_clear", "get_logits_ith"),
+    "LlamaContext": ("ctx", "close", "kv_cache_clear", "kv_cache_seq_rm", "get_logits_ith"),
     "LlamaModel": ("model", "vocab", "n_ctx_train"),
     "LlamaBatch": ("set_batch", "batch", "reset"),
     "LlamaSampler": (
@@ -131,3 +131,23 @@ def add_grammar(sampler: _internals.LlamaSampler, llama: llama_cpp.Llama, gramma
 
 def sample(sampler: _internals.LlamaSampler, llama: llama_cpp.Llama) -> int:
     return int(sampler.sample(llama._ctx, -1))
+
+
+def model_handle(llama: llama_cpp.Llama) -> _internals.LlamaModel:
+    return llama._model
+
+
+def context_handle(llama: llama_cpp.Llama) -> _internals.LlamaContext:
+    return llama._ctx
+
+
+def drop_kv_tail(llama: llama_cpp.Llama, keep: int) -> bool:
+    """Drop cached tokens from position `keep` on; False when the cache cannot (deepseek4's compressed KV)."""
+    return bool(llama._ctx.kv_cache_seq_rm(-1, keep, -1))
+
+
+# the low-level sampler and token arrays, for engine/sampling.py
+LlamaSampler = _internals.LlamaSampler
+LlamaModel = _internals.LlamaModel
+LlamaContext = _internals.LlamaContext
+LlamaTokenDataArray = _internals.LlamaTokenDataArray

@@ -15,9 +15,9 @@ import math
 
 import llama_cpp
 import numpy as np
-from llama_cpp import _internals
 from llama_cpp.llama_grammar import LlamaGrammar
 
+from rudder.engine import llama_internals as _internals
 from rudder.engine.generation import Sampling
 
 GREEDY_RETRIES = 16  # greedy: single checks of the next-best tokens before a whole-vocabulary pass

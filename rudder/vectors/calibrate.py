@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import llama_cpp
 import numpy as np
 
+from rudder.engine.engine import EngineError
 from rudder.engine.generation import Sampling
 from rudder.vectors.card import Calibration, CalibrationRow, Recipe
 from rudder.vectors.health import layer_spec
@@ -67,19 +67,13 @@ def perplexity(engine: Engine, prompt: Sequence[int], answer: Sequence[int]) -> 
         return 1.0
     engine.reset()
     engine.prefill(prompt, reuse_cache=False)
-    rows = [engine.logits()]
-    rest = list(answer[:-1])
-    llama = engine.llama
-    for start in range(0, len(rest), engine.n_ubatch):
-        chunk = rest[start : start + engine.n_ubatch]
-        llama._batch.set_batch(chunk, n_past=len(prompt) + start, logits_all=True)
-        if llama_cpp.llama_decode(engine.ctx, llama._batch.batch) != 0:
-            raise VectorError("llama_decode failed while scoring an answer")
-        n_vocab = engine.info.n_vocab
-        for i in range(len(chunk)):
-            rows.append(np.ctypeslib.as_array(llama._ctx.get_logits_ith(i), shape=(n_vocab,)).copy())
+    first = engine.logits()
+    try:
+        rest = engine.logits_of(list(answer[:-1]), n_past=len(prompt))
+    except EngineError as exc:
+        raise VectorError(f"scoring an answer: {exc}") from None
     engine.reset()
-    logits = np.stack(rows).astype(np.float64)
+    logits = np.vstack([first[None, :], rest]).astype(np.float64)
     logits -= logits.max(axis=1, keepdims=True)
     logprobs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
     picked = logprobs[np.arange(len(answer)), np.asarray(answer)]
