@@ -12,8 +12,10 @@ but not writable; caches go to the private /tmp.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +38,8 @@ class Sandbox:
     def wrap(self, argv: list[str], root: Path) -> list[str]:
         """`argv` run by bwrap with `root` (absolute, resolved) as the only writable directory."""
         cmd = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+        for tool_dir in tool_dirs_under_tmp():  # e.g. Rudder's own venv in a clone under /tmp
+            cmd += ["--ro-bind", str(tool_dir), str(tool_dir)]
         cmd += ["--bind", str(root), str(root)]  # after --tmpfs /tmp, so a repository under /tmp stays visible
         for rel in PROTECTED:
             if (root / rel).exists():
@@ -49,6 +53,23 @@ class Sandbox:
     def describe(self) -> str:
         net = "network on" if self.network else "no network"
         return f"bubblewrap sandbox: only the repository and a private /tmp are writable, {net}"
+
+
+def tool_dirs_under_tmp() -> list[Path]:
+    """Directories the sandboxed command needs that live under /tmp, which the sandbox replaces with an empty
+    tmpfs: the Python environment Rudder runs in (tests and tools use it) and the PATH entries there."""
+    tmp = Path("/tmp").resolve()
+    candidates = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).parent]
+    candidates += [Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p]
+    found: list[Path] = []
+    for path in candidates:
+        try:
+            resolved = path.resolve()
+        except OSError:
+            continue
+        if resolved.is_dir() and tmp in resolved.parents and resolved not in found:
+            found.append(resolved)
+    return found
 
 
 @lru_cache(maxsize=4)

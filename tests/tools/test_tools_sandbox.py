@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import sys
@@ -113,3 +114,18 @@ def test_choose_sandbox_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert choose_sandbox("auto") is None
     with pytest.raises(SandboxUnavailable, match=r"agent.sandbox = \"required\", but bwrap is not installed"):
         choose_sandbox("required")
+
+
+@needs_bwrap
+def test_tools_installed_under_tmp_stay_visible_inside(
+    sandboxed: Workspace, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The sandbox replaces /tmp with an empty tmpfs; a Python environment that lives under /tmp (a fresh
+    clone's .venv, as CI makes one) must still run inside, or every run_tests / python call fails."""
+    env_bin = Path("/tmp") / tmp_path_factory.mktemp("venv-under-tmp").relative_to(Path("/tmp").resolve()) / "bin"
+    env_bin.mkdir(parents=True, exist_ok=True)
+    tool = env_bin / "rudder-probe-tool"
+    tool.write_text("#!/bin/sh\necho probe-ok\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{env_bin}:{os.environ['PATH']}")
+    assert "probe-ok" in sh(sandboxed, "rudder-probe-tool")
