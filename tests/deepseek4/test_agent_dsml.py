@@ -28,7 +28,11 @@ def test_a_run_on_the_tiny_model_completes_its_steps_in_dsml(ds4, tmp_path: Path
 
     summary = session.run("create notes.txt containing: done")
 
-    assert summary.protocol_errors == 0, summary
     assert summary.steps >= 1 and summary.status in ("finished", "max_steps"), summary
-    outputs = [r["output"] for r in read_trajectory(trajectory) if r.get("type") == "step" and r.get("output")]
+    steps = [r for r in read_trajectory(trajectory) if r.get("type") == "step"]
+    # random weights babble: the harness may cut a value that repeats itself (a runaway string), but the
+    # grammar must keep every call inside DSML, so no call fails to parse as DSML
+    format_errors = [s for s in steps if s.get("error_kind") == "protocol" and "kept repeating" not in s["observation"]]
+    assert format_errors == [], format_errors
+    outputs = [s["output"] for s in steps if s.get("output")]
     assert outputs and all(text.lstrip().startswith(OPEN) for text in outputs)

@@ -95,7 +95,7 @@ async def test_a_mode_hotkey_changes_the_next_steps_plan_and_shift_switches_now(
 
 
 async def test_the_approval_modal_blocks_a_write_until_answered_and_undo_restores_the_file(engine, repo: Path) -> None:
-    (repo / "notes.txt").write_text("old notes\n")
+    # a new file: overwriting an existing one the agent has not read is refused before any approval
     app = make_app(engine, repo, approval="ask")
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
@@ -109,13 +109,13 @@ async def test_the_approval_modal_blocks_a_write_until_answered_and_undo_restore
         await pilot.press("o", "k")  # ...while the UI keeps taking keys
         assert reason.value == "ok"
         dialog.query_one("#allow_once").focus()
-        assert (repo / "notes.txt").read_text() == "old notes\n"  # nothing written while unanswered
+        assert not (repo / "notes.txt").exists()  # nothing written while unanswered
         assert screen.busy and not dialog.request.answered
         await pilot.press("y")
         await until(pilot, lambda: not screen.busy)
         assert (repo / "notes.txt").read_text().strip() == "done"
         await send(pilot, "/undo")
-        await until(pilot, lambda: (repo / "notes.txt").read_text() == "old notes\n", timeout=20)
+        await until(pilot, lambda: not (repo / "notes.txt").exists(), timeout=20)
         await until(pilot, lambda: screen.transcript.query(".undo"))
 
 
