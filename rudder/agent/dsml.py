@@ -92,6 +92,10 @@ class DsmlProtocol:
             lines.append(json.dumps(function, ensure_ascii=False))
         return "\n".join(lines)
 
+    def render_result(self, tool: str, text: str) -> str:
+        """DeepSeek-V4 has no tool role: results go back in the user turn as <tool_result> blocks."""
+        return f"<tool_result>{text}</tool_result>"
+
     def render_call(self, tool: str, arguments: Mapping[str, Any]) -> str:
         lines = [OPEN, f'<{BAR}invoke name="{tool}">']
         for key, value in arguments.items():

@@ -22,7 +22,7 @@ EXAMPLE_TASK = "Example task: create example_only.txt containing: hi"
 def system_prompt(protocol: ToolCallProtocol, repo: str, repo_map: str, addendum: str) -> str:
     return SYSTEM.format(
         repo=repo,
-        call_format=getattr(protocol, "format_name", "JSON"),
+        call_format=call_format(protocol),
         tools=protocol.describe_tools(),
         thought=': first a short "thought" (what you do next), then "tool" and its arguments'
         if getattr(protocol, "with_thought", False)
@@ -45,7 +45,7 @@ def worked_example(protocol: ToolCallProtocol) -> list[Message]:
     return [
         {"role": "user", "content": EXAMPLE_TASK},
         {"role": "assistant", "content": _call(protocol, "write_file", write, f"Create {EXAMPLE_FILE}.")},
-        {"role": "user", "content": observation("write_file", f"created {EXAMPLE_FILE} (2 bytes, 1 lines)")},
+        {"role": "user", "content": observation("write_file", f"created {EXAMPLE_FILE} (2 bytes, 1 lines)", protocol)},
         {"role": "assistant", "content": _call(protocol, "finish", {"answer": f"Created {EXAMPLE_FILE}."}, "Done.")},
     ]
 
@@ -64,12 +64,23 @@ def follow_up_message(text: str) -> str:
     return f"New request from the user: {text}"
 
 
-def observation(tool: str, text: str) -> str:
-    return f"Result of {tool}:\n{text}"
+def observation(tool: str, text: str, protocol: ToolCallProtocol | None = None) -> str:
+    """A tool's result as the model reads it: the protocol's own framing where it has one (DSML: a
+    <tool_result> block in the user turn, as DeepSeek-V4 was trained), else a plain header."""
+    render = getattr(protocol, "render_result", None)
+    return render(tool, text) if render is not None else f"Result of {tool}:\n{text}"
 
 
-def error_observation(text: str) -> str:
-    return f"Error: {text}\nReply with one valid JSON tool call."
+def call_format(protocol: ToolCallProtocol | None) -> str:
+    return getattr(protocol, "format_name", "JSON")
+
+
+def error_observation(text: str, protocol: ToolCallProtocol | None = None) -> str:
+    return f"Error: {text}\nReply with one valid {call_format(protocol)} tool call."
+
+
+def act_now(protocol: ToolCallProtocol | None = None) -> str:
+    return f"Now act: reply with one {call_format(protocol)} tool call."
 
 
 PLAN_INSTRUCTION = "Before acting, write a short plan for this task in at most three sentences. No JSON."

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rudder.agent import prompts
+from rudder.agent.protocol import ToolCallProtocol
 from rudder.agent.records import StepRecord
 from rudder.interfaces import StepKind
 
@@ -25,16 +26,16 @@ def restore_session(session: Session, records: list[dict[str, Any]]) -> None:
         elif record.get("type") == "step":
             step = StepRecord.model_validate({k: v for k, v in record.items() if k not in ("type", "time")})
             session.history.append(step)
-            conversation.add(step.output, replayed_observation(step), f"{step.tool} (restored)")
+            conversation.add(step.output, replayed_observation(step, session.protocol), f"{step.tool} (restored)")
     session.turn = max((int(r.get("turn", 1)) for r in runs), default=1)
 
 
-def replayed_observation(step: StepRecord) -> str | None:
+def replayed_observation(step: StepRecord, protocol: ToolCallProtocol | None = None) -> str | None:
     """What the model saw after a recorded step, rebuilt the way the live loop words it."""
     if step.kind == StepKind.PLAN:
-        return "Now act: reply with one JSON tool call."
+        return prompts.act_now(protocol)
     if step.error_kind == "protocol":
-        return prompts.error_observation(step.observation)
+        return prompts.error_observation(step.observation, protocol)
     if step.tool == "finish":
         return None
-    return prompts.observation(step.tool or "tool", step.observation)
+    return prompts.observation(step.tool or "tool", step.observation, protocol)

@@ -346,7 +346,7 @@ class Session(ToolExecution):
         finally:
             self.conversation.task = self.conversation.task.rsplit("\n\n", 1)[0]
         record.output = text
-        self.conversation.add(text, "Now act: reply with one JSON tool call.", "wrote a plan")
+        self.conversation.add(text, prompts.act_now(self.protocol), "wrote a plan")
 
     def _act(self, record: StepRecord) -> None:
         assert self.conversation is not None
@@ -364,7 +364,7 @@ class Session(ToolExecution):
             call = self.protocol.parse(text)
         except ProtocolError as exc:
             record.ok, record.error_kind, record.observation = False, "protocol", str(exc)
-            self._observe(record, text, prompts.error_observation(str(exc)), "invalid tool call")
+            self._observe(record, text, prompts.error_observation(str(exc), self.protocol), "invalid tool call")
             return
         record.tool, record.arguments, record.thought = call.tool, call.arguments(), call.thought
         if call.is_finish:
@@ -372,13 +372,15 @@ class Session(ToolExecution):
             report = self._tests_before_finish(record)
             if report is not None and not report[0]:
                 record.ok, record.error_kind, record.observation = False, "tool", report[1]
-                self._observe(record, text, prompts.observation("run_tests", report[1]), "finish: tests fail")
+                self._observe(
+                    record, text, prompts.observation("run_tests", report[1], self.protocol), "finish: tests fail"
+                )
                 return
             record.observation = f"{answer}\n\n{report[1]}" if report else answer
             self.conversation.add(text, None, "finished")
             raise Stop("finished", record.observation)
         record.observation = self.execute(call, record)
-        observation = prompts.observation(call.tool, record.observation)
+        observation = prompts.observation(call.tool, record.observation, self.protocol)
         if record.ok and record.diff:
             observation = f"{observation}\n{prompts.after_change(self.protocol)}"
         self._observe(record, text, observation, _summary(call, record))

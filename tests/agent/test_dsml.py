@@ -192,3 +192,14 @@ def test_the_system_prompt_asks_for_dsml_not_json() -> None:
 
     text = system_prompt(PROTOCOL, "repo", "", "")
     assert "exactly one DSML tool call" in text and OPEN in text
+
+
+def test_results_go_back_as_tool_result_blocks_and_prompts_name_dsml() -> None:
+    from rudder.agent import prompts
+
+    assert prompts.observation("read_file", "x = 1", PROTOCOL) == "<tool_result>x = 1</tool_result>"
+    assert prompts.observation("read_file", "x = 1") == "Result of read_file:\nx = 1"  # JSON keeps its header
+    assert prompts.error_observation("bad", PROTOCOL).endswith("one valid DSML tool call.")
+    assert prompts.act_now(PROTOCOL) == "Now act: reply with one DSML tool call."
+    example = prompts.worked_example(PROTOCOL)
+    assert example[2]["content"].startswith("<tool_result>") and "JSON" not in example[2]["content"]
