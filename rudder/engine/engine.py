@@ -12,11 +12,9 @@ steering that was active when they were computed; a steering swap never re-proce
 
 from __future__ import annotations
 
-import codecs
 import ctypes
 import logging
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,10 +30,7 @@ from rudder.engine.batch import DEFAULT_SEQUENCES, BatchContext
 from rudder.engine.config import EngineConfig, default_threads
 from rudder.engine.generation import (
     GenerationResult,
-    GenerationStats,
     Sampling,
-    StopMatcher,
-    TokenEvent,
     Watcher,
 )
 from rudder.engine.gguf_header import model_identity
@@ -45,6 +40,7 @@ from rudder.engine.model_file import ModelLoadError, check_gguf, embedded_model_
 from rudder.engine.profiles import ModelProfile, profile_for
 from rudder.engine.sampling import TokenSampler, make_sampler
 from rudder.engine.sites import discover_sites
+from rudder.engine.streaming import Generation
 
 __all__ = ["ContextOverflowError", "Engine", "EngineConfig", "EngineError", "ModelInfo", "ModelLoadError"]
 
@@ -368,112 +364,3 @@ class Engine:
         for _ in generation:
             pass
         return generation.result()
-
-
-class Generation(Iterator[TokenEvent]):
-    """One streaming generation; also records tokens, text and stats as it goes."""
-
-    def __init__(
-        self,
-        engine: Engine,
-        prompt: list[int],
-        sampling: Sampling,
-        grammar: str | None,
-        watchers: Sequence[Watcher] = (),
-    ) -> None:
-        self.engine = engine
-        self.sampling = sampling
-        self.stats = GenerationStats(prompt_tokens=len(prompt))
-        self.prompt = prompt
-        self.tokens: list[int] = []
-        self.watchers = list(watchers)
-        self._grammar = grammar
-        self._erase = 0
-        self._stops = StopMatcher(sampling.stop)
-        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self.sampler: TokenSampler | None = None
-        self._events = self._run(prompt, grammar)
-        self.cancelled = False
-
-    @property
-    def text(self) -> str:
-        return self._stops.text
-
-    def __next__(self) -> TokenEvent:
-        return next(self._events)
-
-    def cancel(self) -> None:
-        """Stop after the current token (safe to call from another thread)."""
-        self.cancelled = True
-
-    def result(self) -> GenerationResult:
-        return GenerationResult(text=self.text, tokens=list(self.tokens), stats=self.stats)
-
-    def rewind(self, n: int) -> int:
-        """Drop the last `n` generated tokens from the text and the KV cache (a watcher calls this between
-        tokens). Returns the characters of released text taken back; the next TokenEvent carries them as
-        `erase`. `stats.generated_tokens` keeps counting the work done, so max_tokens still bounds it."""
-        if self._grammar is not None:
-            raise EngineError("cannot rewind a grammar-constrained generation (the grammar state is gone)")
-        n = min(n, len(self.tokens))
-        if n <= 0:
-            return 0
-        released = self._stops.released
-        del self.tokens[-n:]
-        text = self.engine.detokenize(self.tokens)
-        self._stops = StopMatcher(self.sampling.stop)
-        self._stops.feed(text)
-        self._stops.flush()
-        self._utf8.reset()
-        self.engine.prefill(self.prompt + self.tokens)  # keeps the common prefix, evaluates the last token
-        erased = max(0, released - len(self._stops.text))
-        self._erase += erased
-        return erased
-
-    def _run(self, prompt: list[int], grammar: str | None) -> Iterator[TokenEvent]:
-        engine, stats = self.engine, self.stats
-        started = time.perf_counter()
-        stats.prompt_tokens_cached, stats.prompt_tokens_evaluated = engine.prefill(prompt)
-        stats.prompt_seconds = time.perf_counter() - started
-        sampler = self.sampler = engine._token_sampler(self.sampling, grammar)
-        started = time.perf_counter()
-        try:
-            while True:
-                reason = self._limit_reached()
-                if reason:
-                    stats.stop_reason = reason
-                    break
-                token = sampler.sample(llama_internals.context_handle(engine.llama))
-                if engine.is_end_of_generation(token):
-                    stats.stop_reason = "eos"
-                    break
-                self.tokens.append(token)
-                stats.generated_tokens += 1
-                text = self._stops.feed(self._utf8.decode(engine._piece_bytes(token)))
-                erase, self._erase = self._erase, 0
-                if self._stops.stopped:
-                    stats.stop_reason = "stop"
-                    yield TokenEvent(token, text, erase)
-                    break
-                yield TokenEvent(token, text, erase)
-                with engine.hook.decoding(generating=True):
-                    engine.llama.eval([token])
-                engine.hook.raise_if_failed()
-                for watcher in self.watchers:
-                    watcher.observe(self, token)
-            tail = self._stops.feed(self._utf8.decode(b"", final=True)) + self._stops.flush()
-            if (tail and not self._stops.stopped) or self._erase:
-                yield TokenEvent(-1, tail, self._erase)
-                self._erase = 0
-        finally:
-            stats.generate_seconds = time.perf_counter() - started
-            sampler.close()
-
-    def _limit_reached(self) -> str | None:
-        if self.cancelled:
-            return "cancelled"
-        if self.stats.generated_tokens >= self.sampling.max_tokens:
-            return "length"
-        if self.engine.llama.n_tokens >= self.engine.info.n_ctx:
-            return "context"
-        return None

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
-    from rudder.engine.engine import Generation
+    from rudder.engine.streaming import Generation
 
 StopReason = Literal["eos", "stop", "length", "context", "cancelled"]
 

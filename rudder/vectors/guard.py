@@ -24,7 +24,7 @@ from rudder.vectors.plan import UNSTEERED, SteeringPlan
 from rudder.vectors.vector import SteeringOp
 
 if TYPE_CHECKING:  # llama.cpp stays unloaded: the agent imports this with a scripted model too
-    from rudder.engine.engine import Generation
+    from rudder.engine.streaming import Generation
     from rudder.interfaces import Steerer
 
 
