@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -75,7 +76,9 @@ def destructive_writes(steps: list[dict[str, Any]], fixture_files: set[str]) -> 
     return found
 
 
-def run_task(engine: Engine, arm: str, spec: dict[str, Any], fixture: Path) -> dict[str, Any]:
+def run_task(
+    engine: Engine, arm: str, task_id: str, spec: dict[str, Any], fixture: Path, keep: Path | None = None
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="rudder-suite-") as tmp:
         root = Path(tmp)
         make_repo(fixture, root)
@@ -84,7 +87,7 @@ def run_task(engine: Engine, arm: str, spec: dict[str, Any], fixture: Path) -> d
         sampling = config.sampling.model_copy(update={"temperature": 0.0})
         engine.reset()
         session = open_session(engine, root, agent, sampling, mode=arm)
-        timer = threading.Timer(float(spec.get("timeout", 120)), session.interrupt)
+        timer = threading.Timer(float(spec.get("timeout", 120)) * timeout_scale(), session.interrupt)
         timer.start()
         try:
             summary = session.run(spec["instruction"])
@@ -92,6 +95,9 @@ def run_task(engine: Engine, arm: str, spec: dict[str, Any], fixture: Path) -> d
             timer.cancel()
         check = subprocess.run(["bash", "-c", spec["check"]], cwd=root, capture_output=True, text=True, timeout=60)
         records = read_trajectory(session.trajectory.path) if session.trajectory.path else []
+        if keep is not None and session.trajectory.path:
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy(session.trajectory.path, keep / f"{arm.replace('/', '_')}-{task_id}.jsonl")
         steps = [r for r in records if r.get("type") == "step"]
         fixture_files = {str(p.relative_to(fixture)) for p in fixture.rglob("*") if p.is_file()}
         return {
@@ -107,12 +113,18 @@ def run_task(engine: Engine, arm: str, spec: dict[str, Any], fixture: Path) -> d
         }
 
 
+def timeout_scale() -> float:
+    """RUDDER_TIMEOUT_SCALE stretches task timeouts on a loaded machine (say so beside the numbers)."""
+    return float(os.environ.get("RUDDER_TIMEOUT_SCALE", "1"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("suite", nargs="?", default=str(Path(__file__).parent.parent / "suites" / "easy"))
     parser.add_argument("--arms", default=",".join(ARMS))
     parser.add_argument("--tasks", default="", help="comma-separated task ids (default: all)")
     parser.add_argument("--out", default="", help="append one JSON line per run here")
+    parser.add_argument("--keep", default="", help="copy each run's trajectory into this folder")
     args = parser.parse_args()
     tasks = load_suite(Path(args.suite))
     if args.tasks:
@@ -125,7 +137,8 @@ def main() -> None:
     started = time.perf_counter()
     for arm in arms:
         for task_id, spec, fixture in tasks:
-            result = {"task": task_id, **run_task(engine, arm, spec, fixture)}
+            keep = Path(args.keep) if args.keep else None
+            result = {"task": task_id, **run_task(engine, arm, task_id, spec, fixture, keep)}
             totals[arm].append(result)
             mark = "pass" if result["passed"] else "FAIL"
             bad = f" DESTRUCTIVE {result['destructive']}" if result["destructive"] else ""

@@ -73,6 +73,7 @@ class Engine(Protocol):
         grammar: str | None = None,
         overflow: Literal["error", "truncate"] = "error",
         watchers: Sequence[Any] = (),
+        token_filter: Any = None,
     ) -> Generation: ...
 
     def reset(self) -> None:

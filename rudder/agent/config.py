@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+SMALL_MODEL_PARAMS = 1_000_000_000  # below this a model gets the compact toolset and more examples
+
 
 class AgentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -33,6 +35,30 @@ class AgentConfig(BaseModel):
     )
     network: bool = Field(False, description="let sandboxed shell commands reach the network")
     plan_first: bool = Field(False, description="start each run with a short free-text plan step")
+    toolset: Literal["auto", "full", "compact"] = Field(
+        "auto",
+        description="the tools the model is offered: compact = read_file, write_file, edit_file, run_shell "
+        "(a small model picks better from fewer); auto = compact for models under 1B parameters",
+    )
+    examples: int | None = Field(
+        None,
+        ge=0,
+        le=6,
+        description="worked examples shown before the task, the closest to it picked from a bank; "
+        "not set: 2 for models under 1B parameters, 1 otherwise",
+    )
     reproducible: bool = Field(
         True, description="clear the KV cache when a session starts, so greedy runs repeat exactly"
     )
+
+    def is_small(self, info: object) -> bool:
+        n_params = int(getattr(info, "n_params", 0) or 0)
+        return 0 < n_params < SMALL_MODEL_PARAMS
+
+    def examples_for(self, info: object) -> int:
+        if self.examples is not None:
+            return self.examples
+        return 2 if self.is_small(info) else 1
+
+    def compact_tools(self, info: object) -> bool:
+        return self.toolset == "compact" or (self.toolset == "auto" and self.is_small(info))

@@ -56,12 +56,9 @@ def attach_named_files(
         except (OSError, UnicodeDecodeError):
             continue
         rel = ws.relative(path)
-        lines = text.splitlines()
-        width = len(str(len(lines)))
-        body = "\n".join(f"{n:>{width}}| {line}" for n, line in enumerate(lines, 1))
-        block = f"Contents of {rel} ({len(lines)} lines):\n{body}" if lines else f"{rel} is empty."
+        block = file_block(rel, text)
         cost = count_tokens(block)
-        if len(body) > ATTACH_FILE_CHARS or used + cost > budget:
+        if len(text) > ATTACH_FILE_CHARS or used + cost > budget:
             skipped.append(rel)
             continue
         used += cost
@@ -70,6 +67,14 @@ def attach_named_files(
     if skipped:
         blocks.append(f"Too long to show here (use read_file): {', '.join(skipped)}")
     return ("\n\n".join(blocks), attached)
+
+
+def file_block(rel: str, text: str) -> str:
+    """A file as the task shows it: numbered lines, the way read_file shows them."""
+    lines = text.splitlines()
+    width = len(str(len(lines)))
+    body = "\n".join(f"{n:>{width}}| {line}" for n, line in enumerate(lines, 1))
+    return f"Contents of {rel} ({len(lines)} lines):\n{body}" if lines else f"{rel} is empty."
 
 
 def unread_overwrite(tool: str, path: Path | None, read: set[Path]) -> str | None:
@@ -105,19 +110,27 @@ def runaway(text: str, *, min_span: int = 48, max_period: int = 40) -> str | Non
 
 @dataclass
 class LoopWatch:
-    """Counts repeated calls and errors within a turn. A call repeats only while the repo is unchanged."""
+    """Counts repeated calls and errors within a turn: a call repeats while the repo is unchanged, or when
+    it comes twice in a row."""
 
     calls: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     changes: int = 0  # successful writes so far: re-running tests after an edit is not a loop
 
+    last: str = ""  # the previous call, whatever it changed
+    in_a_row: int = 0
+
     def see(self, tool: str | None, arguments: dict[str, Any] | None, error: str | None) -> int:
-        """Record a step; return how often it (or its error) has now been seen."""
+        """Record a step; return how often it (or its error) has now been seen. The same call twice in a
+        row repeats even if it changed the repo (a model re-appended the same function every step)."""
         count = 0
         if tool is not None:
+            call = json.dumps([tool, arguments], sort_keys=True, default=str)
             key = json.dumps([tool, arguments, self.changes], sort_keys=True, default=str)
             self.calls[key] += 1
-            count = self.calls[key]
+            self.in_a_row = self.in_a_row + 1 if call == self.last else 1
+            self.last = call
+            count = max(self.calls[key], self.in_a_row)
         if error:
             self.errors[error] += 1
             count = max(count, self.errors[error])

@@ -50,7 +50,7 @@ class ToolExecution:
         tool = self.tools[call.tool]
         self._emit(ToolCallStarted(record.index, call.tool, call.arguments(), str(tool.access)))
         started = time.perf_counter()
-        self._change = None
+        self._change, self._changed = None, False
         observation = self._refusal(call, tool, record)
         if observation:
             record.ok, record.error_kind = False, "refused"

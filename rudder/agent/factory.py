@@ -8,7 +8,7 @@ from rudder.agent.approval import Approver
 from rudder.agent.config import AgentConfig
 from rudder.agent.dsml import DsmlProtocol
 from rudder.agent.events import Listener
-from rudder.agent.protocol import JsonProtocol, ToolCallProtocol
+from rudder.agent.protocol import THOUGHT_MAX_LENGTH, JsonProtocol, ToolCallProtocol
 from rudder.agent.records import Trajectory
 from rudder.agent.repomap import build_repo_map
 from rudder.agent.session import Session, trajectory_path
@@ -33,11 +33,14 @@ def activate_mode(engine: Engine, repo: Path | None, name: str) -> ActiveMode:
 PROTOCOLS = {"json": JsonProtocol, "dsml": DsmlProtocol}  # the model profile names one
 
 
-def protocol_for(engine: Engine, tools: dict[str, Tool]) -> ToolCallProtocol:
+SMALL_THOUGHT = 120  # characters: a small model's thoughts ran on into loops at 160
+
+
+def protocol_for(engine: Engine, tools: dict[str, Tool], *, small: bool = False) -> ToolCallProtocol:
     """The tool-call format the loaded model was trained on (its profile's), JSON when unknown."""
     kind = PROTOCOLS.get(engine.profile.tool_protocol, JsonProtocol)
     if kind is JsonProtocol:  # a short free-text "thought" opens each call: the phase modes steer
-        return JsonProtocol(tools, with_thought=True)
+        return JsonProtocol(tools, with_thought=True, thought_max=SMALL_THOUGHT if small else THOUGHT_MAX_LENGTH)
     return kind(tools)
 
 
@@ -67,7 +70,7 @@ def open_session(
         budget_tokens=repo_map_budget(engine),
         count_tokens=lambda text: len(engine.tokenize(text, add_bos=False)),
     )
-    tools = all_tools()
+    tools = all_tools(compact=config.compact_tools(engine.info))
     path = None
     if record:
         path = trajectory or trajectory_path(repo, config.trajectory_dir)
@@ -80,7 +83,7 @@ def open_session(
         steerer=steerer,
         approver=approver,
         tools=tools,
-        protocol=protocol_for(engine, tools),
+        protocol=protocol_for(engine, tools, small=config.is_small(engine.info)),
         trajectory=Trajectory(path),
         repo_map=repo_map,
         listener=listener,

@@ -1,11 +1,16 @@
-"""The words the model reads: system prompt, worked example, observation framing.
+"""The words the model reads: system prompt, worked examples, observation framing.
 
-Small models follow a short tool list and one worked example far better than long instructions.
+Small models follow a short tool list and worked examples far better than long instructions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from rudder.agent import examples
 from rudder.agent.context import Message
+from rudder.agent.discipline import file_block
 from rudder.agent.protocol import ToolCallProtocol
 
 SYSTEM = """You are Rudder, a coding agent working in the git repository "{repo}".
@@ -14,9 +19,6 @@ You act by replying with exactly one {call_format} tool call{thought}. Tools:
 Paths are relative to the repository root. Change existing files with edit_file; use write_file only for \
 new files. When the task is done, call finish with a short answer.\
 {addendum}{repo_map}"""
-
-EXAMPLE_FILE = "example_only.txt"
-EXAMPLE_TASK = "Example task: create example_only.txt containing: hi"
 
 
 def system_prompt(protocol: ToolCallProtocol, repo: str, repo_map: str, addendum: str) -> str:
@@ -32,28 +34,29 @@ def system_prompt(protocol: ToolCallProtocol, repo: str, repo_map: str, addendum
     )
 
 
-def _call(protocol: ToolCallProtocol, tool: str, arguments: dict[str, str], thought: str) -> str:
+def _call(protocol: ToolCallProtocol, tool: str, arguments: Mapping[str, Any], thought: str) -> str:
     if getattr(protocol, "with_thought", False):
         return protocol.render_call(tool, arguments, thought)  # type: ignore[call-arg]
     return protocol.render_call(tool, arguments)
 
 
-def worked_example(protocol: ToolCallProtocol) -> list[Message]:
-    """One short exchange that shows the format: a call, its result, finish. Its file is named so that
-    copying it cannot pass for the task (the old hello.txt example was created in real runs)."""
-    write = {"path": EXAMPLE_FILE, "content": "hi"}
-    return [
-        {"role": "user", "content": EXAMPLE_TASK},
-        {"role": "assistant", "content": _call(protocol, "write_file", write, f"Create {EXAMPLE_FILE}.")},
-        {"role": "user", "content": observation("write_file", f"created {EXAMPLE_FILE} (2 bytes, 1 lines)", protocol)},
-        {"role": "assistant", "content": _call(protocol, "finish", {"answer": f"Created {EXAMPLE_FILE}."}, "Done.")},
-    ]
+def worked_examples(protocol: ToolCallProtocol, task: str, tools: Collection[str], count: int) -> list[Message]:
+    """The `count` worked examples closest to `task` (agent/examples.py), as the model will see them."""
+
+    def observe(tool: str, text: str) -> str:  # every example call changes the repo, as the loop says then
+        return f"{observation(tool, text, protocol)}\n{after_change()}"
+
+    def attach(files: list[tuple[str, str]]) -> str:
+        return "\n\n".join(file_block(name, text) for name, text in files)
+
+    picked = examples.pick(task, tools, count)
+    return examples.messages(picked, lambda t, a, th: _call(protocol, t, a, th), observe, attach)
 
 
-def after_change(protocol: ToolCallProtocol) -> str:
-    """Said after every call that changed a file: the finish call, spelled out, to copy when done."""
-    done = _call(protocol, "finish", {"answer": "Done."}, "The task is done.")
-    return f"If that was the whole task, reply: {done}\nOtherwise make the next change."
+def after_change() -> str:
+    """Said after every call that changed a file. No call is spelled out here: a small model copied the
+    spelled-out finish call's thought into every later step."""
+    return "If that was the whole task, call finish. Otherwise make the next change."
 
 
 def task_message(task: str) -> str:

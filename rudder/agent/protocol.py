@@ -80,14 +80,16 @@ def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def call_schema(name: str, args: type[ToolArgs], with_thought: bool) -> dict[str, Any]:
+def call_schema(
+    name: str, args: type[ToolArgs], with_thought: bool, thought_max: int = THOUGHT_MAX_LENGTH
+) -> dict[str, Any]:
     schema = args.model_json_schema()
     if "$defs" in schema:
         raise TypeError(f"tool {name}: nested argument models are not supported by the JSON protocol")
     properties: dict[str, Any] = {}
     required = ["tool"]
     if with_thought:
-        properties["thought"] = {"type": "string", "maxLength": THOUGHT_MAX_LENGTH}
+        properties["thought"] = {"type": "string", "maxLength": thought_max}
         required.insert(0, "thought")
     properties["tool"] = {"const": name}
     properties.update(_clean_schema(schema.get("properties", {})))
@@ -104,13 +106,15 @@ class JsonProtocol:
 
     tools: Mapping[str, Tool]
     with_thought: bool = False
+    thought_max: int = THOUGHT_MAX_LENGTH
     _grammar: str | None = field(default=None, init=False, repr=False)
 
     def _arg_models(self) -> dict[str, type[ToolArgs]]:
         return {**{name: t.args for name, t in self.tools.items()}, FINISH: FinishArgs}
 
     def schema(self) -> dict[str, Any]:
-        return {"oneOf": [call_schema(n, a, self.with_thought) for n, a in self._arg_models().items()]}
+        models = self._arg_models().items()
+        return {"oneOf": [call_schema(n, a, self.with_thought, self.thought_max) for n, a in models]}
 
     def grammar(self) -> str:
         if self._grammar is None:

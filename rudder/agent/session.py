@@ -30,39 +30,28 @@ from rudder.agent.events import (
     ModeSwitched,
     RunFinished,
     RunStarted,
-    SteeringChanged,
     StepFinished,
     StepStarted,
-    Token,
 )
 from rudder.agent.execution import ToolExecution
+from rudder.agent.guidance import Guidance
 from rudder.agent.manifest import build_manifest
 from rudder.agent.protocol import JsonProtocol, ProtocolError, ToolCall, ToolCallProtocol
+from rudder.agent.querying import ModelQuery, Stop
 from rudder.agent.records import RunSummary, StepRecord, Trajectory
 from rudder.agent.resume import restore_session
 from rudder.agent.steps import next_step_kind
 from rudder.engine.engine import ContextOverflowError
-from rudder.engine.generation import GenerationStats, Sampling
-from rudder.interfaces import Engine, Phase, Steerer, StepKind, StepPolicy
+from rudder.engine.generation import Sampling
+from rudder.interfaces import Engine, Steerer, StepKind, StepPolicy
 from rudder.tools.base import Tool, ToolError, Workspace
 from rudder.tools.gitops import Checkpoints
-from rudder.tools.shell import detect_test_runner
 from rudder.tools.toolbox import all_tools
-from rudder.vectors.guard import CollapseGuard, GuardEvent
 
 PLAN_TOKENS = 96
-WARM = 0.7  # temperature for the one step after a repeat (change course)
 
 
-class Stop(Exception):
-    """Ends the turn; carries the status for the summary."""
-
-    def __init__(self, status: str, answer: str = "") -> None:
-        super().__init__(status)
-        self.status, self.answer = status, answer
-
-
-class Session(ToolExecution):
+class Session(ModelQuery, Guidance, ToolExecution):
     def __init__(
         self,
         engine: Engine,
@@ -86,6 +75,7 @@ class Session(ToolExecution):
         self.tools = tools if tools is not None else all_tools()
         # a short free-text "thought" opens every call: the phase a mode steers even when calls are unsteered
         self.protocol = protocol or JsonProtocol(self.tools, with_thought=True)
+        self._constrain = isinstance(self.protocol, JsonProtocol)  # paths and search text stay real
         self.approver = approver
         self.trajectory = trajectory or Trajectory(None)
         self.checkpoints = _checkpoints_or_none(workspace.root)
@@ -94,6 +84,7 @@ class Session(ToolExecution):
         self.history: list[StepRecord] = []  # every step of every turn
         self.turn_steps: list[StepRecord] = []  # the current turn's steps (step kinds and limits are per turn)
         self.turn = 0
+        self.turn_task = ""
         self.summary = RunSummary(status="stopped")
         self.conversation: Conversation | None = None
         self.always_allowed: set[str] = set()
@@ -103,6 +94,7 @@ class Session(ToolExecution):
         self._system_addendum = ""
         self._busy = threading.Lock()
         self._change: tuple[str, str | None, str | None] | None = None
+        self._changed = False
         self.read_paths: set[Path] = set()  # files whose content the model has seen (read, attached, written)
         self.loops = discipline.LoopWatch()
         self._warm_steps = 0  # steps left to sample warmer (after a repeat)
@@ -151,18 +143,11 @@ class Session(ToolExecution):
         self.conversation = Conversation(
             system=prompts.system_prompt(self.protocol, self.ws.root.name, self.repo_map, addendum),
             task=prompts.task_message(task),
-            example=prompts.worked_example(self.protocol),
+            example=prompts.worked_examples(
+                self.protocol, task, self.tools, self.config.examples_for(self.engine.info)
+            ),
         )
         self._attach_named_files(task)
-
-    def _attach_named_files(self, task: str) -> None:
-        """Files the task names go into the task message up front (aider does this), counted as read."""
-        assert self.conversation is not None
-        budget = min(1500, self.engine.info.n_ctx // 8)
-        count = lambda text: len(self.engine.tokenize(text, add_bos=False))  # noqa: E731
-        text, _attached = discipline.attach_named_files(task, self.ws, count, budget)
-        if text:  # shown, but not "read": replacing a whole file still takes a read_file first
-            self.conversation.task = f"{self.conversation.task}\n\n{text}"
 
     def send(self, message: str) -> RunSummary:
         """A follow-up in the same conversation (after run() returned): the model sees everything so far."""
@@ -176,7 +161,7 @@ class Session(ToolExecution):
     def _turn(self, task: str) -> RunSummary:
         with self._busy:
             self.turn += 1
-            self.turn_steps = []
+            self.turn_steps, self.turn_task = [], task
             self.loops = discipline.LoopWatch()
             self._tested_at, self._bounced = -1, False
             self._interrupt.clear()
@@ -259,83 +244,6 @@ class Session(ToolExecution):
         s.protocol_errors += record.error_kind in ("protocol", "runaway")
         s.tool_errors += record.error_kind in ("tool", "refused")
 
-    # -- query: ask the model, steering per phase -------------------------------------------------
-
-    def query(self, record: StepRecord, *, grammar: str | None, max_tokens: int | None = None) -> str:
-        assert self.conversation is not None
-        kind = record.kind
-        sampling = self.policy.sampling(kind, self.sampling)
-        if max_tokens is not None:
-            sampling = sampling.model_copy(update={"max_tokens": max_tokens})
-        if self._warm_steps and grammar is not None:  # change course: one warmer step after a repeat
-            self._warm_steps -= 1
-            warm = max(sampling.temperature, WARM)
-            sampling = sampling.model_copy(update={"temperature": warm, "seed": sampling.seed + record.index})
-            record.temperature = warm
-        self._runaway = None
-        limit = self.engine.info.n_ctx - sampling.max_tokens
-
-        def render(messages: list[dict[str, str]]) -> str:
-            return self.engine.format_chat(self._with_step_addendum(messages, kind))
-
-        # the step's addendum is part of what must fit, so it is counted with the rest
-        messages = self.conversation.fit(lambda m: len(self.engine.tokenize(render(m))), limit)
-        phase = Phase.THOUGHT if grammar is None else self.protocol.phase("")
-        self._steer(record, phase, "phase")
-        guard = CollapseGuard(self.steerer, on_event=lambda e: self._guarded(record, phase, e))
-        generation = self.engine.stream(render(messages), sampling, grammar=grammar, watchers=[guard])
-        for event in generation:
-            self._emit(Token(record.index, event.text, phase, event.erase))
-            if self._interrupt.is_set():
-                generation.cancel()
-            if grammar is not None and phase == Phase.TOOL_CALL and self._runaway is None:
-                self._runaway = discipline.runaway(generation.text)
-                if self._runaway is not None:  # a degenerating string: stop now, not at max_tokens
-                    generation.cancel()
-            now_phase = phase if grammar is None else self.protocol.phase(generation.text)
-            switched = self._take_pending_policy(record.index, mid_step=True)
-            if now_phase != phase or switched:
-                phase = now_phase
-                self._steer(record, phase, "mode switch" if switched else "phase")
-        self._record_generation(record, generation.stats)
-        if generation.stats.stop_reason == "cancelled" and self._interrupt.is_set():
-            record.output = generation.text
-            raise Stop("stopped")
-        return generation.text
-
-    def _with_step_addendum(self, messages: list[dict[str, str]], kind: StepKind) -> list[dict[str, str]]:
-        """A step's own addendum (or a switched mode's) rides on the newest message, not the system prompt:
-        rewriting the system prompt would invalidate the whole KV cache."""
-        addendum = self.policy.addendum(kind)
-        if not addendum or addendum == self._system_addendum:
-            return messages
-        last = messages[-1]
-        return [*messages[:-1], {**last, "content": f"{last['content']}\n\n{addendum}"}]
-
-    def _steer(self, record: StepRecord, phase: Phase, reason: str) -> None:
-        plan = self.policy.plan(record.kind, phase)
-        changed = plan is not self.steerer.plan
-        self.steerer.apply(plan)
-        described, key = plan.describe(), str(phase)
-        if key in record.steering and record.steering[key] != described:
-            key = f"{phase} (switched)"  # a mode switch "now" changed the plan inside this phase
-        record.steering.setdefault(key, described)
-        if changed:
-            self._emit(SteeringChanged(record.index, phase, described, reason))
-
-    def _guarded(self, record: StepRecord, phase: Phase, event: GuardEvent) -> None:
-        """The collapse guard backed the steering off (or stopped a loop): trajectory and listeners see it."""
-        record.guard.append(event.as_dict())
-        reason = f"guard: {event.kind}, {event.action} to x{event.factor_after:g} ({event.detail})"
-        self._emit(SteeringChanged(record.index, phase, event.plan, reason))
-
-    @staticmethod
-    def _record_generation(record: StepRecord, stats: GenerationStats) -> None:
-        record.prompt_tokens += stats.prompt_tokens
-        record.prompt_tokens_evaluated += stats.prompt_tokens_evaluated
-        record.generated_tokens += stats.generated_tokens
-        record.generate_seconds += stats.prompt_seconds + stats.generate_seconds
-
     # -- the two kinds of step --------------------------------------------------------------------
 
     def _plan(self, record: StepRecord) -> None:
@@ -381,8 +289,8 @@ class Session(ToolExecution):
             raise Stop("finished", record.observation)
         record.observation = self.execute(call, record)
         observation = prompts.observation(call.tool, record.observation, self.protocol)
-        if record.ok and record.diff:
-            observation = f"{observation}\n{prompts.after_change(self.protocol)}"
+        if record.ok and (record.diff or self._changed):
+            observation = f"{observation}\n{prompts.after_change()}"
         self._observe(record, text, observation, _summary(call, record))
         if self._interrupt.is_set():
             raise Stop("stopped")
@@ -402,30 +310,6 @@ class Session(ToolExecution):
             self._warm_steps = 1
         self.conversation.add(call, observation, summary)
 
-    def _tests_before_finish(self, record: StepRecord) -> tuple[bool, str] | None:
-        """Careful modes run the repo's tests before finishing when files changed since they last ran:
-        (ok to finish, report). A failure sends the model back once; the next finish reports it."""
-        wants = getattr(self.policy, "test_before_finish", False)
-        changes = self.loops.changes
-        if not wants or changes in (0, self._tested_at) or "run_tests" not in self.tools:
-            return None
-        if detect_test_runner(self.ws.root) is None:
-            return None
-        self._tested_at = changes
-        tool = self.tools["run_tests"]
-        try:
-            output = tool.run(self.ws, tool.args())
-        except ToolError as exc:
-            return True, f"[tests could not run: {exc}]"
-        passed = _tests_passed(output)
-        record.tests = "passed" if passed else "failed"
-        if passed:
-            return True, "[tests passed]"
-        if self._bounced:
-            return True, f"[tests failed]\n{output[-800:]}"
-        self._bounced = True
-        return False, f"The tests fail; fix the code, then finish.\n{output[-1500:]}"
-
 
 def _real_steerer(engine: Engine) -> Steerer:
     from rudder.vectors.steerer import Steerer as NativeSteerer
@@ -439,11 +323,6 @@ def _checkpoints_or_none(root: Path) -> Checkpoints | None:
         return Checkpoints(root)
     except ToolError:
         return None
-
-
-def _tests_passed(output: str) -> bool:
-    """run_tests ends with "[exit code N: tests passed|tests failed|no tests collected; ...]"."""
-    return "[exit code 0" in output or ": no tests collected" in output
 
 
 def _summary(call: ToolCall, record: StepRecord) -> str:

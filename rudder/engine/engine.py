@@ -31,6 +31,7 @@ from rudder.engine.config import EngineConfig, default_threads
 from rudder.engine.generation import (
     GenerationResult,
     Sampling,
+    TokenFilter,
     Watcher,
 )
 from rudder.engine.gguf_header import model_identity
@@ -60,6 +61,7 @@ class ModelInfo(BaseModel):
     n_layer: int
     n_embd: int
     n_vocab: int
+    n_params: int = 0  # 0: unknown
     n_ctx: int
     n_ctx_train: int
     chat_template: str
@@ -71,6 +73,7 @@ class ModelInfo(BaseModel):
 class Engine:
     def __init__(self, config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()
+        self._pieces: dict[int, str] = {}
         path = Path(self.config.model_path) if self.config.model_path else embedded_model_path()
         header = check_gguf(path)
         llama_logger.logger.setLevel(logging.DEBUG if self.config.verbose else logging.CRITICAL)
@@ -128,6 +131,7 @@ class Engine:
             n_layer=llama_cpp.llama_model_n_layer(model),
             n_embd=llama_cpp.llama_model_n_embd(model),
             n_vocab=self.llama.n_vocab(),
+            n_params=int(llama_cpp.llama_model_n_params(model)),
             n_ctx=self.llama.n_ctx(),
             n_ctx_train=llama_internals.n_ctx_train(self.llama),
             chat_template=template or self.profile.chat_template,
@@ -323,9 +327,22 @@ class Engine:
         """Grammar calls check the sampled token first (sampling.py); `grammar_first = False` restores
         the full-vocabulary grammar pass on every token (kept for benchmarks and equivalence tests)."""
         llama_grammar = self._grammar(grammar) if grammar is not None else None
+        model = llama_internals.model_handle(self.llama)
         return make_sampler(
-            sampling, llama_internals.model_handle(self.llama), llama_grammar, grammar_first=self.grammar_first
+            sampling, model, llama_grammar, grammar_first=self.grammar_first, piece=self.piece, token_of=self.token_of
         )
+
+    def token_of(self, piece: str) -> int | None:
+        """The one token whose text is `piece`, or None when it takes several."""
+        tokens = self.tokenize(piece, special=False, add_bos=False)
+        return tokens[0] if len(tokens) == 1 and self.piece(tokens[0]) == piece else None
+
+    def piece(self, token: int) -> str:
+        """A token's text (cached: filters ask about the same few thousand tokens again and again)."""
+        cached = self._pieces.get(token)
+        if cached is None:
+            cached = self._pieces[token] = self._piece_bytes(token).decode("utf-8", errors="ignore")
+        return cached
 
     # -- generation --------------------------------------------------------------------------------
 
@@ -337,11 +354,13 @@ class Engine:
         grammar: str | None = None,
         overflow: Literal["error", "truncate"] = "error",
         watchers: Sequence[Watcher] = (),
+        token_filter: TokenFilter | None = None,
     ) -> Generation:
         """Generate token by token. Iterate the result; its `.stats` and `.text` are final at the end.
 
         Steering may change while the caller holds a yielded token: the next decode uses it. `watchers`
-        see each token after it is evaluated (see generation.Watcher).
+        see each token after it is evaluated (see generation.Watcher); with a grammar, `token_filter` may
+        veto likely tokens the grammar cannot express (see generation.TokenFilter).
         """
         sampling = sampling or Sampling()
         extra = [s for s in self.profile.stop if s not in sampling.stop]
@@ -349,7 +368,7 @@ class Engine:
             sampling = sampling.model_copy(update={"stop": [*sampling.stop, *extra]})
         tokens = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
         tokens = self.fit_prompt(tokens, min(sampling.max_tokens, self.info.n_ctx // 4), overflow)
-        return Generation(self, tokens, sampling, grammar, watchers)
+        return Generation(self, tokens, sampling, grammar, watchers, token_filter)
 
     def complete(
         self,

@@ -25,6 +25,22 @@ class Watcher(Protocol):
     def observe(self, generation: Generation, token: int) -> None: ...
 
 
+class TokenFilter(Protocol):
+    """Shapes the likely next tokens where a grammar cannot, e.g. "this string must be a piece of that file".
+
+    `adjust(text, piece)` is asked about the most likely candidates only (sampling.FILTER_CANDIDATES), with
+    the text generated so far: -inf vetoes the token, a positive number raises its logit, 0 leaves it. If
+    every candidate asked is vetoed, `fallback(text)` may name the one piece to write instead (e.g. the
+    quote that ends a string), used if the grammar allows it; else the vetoes are ignored for that token,
+    so a filter can never wedge a generation. `active(text)` says cheaply whether to ask at all."""
+
+    def active(self, text: str) -> bool: ...
+
+    def adjust(self, text: str, piece: str) -> float: ...
+
+    def fallback(self, text: str) -> str | None: ...
+
+
 class Sampling(BaseModel):
     """How tokens are picked. temperature 0 is greedy (deterministic)."""
 

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import ctypes
 import math
+from collections.abc import Callable
 
 import llama_cpp
 import numpy as np
 from llama_cpp.llama_grammar import LlamaGrammar
 
 from rudder.engine import llama_internals as _internals
-from rudder.engine.generation import Sampling
+from rudder.engine.generation import Sampling, TokenFilter
 
 GREEDY_RETRIES = 16  # greedy: single checks of the next-best tokens before a whole-vocabulary pass
+FILTER_CANDIDATES = 32  # a TokenFilter is asked about this many of the most likely tokens
 
 
 def build_chain(
@@ -47,13 +49,19 @@ def build_chain(
 
 
 def make_sampler(
-    sampling: Sampling, model: _internals.LlamaModel, grammar: LlamaGrammar | None, *, grammar_first: bool
+    sampling: Sampling,
+    model: _internals.LlamaModel,
+    grammar: LlamaGrammar | None,
+    *,
+    grammar_first: bool,
+    piece: Callable[[int], str] = str,
+    token_of: Callable[[str], int | None] = lambda piece: None,
 ) -> TokenSampler:
     n_vocab = model.n_vocab()
     if grammar is None:
         return PlainSampler(build_chain(sampling, n_vocab))
     if grammar_first:
-        return GrammarFirstSampler(sampling, n_vocab, model.vocab, grammar)
+        return GrammarFirstSampler(sampling, n_vocab, model.vocab, grammar, piece, token_of)
     return PlainSampler(build_chain(sampling, n_vocab, model, grammar))  # the grammar on every token
 
 
@@ -64,8 +72,8 @@ class PlainSampler:
         self.chain = chain
         self.full_passes = 0
 
-    def sample(self, ctx: _internals.LlamaContext) -> int:
-        return int(self.chain.sample(ctx, -1))
+    def sample(self, ctx: _internals.LlamaContext, token_filter: TokenFilter | None = None, text: str = "") -> int:
+        return int(self.chain.sample(ctx, -1))  # filters apply to grammar-first sampling only
 
     def close(self) -> None:
         self.chain.close()
@@ -76,7 +84,15 @@ class GrammarFirstSampler:
 
     `full_passes` counts the tokens that needed the whole-vocabulary grammar pass (rejections)."""
 
-    def __init__(self, sampling: Sampling, n_vocab: int, vocab: llama_cpp.llama_vocab_p, grammar: LlamaGrammar) -> None:
+    def __init__(
+        self,
+        sampling: Sampling,
+        n_vocab: int,
+        vocab: llama_cpp.llama_vocab_p,
+        grammar: LlamaGrammar,
+        piece: Callable[[int], str] = str,
+        token_of: Callable[[str], int | None] = lambda piece: None,
+    ) -> None:
         self.chain = build_chain(sampling, n_vocab)
         self.grammar = llama_cpp.llama_sampler_init_grammar(
             vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8")
@@ -91,11 +107,37 @@ class GrammarFirstSampler:
         # greedy with no penalties: the candidate array stays in id order, so a few single checks in logit
         # order find the same token a full pass would (penalties reorder logits: then always a full pass)
         self.greedy = sampling.temperature == 0.0 and sampling.repeat_penalty == 1.0
+        self.vetoed: list[int] = []
+        self.raised: dict[int, float] = {}
+        self.forced: int | None = None
+        self.piece, self.token_of = piece, token_of
 
     def _candidates(self, ctx: _internals.LlamaContext) -> None:
         logits = np.ctypeslib.as_array(ctx.get_logits_ith(-1), shape=(self.n_vocab,))
         self.full.copy_logits(logits)
         self.full.candidates.selected = -1
+        if self.vetoed:
+            self.full.candidates_data.logit[self.vetoed] = -np.inf
+        for token, change in self.raised.items():
+            self.full.candidates_data.logit[token] += change
+
+    def _apply_filter(self, ctx: _internals.LlamaContext, token_filter: TokenFilter | None, text: str) -> None:
+        """Ask the filter about the most likely tokens (vetoes all-or-none: see TokenFilter)."""
+        self.vetoed, self.raised, self.forced = [], {}, None
+        if token_filter is None or not token_filter.active(text):
+            return
+        logits = np.ctypeslib.as_array(ctx.get_logits_ith(-1), shape=(self.n_vocab,))
+        top = np.argpartition(-logits, FILTER_CANDIDATES)[:FILTER_CANDIDATES]
+        for token in (int(t) for t in top):
+            change = token_filter.adjust(text, self.piece(token))
+            if change == -math.inf:
+                self.vetoed.append(token)
+            elif change:
+                self.raised[token] = change
+        if len(self.vetoed) == len(top):
+            self.vetoed = []
+            piece = token_filter.fallback(text)
+            self.forced = self.token_of(piece) if piece else None
 
     def _select(self) -> int:
         llama_cpp.llama_sampler_apply(self.chain.sampler, ctypes.byref(self.full.candidates))
@@ -118,17 +160,30 @@ class GrammarFirstSampler:
                 return int(index)
         return None
 
-    def sample(self, ctx: _internals.LlamaContext) -> int:
+    def _full_pass(self, ctx: _internals.LlamaContext) -> int:
+        self._candidates(ctx)
+        llama_cpp.llama_sampler_apply(self.grammar, ctypes.byref(self.full.candidates))
+        token = self._select()
+        if self.vetoed and math.isinf(self.full.candidates_data.logit[self.full.candidates.selected]):
+            self.vetoed = []  # the grammar allows only vetoed tokens: the grammar wins
+            return self._full_pass(ctx)
+        return token
+
+    def sample(self, ctx: _internals.LlamaContext, token_filter: TokenFilter | None = None, text: str = "") -> int:
+        self._apply_filter(ctx, token_filter, text)
+        if self.forced is not None and self.allowed(self.forced):
+            return self._accept(self.forced)
         self._candidates(ctx)
         token = self._select()
         if not self.allowed(token):
             retry = self._next_best_allowed() if self.greedy else None
             if retry is None:
                 self.full_passes += 1
-                self._candidates(ctx)
-                llama_cpp.llama_sampler_apply(self.grammar, ctypes.byref(self.full.candidates))
-                retry = self._select()
+                retry = self._full_pass(ctx)
             token = retry
+        return self._accept(token)
+
+    def _accept(self, token: int) -> int:
         llama_cpp.llama_sampler_accept(self.grammar, token)
         llama_cpp.llama_sampler_accept(self.chain.sampler, token)
         return token

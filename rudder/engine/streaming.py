@@ -11,7 +11,15 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from rudder.engine import llama_internals
-from rudder.engine.generation import GenerationResult, GenerationStats, Sampling, StopMatcher, TokenEvent, Watcher
+from rudder.engine.generation import (
+    GenerationResult,
+    GenerationStats,
+    Sampling,
+    StopMatcher,
+    TokenEvent,
+    TokenFilter,
+    Watcher,
+)
 
 if TYPE_CHECKING:
     from rudder.engine.engine import Engine
@@ -28,8 +36,10 @@ class Generation(Iterator[TokenEvent]):
         sampling: Sampling,
         grammar: str | None,
         watchers: Sequence[Watcher] = (),
+        token_filter: TokenFilter | None = None,
     ) -> None:
         self.engine = engine
+        self.token_filter = token_filter
         self.sampling = sampling
         self.stats = GenerationStats(prompt_tokens=len(prompt))
         self.prompt = prompt
@@ -93,7 +103,7 @@ class Generation(Iterator[TokenEvent]):
                 if reason:
                     stats.stop_reason = reason
                     break
-                token = sampler.sample(llama_internals.context_handle(engine.llama))
+                token = sampler.sample(llama_internals.context_handle(engine.llama), self.token_filter, self.text)
                 if engine.is_end_of_generation(token):
                     stats.stop_reason = "eos"
                     break

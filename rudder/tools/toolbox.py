@@ -29,8 +29,9 @@ TOOLS: tuple[Tool, ...] = (
     git_commit,
 )
 TOOLS_BY_NAME = MappingProxyType({t.name: t for t in TOOLS})
+COMPACT = ("read_file", "write_file", "edit_file", "run_shell")  # what a small model is offered
 
 
-def all_tools() -> dict[str, Tool]:
-    """Every built-in tool by name (a fresh dict the caller may filter)."""
-    return dict(TOOLS_BY_NAME)
+def all_tools(*, compact: bool = False) -> dict[str, Tool]:
+    """Every built-in tool by name (a fresh dict the caller may filter), or only the compact set."""
+    return {name: t for name, t in TOOLS_BY_NAME.items() if not compact or name in COMPACT}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rudder.agent import discipline, prompts
+from rudder.agent import discipline, examples, prompts
 from rudder.agent.config import AgentConfig
 from rudder.agent.records import Trajectory, read_trajectory
 from rudder.agent.session import Session
@@ -119,9 +119,9 @@ def test_the_same_call_three_times_ends_the_run_stuck(repo: Path) -> None:
     summary = s.run("review the change")
     assert (summary.status, summary.steps) == ("stuck", 3)
     second = s.history[1]
-    assert second.repeated == 2 and prompts.EXAMPLE_TASK not in engine.prompts[2]  # example dropped
+    assert second.repeated == 2 and examples.PREFIX not in engine.prompts[2]  # example dropped
     assert s.history[2].temperature is not None  # the step after the repeat sampled warmer
-    assert prompts.EXAMPLE_TASK in engine.prompts[0] and "did not help" in engine.prompts[2]
+    assert examples.PREFIX in engine.prompts[0] and "did not help" in engine.prompts[2]
     end = [r for r in read_trajectory(repo / ".git" / "run.jsonl") if r["type"] == "end"][-1]
     assert end["status"] == "stuck"
 
@@ -144,6 +144,14 @@ def test_rerunning_a_call_after_a_change_is_not_a_loop(repo: Path) -> None:
         ],
     )
     assert s.run("fix it").status == "finished" and all(r.repeated == 0 for r in s.history)
+
+
+def test_the_same_changing_call_three_times_in_a_row_is_a_loop(repo: Path) -> None:
+    # each append changes the file, so "repo unchanged" never holds: three in a row is still a loop
+    append = call("run_shell", command="echo more >> hello.py")
+    s, _ = session(repo, [append] * 4 + [call("finish", answer="x")])
+    summary = s.run("add a line")
+    assert (summary.status, summary.steps) == ("stuck", 3) and s.history[1].repeated == 2
 
 
 def test_a_runaway_string_is_cut_and_the_model_told(repo: Path) -> None:

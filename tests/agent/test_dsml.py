@@ -201,5 +201,5 @@ def test_results_go_back_as_tool_result_blocks_and_prompts_name_dsml() -> None:
     assert prompts.observation("read_file", "x = 1") == "Result of read_file:\nx = 1"  # JSON keeps its header
     assert prompts.error_observation("bad", PROTOCOL).endswith("one valid DSML tool call.")
     assert prompts.act_now(PROTOCOL) == "Now act: reply with one DSML tool call."
-    example = prompts.worked_example(PROTOCOL)
+    example = prompts.worked_examples(PROTOCOL, "create notes.txt containing: hi", ["write_file"], 1)
     assert example[2]["content"].startswith("<tool_result>") and "JSON" not in example[2]["content"]
