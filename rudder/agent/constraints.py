@@ -75,14 +75,17 @@ class CallConstraints:
     """The TokenFilter for one tool call; built per step (the repo changes between steps).
 
     Rules for small models, each from a failure seen on SmolLM2-135M:
-    `thought_start`: the thought begins so ("To ...": it restates the goal instead of copying the last
-    example's "Done"), and `one_sentence` ends it at the first sentence (thoughts ran on into loops);
-    `no_finish`: the call is not finish (the first call of a turn: it said "To fix the bug, I add a colon"
-    and called finish); `foreign_prefix`: paths of the worked examples are not this repo's (it wrote
-    example_notes.txt); `task`: words of the task get a `COPY_BONUS` in written text (it replaced morning
-    with "night" when asked for evening, and wrote LIMIT from the example instead of MAX_RETRIES); files
-    the task names that do not exist yet get the bonus as write_file paths, and existing files not `read`
-    in this run are vetoed there (it wrote its answer over settings.py instead of into answer.txt)."""
+    - `thought_start`: the thought begins so ("To ...": it restates the goal instead of copying the last
+      example's "Done"); `one_sentence` ends it at the first sentence (thoughts ran on into loops);
+    - `no_finish`: the call is not finish (a turn's first call: it thought "To fix the bug, I add a
+      colon" and called finish);
+    - `foreign_prefix`: the worked examples' paths are not this repo's (it wrote example_notes.txt);
+    - `task`: text copied from the task gets a `COPY_BONUS` (it replaced morning with "night" when asked
+      for evening, and wrote LIMIT from the example instead of MAX_RETRIES); new text copied from the
+      call's own thought gets it twice (it thought "the port is 8042" and wrote False from the file);
+      files the task names that do not exist yet get it as write_file paths, and existing files not
+      `read` in this run are vetoed there (it wrote its answer over settings.py, not into answer.txt).
+    """
 
     ws: Workspace
     thought_start: str = ""
@@ -165,8 +168,11 @@ class CallConstraints:
             return VETO  # a replace equal to its search changes nothing (the tool refuses it)
         if not self.task:
             return 0.0
-        sources = self.task if key in ("search", "replace") else self._sources()
-        return COPY_BONUS if self._copies(sources, value, part) else 0.0
+        if key in ("search", "replace"):
+            return COPY_BONUS if self._copies(self.task, value, part) else 0.0
+        thought = _value_of(text, "thought") or ""
+        bonus = COPY_BONUS if self._copies(self._sources(), value, part) else 0.0
+        return bonus + (COPY_BONUS if self._copies(thought, value, part) else 0.0)  # write what it said
 
     def _sources(self) -> str:
         """What new text is copied from: the task, and the files it names (e.g. an answer about one)."""

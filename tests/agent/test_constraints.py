@@ -132,3 +132,5 @@ def test_answers_copy_from_the_files_the_task_names(ws: Workspace) -> None:
     assert vetoes(c, write + "settings.py", '",')  # exists and was not read in this run
     content = write + 'answer.txt", "content": "'
     assert c.adjust(content, "8042") > 0 and c.adjust(content, "1040") == 0
+    said = '{"thought": "To answer, the port is 8042.", "tool": "write_file", "path": "answer.txt", "content": "'
+    assert c.adjust(said, "8042") > c.adjust(said, "localhost") > 0  # what the thought said comes first

@@ -15,7 +15,7 @@ from rudder.tools.toolbox import COMPACT
 from tests.helpers import make_repo
 
 
-def _session(engine, root: Path, max_steps: int):  # noqa: ANN001, ANN202
+def _session(engine, root: Path, max_steps: int):
     config = load_config(root)
     agent = config.agent.model_copy(update={"max_steps": max_steps, "approval": "auto"})
     sampling = config.sampling.model_copy(update={"temperature": 0.0})
@@ -24,7 +24,7 @@ def _session(engine, root: Path, max_steps: int):  # noqa: ANN001, ANN202
 
 
 @pytest.mark.slow
-def test_small_model_gets_compact_tools_and_the_closest_example(engine, tmp_path: Path) -> None:  # noqa: ANN001
+def test_small_model_gets_compact_tools_and_the_closest_example(engine, tmp_path: Path) -> None:
     root = tmp_path / "repo"
     make_repo(root, {"config.py": "NAME = 'fetcher'\nMAX_RETRIES = 3\nTIMEOUT = 30\n"})
     session = _session(engine, root, 1)
@@ -37,7 +37,7 @@ def test_small_model_gets_compact_tools_and_the_closest_example(engine, tmp_path
 
 
 @pytest.mark.slow
-def test_real_generation_keeps_to_the_constraints(engine, tmp_path: Path) -> None:  # noqa: ANN001
+def test_real_generation_keeps_to_the_constraints(engine, tmp_path: Path) -> None:
     root = tmp_path / "repo"
     make_repo(root, {"fruits.py": "FRUITS = ['apple', 'banana']\n"})
     session = _session(engine, root, 2)
