@@ -4,6 +4,8 @@ Three arms, interleaved round by round so machine noise hits them alike, greedy,
   plain         no grammar (the speed of the model itself)
   grammar-full  the tool-call grammar applied to the whole vocabulary on every token (Rudder before)
   grammar-first sample first, check only the chosen token; full pass only when it is rejected (now)
+  constrained   grammar-first plus the agent's call constraints with every small-model rule on (the copy
+                bonus is asked about 32 candidates on every token of the "content" string: the worst case)
 Decode speed counts generated tokens over generation time (prompt excluded; the prompt is cached).
 The grammar arms must produce the same text (greedy): checked and printed.
 
@@ -13,12 +15,16 @@ The grammar arms must produce the same text (greedy): checked and printed.
 from __future__ import annotations
 
 import argparse
+import tempfile
+from pathlib import Path
 
 from common import console, load_engine
 from rich.table import Table
 
+from rudder.agent.constraints import CallConstraints
 from rudder.agent.protocol import JsonProtocol
 from rudder.engine.generation import Sampling
+from rudder.tools.base import Workspace
 from rudder.tools.toolbox import all_tools
 
 TASKS = [
@@ -37,17 +43,23 @@ def main() -> None:
     engine = load_engine()
     grammar = JsonProtocol(all_tools()).grammar()
     prompts = [engine.format_chat([{"role": "user", "content": task}]) for task in TASKS]
-    totals = {arm: [0, 0.0] for arm in ("plain", "grammar-full", "grammar-first")}
+    totals = {arm: [0, 0.0] for arm in ("plain", "grammar-full", "grammar-first", "constrained")}
+    workspace = Workspace(Path(tempfile.mkdtemp(prefix="rudder-bench-")))
     texts: dict[str, list[str]] = {"grammar-full": [], "grammar-first": []}
     full_passes = [0, 0]
     sampling = Sampling(max_tokens=args.tokens)
     for _ in range(args.rounds):
         for prompt in prompts:
             for arm in totals:
-                engine.grammar_first = arm == "grammar-first"
+                engine.grammar_first = arm in ("grammar-first", "constrained")
                 engine.reset()
                 engine.prefill(engine.tokenize(prompt))  # the prompt is cached: only decoding is timed
-                generation = engine.stream(prompt, sampling, grammar=None if arm == "plain" else grammar)
+                constraints = None
+                if arm == "constrained":
+                    constraints = CallConstraints(workspace, one_sentence=True, task=prompt, foreign_prefix="example_")
+                generation = engine.stream(
+                    prompt, sampling, grammar=None if arm == "plain" else grammar, token_filter=constraints
+                )
                 for _event in generation:
                     pass
                 stats = generation.stats
@@ -69,6 +81,7 @@ def main() -> None:
     console.print(f"grammar-first == grammar-full text (greedy): {same}")
     console.print(f"tokens that needed the full grammar pass: {full_passes[0]}/{full_passes[1]}")
     console.print(f"ratio grammar-first / plain: {speed['grammar-first'] / speed['plain']:.2f}")
+    console.print(f"ratio constrained / plain: {speed['constrained'] / speed['plain']:.2f}")
     engine.close()
 
 

@@ -96,7 +96,10 @@ class CallConstraints:
     read: set[str] = field(default_factory=set)  # files the run has read (relative paths, JSON-escaped)
     _files: list[str] | None = field(default=None, init=False)
     _contents: dict[str, str | None] = field(default_factory=dict, init=False)
-    new_paths: list[str] = field(default_factory=list, init=False)  # files the task names that do not exist
+    new_paths: list[str] = field(default_factory=list, init=False)
+    _last: tuple[str, tuple[str, str, str] | None] | None = field(
+        default=None, init=False
+    )  # files the task names that do not exist
 
     def __post_init__(self) -> None:
         named = {_escaped(m.group(0)) for m in _PATHLIKE.finditer(self.task)}
@@ -123,7 +126,15 @@ class CallConstraints:
         return self._contents[raw_path]
 
     def _target(self, text: str) -> tuple[str, str, str] | None:
-        """(tool, key, value so far) when the model is writing a string value a rule applies to."""
+        """(tool, key, value so far) when the model is writing a string value a rule applies to (asked
+        once per candidate token with the same text: the last answer is kept)."""
+        if self._last is not None and self._last[0] == text:
+            return self._last[1]
+        target = self._find_target(text)
+        self._last = (text, target)
+        return target
+
+    def _find_target(self, text: str) -> tuple[str, str, str] | None:
         state = open_string_value(text)
         if state is None:
             return None
