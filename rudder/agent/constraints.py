@@ -79,6 +79,8 @@ class CallConstraints:
       example's "Done"); `one_sentence` ends it at the first sentence (thoughts ran on into loops);
     - `no_finish`: the call is not finish (a turn's first call: it thought "To fix the bug, I add a
       colon" and called finish);
+    - with a `task`, the tool the thought names gets twice the `COPY_BONUS` (it thought "Done: the line
+      is added, so I finish." and appended the line again);
     - `foreign_prefix`: the worked examples' paths are not this repo's (it wrote example_notes.txt);
     - `task`: text copied from the task gets a `COPY_BONUS` (it replaced morning with "night" when asked
       for evening, and wrote LIMIT from the example instead of MAX_RETRIES); new text copied from the
@@ -144,7 +146,7 @@ class CallConstraints:
         tool_match = _TOOL.search(text)
         tool = tool_match.group(1) if tool_match else ""
         if key == "tool":
-            return (tool, key, value) if self.no_finish else None
+            return (tool, key, value) if self.no_finish or self.task else None
         if key == "path" and (tool in PATH_TOOLS or self.foreign_prefix or self.task):
             return tool, key, value
         if key in ("search", "replace") and tool == "edit_file":
@@ -166,7 +168,9 @@ class CallConstraints:
         if key == "thought":
             return VETO if self._bad_thought(grown, closed=close != -1) else 0.0
         if key == "tool":
-            return VETO if FINISH.startswith(grown) and close == -1 and grown else 0.0
+            if self.no_finish and FINISH.startswith(grown) and close == -1 and grown:
+                return VETO
+            return 2 * COPY_BONUS if self._names_tool(text, grown) else 0.0
         closed = close != -1
         part = piece if not closed else piece[:close]
         if key == "path":
@@ -218,6 +222,13 @@ class CallConstraints:
         if closed:  # the tool needs exactly one match: an empty or repeated search is refused
             return content.count(grown) != 1 if grown else True
         return grown not in content
+
+    def _names_tool(self, text: str, grown: str) -> bool:
+        """Whether the call's thought names the tool being written ("... so I finish" -> finish)."""
+        if len(grown) < 2 or not self.task:
+            return False
+        thought = _value_of(text, "thought") or ""
+        return any(word.startswith(grown) for word in re.findall(r"[a-z_]{2,}", thought))
 
     @staticmethod
     def _copies(sources: str, value: str, part: str) -> bool:

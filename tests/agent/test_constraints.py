@@ -134,3 +134,10 @@ def test_answers_copy_from_the_files_the_task_names(ws: Workspace) -> None:
     assert c.adjust(content, "8042") > 0 and c.adjust(content, "1040") == 0
     said = '{"thought": "To answer, the port is 8042.", "tool": "write_file", "path": "answer.txt", "content": "'
     assert c.adjust(said, "8042") > c.adjust(said, "localhost") > 0  # what the thought said comes first
+
+
+def test_the_tool_the_thought_names_is_favoured(ws: Workspace) -> None:
+    c = CallConstraints(ws, task="append the line 'x' to todo.txt")
+    head = '{"thought": "Done: the line is added, so I finish.", "tool": "'
+    assert c.adjust(head, "finish") > 0 and c.adjust(head, "run_shell") == 0
+    assert c.adjust('{"thought": "To append, I use run_shell.", "tool": "', "run") > 0
