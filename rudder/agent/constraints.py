@@ -81,7 +81,8 @@ class CallConstraints:
       colon" and called finish);
     - with a `task`, the tool the thought names gets twice the `COPY_BONUS` (it thought "Done: the line
       is added, so I finish." and appended the line again);
-    - `foreign_prefix`: the worked examples' paths are not this repo's (it wrote example_notes.txt);
+    - `foreign_prefix`: the worked examples' paths are not this repo's, in paths and thoughts (it wrote
+      example_notes.txt);
     - `task`: text copied from the task gets a `COPY_BONUS` (it replaced morning with "night" when asked
       for evening, and wrote LIMIT from the example instead of MAX_RETRIES); new text copied from the
       call's own thought gets it twice (it thought "the port is 8042" and wrote False from the file);
@@ -142,7 +143,8 @@ class CallConstraints:
             return None
         key, value = state
         if key == "thought":
-            return ("", key, value) if self.one_sentence or len(value) < len(self.thought_start) else None
+            watched = self.one_sentence or self.foreign_prefix or len(value) < len(self.thought_start)
+            return ("", key, value) if watched else None
         tool_match = _TOOL.search(text)
         tool = tool_match.group(1) if tool_match else ""
         if key == "tool":
@@ -166,7 +168,7 @@ class CallConstraints:
         close = _closing_quote(piece)
         grown = value + (piece if close == -1 else piece[:close])
         if key == "thought":
-            return VETO if self._bad_thought(grown, closed=close != -1) else 0.0
+            return VETO if self._bad_thought(value, grown, closed=close != -1) else 0.0
         if key == "tool":
             if self.no_finish and FINISH.startswith(grown) and close == -1 and grown:
                 return VETO
@@ -199,7 +201,10 @@ class CallConstraints:
         target = self._target(text)
         return '"' if target is not None and target[1] == "thought" and self.one_sentence else None
 
-    def _bad_thought(self, grown: str, *, closed: bool) -> bool:
+    def _bad_thought(self, value: str, grown: str, *, closed: bool) -> bool:
+        foreign = self.foreign_prefix
+        if foreign and foreign in grown and foreign not in value:
+            return True  # a thought about the examples' files led to writing them
         start = self.thought_start
         if len(grown) < len(start) or not grown.startswith(start):
             return closed or not start.startswith(grown)
@@ -228,7 +233,8 @@ class CallConstraints:
         if len(grown) < 2 or not self.task:
             return False
         thought = _value_of(text, "thought") or ""
-        return any(word.startswith(grown) for word in re.findall(r"[a-z_]{2,}", thought))
+        named = (w for w in re.findall(r"[a-z_]{2,}", thought) if "_" in w or w == FINISH)  # tool-like words
+        return any(word.startswith(grown) for word in named)
 
     @staticmethod
     def _copies(sources: str, value: str, part: str) -> bool:
@@ -243,7 +249,7 @@ class CallConstraints:
         file the run has not read is vetoed at its closing quote (the harness would refuse the write)."""
         if closed:
             return VETO if grown in self.unread_files() else 0.0
-        return COPY_BONUS if any(p.startswith(grown) for p in self.new_paths) else 0.0
+        return 2 * COPY_BONUS if any(p.startswith(grown) for p in self.new_paths) else 0.0
 
     def unread_files(self) -> set[str]:
         return set(self.files()) - self.read

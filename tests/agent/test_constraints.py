@@ -68,12 +68,13 @@ def test_small_model_rules(ws: Workspace) -> None:
     c = CallConstraints(ws, thought_start="To ", foreign_prefix=examples.FILE_PREFIX, no_finish=True)
     assert not vetoes(c, '{"thought": "', "To") and not vetoes(c, '{"thought": "To', " change")
     assert vetoes(c, '{"thought": "', "Done") and vetoes(c, '{"thought": "T', "he")
-    assert not c.active('{"thought": "To change')  # once started, the thought is free
+    assert not vetoes(c, '{"thought": "To change', " the line")  # once started, the thought is free
     tool = '{"thought": "To fix it.", "tool": "'
     assert vetoes(c, tool, "finish") and vetoes(c, tool, "fin") and not vetoes(c, tool, "edit_file")
     write = '{"thought": "To x", "tool": "write_file", "path": "'
     assert vetoes(c, write, "example_notes.txt") and vetoes(c, write, "example")
     assert not vetoes(c, write, "notes.txt") and not vetoes(c, write, "exa")
+    assert vetoes(c, '{"thought": "To create ', "example_notes") and not vetoes(c, '{"thought": "To create ', "notes")
 
 
 def test_one_sentence_thoughts_and_task_words_copied(ws: Workspace) -> None:
@@ -141,3 +142,4 @@ def test_the_tool_the_thought_names_is_favoured(ws: Workspace) -> None:
     head = '{"thought": "Done: the line is added, so I finish.", "tool": "'
     assert c.adjust(head, "finish") > 0 and c.adjust(head, "run_shell") == 0
     assert c.adjust('{"thought": "To append, I use run_shell.", "tool": "', "run") > 0
+    assert c.adjust('{"thought": "To answer, I read the port.", "tool": "', "read") == 0  # "read" is no tool name
