@@ -207,6 +207,18 @@ BANK: tuple[Example, ...] = (
         ),
     ),
     Example(
+        "What does hello() in example_greet.py return?",
+        (
+            Call(
+                "To answer, I read hello() in example_greet.py: it returns 'hello ' + name.",
+                "finish",
+                {"answer": "hello() returns 'hello ' + name."},
+                "",
+            ),
+        ),
+        (("example_greet.py", "def hello(name):\n    return 'hello ' + name\n"),),
+    ),
+    Example(
         "Which color does example_theme.py set? Write just the color into example_answer.txt",
         (
             Call(

@@ -62,7 +62,7 @@ class Guidance:
             self.ws,
             thought_start=examples.THOUGHT_START if first else "",
             one_sentence=True,
-            no_finish=first,
+            no_finish=first and not self.turn_task.rstrip().endswith("?"),  # a question may be answered at once
             foreign_prefix=examples.FILE_PREFIX,
             task=self.turn_task,
             read={json.dumps(self.ws.relative(p), ensure_ascii=False)[1:-1] for p in self.read_paths},

@@ -23,6 +23,7 @@ from rudder.engine.generation import Sampling, TokenFilter
 
 GREEDY_RETRIES = 16  # greedy: single checks of the next-best tokens before a whole-vocabulary pass
 FILTER_CANDIDATES = 32  # a TokenFilter is asked about this many of the most likely tokens
+FILTER_RECHECKS = 8  # ... and then about the grammar's own choices, up to this many
 
 
 def build_chain(
@@ -110,6 +111,7 @@ class GrammarFirstSampler:
         self.vetoed: list[int] = []
         self.raised: dict[int, float] = {}
         self.forced: int | None = None
+        self.asked: set[int] = set()  # tokens the filter was asked about for this token
         self.piece, self.token_of = piece, token_of
 
     def _candidates(self, ctx: _internals.LlamaContext) -> None:
@@ -123,11 +125,12 @@ class GrammarFirstSampler:
 
     def _apply_filter(self, ctx: _internals.LlamaContext, token_filter: TokenFilter | None, text: str) -> None:
         """Ask the filter about the most likely tokens (vetoes all-or-none: see TokenFilter)."""
-        self.vetoed, self.raised, self.forced = [], {}, None
+        self.vetoed, self.raised, self.forced, self.asked = [], {}, None, set()
         if token_filter is None or not token_filter.active(text):
             return
         logits = np.ctypeslib.as_array(ctx.get_logits_ith(-1), shape=(self.n_vocab,))
         top = np.argpartition(-logits, FILTER_CANDIDATES)[:FILTER_CANDIDATES]
+        self.asked = {int(t) for t in top}
         for token in (int(t) for t in top):
             change = token_filter.adjust(text, self.piece(token))
             if change == -math.inf:
@@ -173,6 +176,19 @@ class GrammarFirstSampler:
         self._apply_filter(ctx, token_filter, text)
         if self.forced is not None and self.allowed(self.forced):
             return self._accept(self.forced)
+        token = self._choose(ctx)
+        # the grammar may pick a token outside the candidates the filter was asked about: ask about it too
+        for _ in range(FILTER_RECHECKS):
+            if token_filter is None or not self.asked or token in self.asked:
+                break
+            self.asked.add(token)
+            if token_filter.adjust(text, self.piece(token)) != -math.inf:
+                break
+            self.vetoed.append(token)
+            token = self._choose(ctx)
+        return self._accept(token)
+
+    def _choose(self, ctx: _internals.LlamaContext) -> int:
         self._candidates(ctx)
         token = self._select()
         if not self.allowed(token):
@@ -181,7 +197,7 @@ class GrammarFirstSampler:
                 self.full_passes += 1
                 retry = self._full_pass(ctx)
             token = retry
-        return self._accept(token)
+        return token
 
     def _accept(self, token: int) -> int:
         llama_cpp.llama_sampler_accept(self.grammar, token)
