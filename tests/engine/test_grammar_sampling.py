@@ -65,3 +65,42 @@ def test_sampled_output_stays_inside_the_grammar(fresh, grammar) -> None:
             assert generation.text.lstrip().startswith("{")
             with pytest.raises(json.JSONDecodeError):
                 json.loads(generation.text)
+
+
+class _NoPiecesStarting:
+    """A TokenFilter vetoing every piece that starts with `letter`; records what it was asked."""
+
+    def __init__(self, letter: str) -> None:
+        self.letter, self.asked = letter, []
+
+    def active(self, text: str) -> bool:
+        return True
+
+    def adjust(self, text: str, piece: str) -> float:
+        self.asked.append(piece)
+        return float("-inf") if piece.lstrip().startswith(self.letter) else 0.0
+
+    def fallback(self, text: str) -> str | None:
+        return None
+
+
+def _filtered(engine, grammar: str, token_filter) -> str:  # noqa: ANN001
+    engine.reset()
+    prompt = engine.format_chat([{"role": "user", "content": "Say hello."}])
+    generation = engine.stream(prompt, Sampling(max_tokens=8), grammar=grammar, token_filter=token_filter)
+    for _ in generation:
+        pass
+    return generation.text
+
+
+def test_a_token_filter_vetoes_even_the_grammars_own_choice(engine) -> None:  # noqa: ANN001
+    # after "Say hello." neither word is among the model's likely tokens: only the grammar picks them, so
+    # the filter must be asked about the grammar's choice, not just the top candidates
+    both = 'root ::= "zebra" | "yak"'
+    preferred = _filtered(engine, both, None)
+    other = "yak" if preferred == "zebra" else "zebra"
+    veto = _NoPiecesStarting(preferred[0])
+    assert _filtered(engine, both, veto) == other
+    assert any(p.startswith(preferred[0]) for p in veto.asked)  # asked about the grammar's own choice
+    # when the grammar allows only vetoed tokens the grammar wins: a filter never wedges a generation
+    assert _filtered(engine, 'root ::= "zebra"', _NoPiecesStarting("z")) == "zebra"
