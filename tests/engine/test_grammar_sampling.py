@@ -84,7 +84,7 @@ class _NoPiecesStarting:
         return None
 
 
-def _filtered(engine, grammar: str, token_filter) -> str:  # noqa: ANN001
+def _filtered(engine, grammar: str, token_filter) -> str:
     engine.reset()
     prompt = engine.format_chat([{"role": "user", "content": "Say hello."}])
     generation = engine.stream(prompt, Sampling(max_tokens=8), grammar=grammar, token_filter=token_filter)
@@ -93,7 +93,7 @@ def _filtered(engine, grammar: str, token_filter) -> str:  # noqa: ANN001
     return generation.text
 
 
-def test_a_token_filter_vetoes_even_the_grammars_own_choice(engine) -> None:  # noqa: ANN001
+def test_a_token_filter_vetoes_even_the_grammars_own_choice(engine) -> None:
     # after "Say hello." neither word is among the model's likely tokens: only the grammar picks them, so
     # the filter must be asked about the grammar's choice, not just the top candidates
     both = 'root ::= "zebra" | "yak"'
