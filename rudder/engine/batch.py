@@ -109,7 +109,8 @@ class BatchContext:
     """A capture-only llama.cpp context beside the engine's (see the module docstring)."""
 
     def __init__(
-        self, engine: Engine, n_tokens: int = DEFAULT_TOKENS, n_seq_max: int = DEFAULT_SEQUENCES, flash_attn: int = 0
+        self, engine: Engine, n_tokens: int = DEFAULT_TOKENS, n_seq_max: int = DEFAULT_SEQUENCES, flash_attn: int = 0,
+        kv_type: int | None = None,
     ) -> None:
         if not 1 <= n_seq_max <= 256:
             raise BatchError(f"n_seq_max must be 1..256 (llama.cpp's limit), got {n_seq_max}")
@@ -124,6 +125,8 @@ class BatchContext:
         params.kv_unified = True  # one buffer for all sequences: no per-sequence slice of n_ctx
         params.embeddings = False
         params.flash_attn_type = flash_attn
+        if kv_type is not None:
+            params.type_k = params.type_v = kv_type
         params.cb_eval = engine.hook.callback
         params.cb_eval_user_data = engine.hook.user_data
         self._stack = contextlib.ExitStack()
