@@ -45,7 +45,24 @@ app = typer.Typer(
 )
 console = Console()
 
-LayersOpt = Annotated[str | None, typer.Option("--layers", "-l", help="e.g. 10-15 or 3,5,7-9")]
+
+def _layers_syntax(value: str | None) -> str | None:
+    """--layers is checked as soon as it is parsed, before a model loads; an empty value is an error
+    (it never means 'every layer': leave the option out for the command's default)."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise fail("--layers: empty; give layers such as 10-15 or 3,5,7-9, or leave the option out for the default")
+    from rudder.modes.mode import parse_layers
+
+    try:
+        parse_layers(value)
+    except ValueError as exc:
+        raise fail(f"--layers: {exc}") from None
+    return value
+
+
+LayersOpt = Annotated[str | None, typer.Option("--layers", "-l", help="e.g. 10-15 or 3,5,7-9", callback=_layers_syntax)]
 
 
 def _engine(model: Path | None, n_ctx: int | None = None, threads: int | None = None) -> Engine:
@@ -62,6 +79,8 @@ def _engine(model: Path | None, n_ctx: int | None = None, threads: int | None = 
 def _layers(spec: str | None, default: list[int]) -> list[int]:
     from rudder.modes.mode import parse_layers
 
+    if spec is not None and not spec.strip():
+        raise fail("--layers: empty; give layers such as 10-15 or 3,5,7-9, or leave the option out for the default")
     try:
         parsed = parse_layers(spec)
     except ValueError as exc:
@@ -344,7 +363,7 @@ def apply_cmd(
         vector_path = _find(vector_ref, engine.info.identity)
         vector = load_vector(vector_path, model=engine.info.identity)
         vector.check_model(engine.info.identity, source=str(vector_path))
-        chosen = tuple(_layers(layers, vector.layers)) if layers else None
+        chosen = tuple(_layers(layers, vector.layers)) if layers is not None else None
         plan = build_plan([VectorUse(vector, scale, chosen, op, scope, scale_mode)])
         steerer = Steerer(engine)
         chat = engine.format_chat([{"role": "user", "content": prompt}])
