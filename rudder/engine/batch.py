@@ -109,7 +109,11 @@ class BatchContext:
     """A capture-only llama.cpp context beside the engine's (see the module docstring)."""
 
     def __init__(
-        self, engine: Engine, n_tokens: int = DEFAULT_TOKENS, n_seq_max: int = DEFAULT_SEQUENCES, flash_attn: int = 0,
+        self,
+        engine: Engine,
+        n_tokens: int = DEFAULT_TOKENS,
+        n_seq_max: int = DEFAULT_SEQUENCES,
+        flash_attn: int = 0,
         kv_type: int | None = None,
     ) -> None:
         if not 1 <= n_seq_max <= 256:
