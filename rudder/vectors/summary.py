@@ -12,6 +12,7 @@ other formats and words the error for a bad file.
 from __future__ import annotations
 
 import math
+import operator
 import sys
 from array import array
 from dataclasses import dataclass
@@ -33,11 +34,25 @@ class VectorSummary:
     sizes: dict[int, float]  # layer -> |d|, by layer
 
 
+_CACHE: dict[tuple[str, int, int, int], VectorSummary | None] = {}  # (path, inode, mtime, size): read once
+
+
 def summarize(path: Path) -> VectorSummary | None:
     """The summary of a well-formed Rudder-format vector file, else None (load it in full instead)."""
     path = Path(path)
     if path.suffix in (".f32", ".json") or not path.is_file():
         return None
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    key = (str(path.resolve()), stat.st_ino, stat.st_mtime_ns, stat.st_size)  # a rewrite is a new key
+    if key not in _CACHE:
+        _CACHE[key] = _read(path)
+    return _CACHE[key]
+
+
+def _read(path: Path) -> VectorSummary | None:
     try:
         header = read_gguf_header(path)
     except (GGUFHeaderError, OSError):
@@ -83,4 +98,4 @@ def _size(handle: BinaryIO, offset: int, n: int) -> float:
         raise ValueError("short read")
     if sys.byteorder != "little":
         values.byteswap()
-    return math.sqrt(math.fsum(x * x for x in values))
+    return math.sqrt(sum(map(operator.mul, values, values)))  # NaN or inf stays so (float64: no overflow)
