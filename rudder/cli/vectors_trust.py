@@ -22,6 +22,7 @@ from rudder.vectors.health import check_vector
 from rudder.vectors.vector import SteeringVector, VectorError
 
 console = Console()
+DEFAULT_SCALE_LIST = ",".join(map(str, DEFAULT_SCALES))
 VectorArg = Annotated[
     str, typer.Argument(metavar="VECTOR", help="vector file or library name (its .card.json is read if present)")
 ]
@@ -148,9 +149,14 @@ def _calibration_layers(path: Path, vector: SteeringVector, layers: str | None, 
 def calibrate_cmd(
     vector_ref: VectorArg,
     layers: LayersOpt = None,
-    scales: Annotated[str, typer.Option(help="magnitudes to sweep, comma-separated")] = ",".join(
-        map(str, DEFAULT_SCALES)
-    ),
+    scales: Annotated[
+        str | None,
+        typer.Option(help=f"magnitudes to sweep, comma-separated [default: the recipe's, else {DEFAULT_SCALE_LIST}]"),
+    ] = None,
+    guard: Annotated[
+        bool | None,
+        typer.Option("--guard/--no-guard", help="run the collapse guard on steered answers [default: the recipe's]"),
+    ] = None,
     negative: Annotated[bool, typer.Option("--negative", help="sweep -scale (e.g. verbose from terse)")] = False,
     prompts: Annotated[int | None, typer.Option(help="use only the first N calibration prompts")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="tokens per answer [default: the recipe's]")] = None,
@@ -175,14 +181,15 @@ def calibrate_cmd(
     if max_tokens is not None:
         updates["max_tokens"] = max_tokens
     recipe = recipe.model_copy(update=updates)
-    magnitudes = _scales(scales)
+    magnitudes = _scales(scales) if scales is not None else None
     engine = _engine(model, threads=threads)
-    table = Table("scale", recipe.metric, "change", "perplexity", "repetition", "damaged", "first answer")
+    table = Table("scale", recipe.metric, "change", "perplexity", "repetition", "damaged", "guard", "first answer")
 
     def row_done(row: CalibrationRow) -> None:
         table.add_row(
             f"{row.scale:+g}", f"{row.effect:.2f}", f"{row.change:+.0%}", f"{row.perplexity:.2f}",
-            f"{row.repetition:.3f}", f"{row.damaged}/{row.answers}", Text(row.examples[0][:60] if row.examples else ""),
+            f"{row.repetition:.3f}", f"{row.damaged}/{row.answers}", str(row.guard_actions or ""),
+            Text(row.examples[0][:60] if row.examples else ""),
         )  # fmt: skip
 
     try:
@@ -191,7 +198,7 @@ def calibrate_cmd(
         chosen = _calibration_layers(vector_path, vector, layers, card.recipe)
         result = calibrate(
             engine, vector, recipe, layers=chosen, scales=magnitudes, sign=-1.0 if negative else 1.0,
-            max_damaged=max_damaged, max_perplexity=max_perplexity, progress=row_done,
+            max_damaged=max_damaged, max_perplexity=max_perplexity, guarded=guard, progress=row_done,
         )  # fmt: skip
     except (VectorError, EngineError, ValueError) as exc:
         raise fail(str(exc)) from None
