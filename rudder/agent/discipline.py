@@ -117,12 +117,16 @@ class LoopWatch:
     errors: Counter[str] = field(default_factory=Counter)
     changes: int = 0  # successful writes so far: re-running tests after an edit is not a loop
 
+    writes: Counter[str] = field(default_factory=Counter)  # writing calls, whatever they changed
     last: str = ""  # the previous call, whatever it changed
     in_a_row: int = 0
 
-    def see(self, tool: str | None, arguments: dict[str, Any] | None, error: str | None) -> int:
+    def see(
+        self, tool: str | None, arguments: dict[str, Any] | None, error: str | None, *, writes: bool = False
+    ) -> int:
         """Record a step; return how often it (or its error) has now been seen. The same call twice in a
-        row repeats even if it changed the repo (a model re-appended the same function every step)."""
+        row repeats even if it changed the repo (a model re-appended the same function every step), and so
+        does the same writing call anywhere in the turn (a model edited A to B, B to A, A to B, ...)."""
         count = 0
         if tool is not None:
             call = json.dumps([tool, arguments], sort_keys=True, default=str)
@@ -131,6 +135,9 @@ class LoopWatch:
             self.in_a_row = self.in_a_row + 1 if call == self.last else 1
             self.last = call
             count = max(self.calls[key], self.in_a_row)
+            if writes:
+                self.writes[call] += 1
+                count = max(count, self.writes[call])
         if error:
             self.errors[error] += 1
             count = max(count, self.errors[error])

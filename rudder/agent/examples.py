@@ -125,39 +125,39 @@ BANK: tuple[Example, ...] = (
         (("example_doc.md", "We recieve mail daily.\n"),),
     ),
     Example(
-        "example_test_area.py fails: fix the bug in example_area.py so the test passes",
+        "example_test_first.py fails: fix the bug in example_first.py so the test passes",
         (
             Call(
-                "To fix the bug, I make area() multiply as the test expects: w * h, not w + h.",
+                "To fix the bug, I make first() return items[0], the first item the test expects.",
                 "edit_file",
-                {"path": "example_area.py", "search": "return w + h", "replace": "return w * h"},
-                "edited example_area.py; line 2 now reads:\n2|     return w * h",
+                {"path": "example_first.py", "search": "    return items[1]", "replace": "    return items[0]"},
+                "edited example_first.py; line 2 now reads:\n2|     return items[0]",
             ),
-            _done("area() now multiplies; the test passes.", "Done: the bug is fixed, so I finish."),
+            _done("first() now returns the first item; the test passes.", "Done: the bug is fixed, so I finish."),
         ),
         (
-            ("example_area.py", "def area(w, h):\n    return w + h\n"),
+            ("example_first.py", "def first(items):\n    return items[1]\n"),
             (
-                "example_test_area.py",
-                "from example_area import area\n\n\ndef test_area():\n    assert area(2, 3) == 6\n",
+                "example_test_first.py",
+                "from example_first import first\n\n\ndef test_first():\n    assert first([4, 5]) == 4\n",
             ),
         ),
     ),
     Example(
-        "add a function double(x) to example_math.py that returns x * 2",
+        "add a function triple(x) to example_math.py that returns x * 3",
         (
             Call(
-                "To add double(x), I put it after the last line of example_math.py with edit_file.",
+                "To add triple(x), I put it after the last line of example_math.py with edit_file.",
                 "edit_file",
                 {
                     "path": "example_math.py",
                     "search": "    return x / 2",
-                    "replace": "    return x / 2\n\n\ndef double(x):\n    return x * 2",
+                    "replace": "    return x / 2\n\n\ndef triple(x):\n    return x * 3",
                 },
-                "edited example_math.py; lines 2-6 now read:\n2|     return x / 2\n3| \n4| \n5| def double(x):\n"
-                "6|     return x * 2",
+                "edited example_math.py; lines 2-6 now read:\n2|     return x / 2\n3| \n4| \n5| def triple(x):\n"
+                "6|     return x * 3",
             ),
-            _done("Added double(x).", "Done: the function is added, so I finish."),
+            _done("Added triple(x).", "Done: the function is added, so I finish."),
         ),
         (("example_math.py", "def half(x):\n    return x / 2\n"),),
     ),

@@ -44,7 +44,7 @@ from rudder.agent.steps import next_step_kind
 from rudder.engine.engine import ContextOverflowError
 from rudder.engine.generation import Sampling
 from rudder.interfaces import Engine, Steerer, StepKind, StepPolicy
-from rudder.tools.base import Tool, ToolError, Workspace
+from rudder.tools.base import Access, Tool, ToolError, Workspace
 from rudder.tools.gitops import Checkpoints
 from rudder.tools.toolbox import all_tools
 
@@ -299,7 +299,9 @@ class Session(ModelQuery, Guidance, ToolExecution):
         """Answer the call, watching for loops: a repeat changes course once, a third time ends the run."""
         assert self.conversation is not None
         error = None if record.ok else "runaway" if record.error_kind == "runaway" else record.observation
-        seen = self.loops.see(record.tool, record.arguments, error)
+        tool = self.tools.get(record.tool or "")
+        writes = tool is not None and tool.access == Access.WRITE  # not shell: tests rerun after edits
+        seen = self.loops.see(record.tool, record.arguments, error, writes=writes)
         if seen >= discipline.LOOP_STOP:
             self.conversation.add(call, observation, summary)
             raise Stop("stuck", f"stopped: the same {'call' if record.ok else 'error'} {seen} times")

@@ -154,6 +154,17 @@ def test_the_same_changing_call_three_times_in_a_row_is_a_loop(repo: Path) -> No
     assert (summary.status, summary.steps) == ("stuck", 3) and s.history[1].repeated == 2
 
 
+def test_an_edit_undone_and_redone_is_a_loop(repo: Path) -> None:
+    # A -> B, B -> A, A -> B: every call changes the repo, none comes twice in a row
+    there = call("edit_file", path="hello.py", search="wrold", replace="world")
+    back = call("edit_file", path="hello.py", search="world", replace="wrold")
+    s, _ = session(
+        repo, [call("read_file", path="hello.py"), there, back, there, back, there, call("finish", answer="x")]
+    )
+    summary = s.run("fix it")
+    assert summary.status == "stuck" and summary.steps == 6 and s.history[3].repeated == 2
+
+
 def test_a_runaway_string_is_cut_and_the_model_told(repo: Path) -> None:
     runaway = '{"thought": "write", "tool": "write_file", "path": "poem.txt", "content": "' + "la la " * 300 + '"}'
     replies = [runaway, call("write_file", path="poem.txt", content="la\n"), call("finish", answer="x")]
