@@ -68,4 +68,5 @@ def test_grep_catastrophic_regex_times_out_with_clear_error(call, root: Path, mo
     started = time.monotonic()
     with pytest.raises(ToolError, match=r"regex '\(a\|aa\)\+\$' took longer than 0.3 s"):
         call("grep", pattern="(a|aa)+$")
-    assert time.monotonic() - started < 2
+    # unbounded, this regex takes ~2^40 steps; the bound is loose because a loaded machine took 2.3 s
+    assert time.monotonic() - started < 10
