@@ -39,7 +39,7 @@ class CardScales:
     def _lookup(self, ref: str, negative: bool) -> tuple[float, str]:
         from rudder.vectors.card import card_path, load_card
         from rudder.vectors.library import find_vector
-        from rudder.vectors.vector import VectorError
+        from rudder.vectors.meta import VectorError
 
         try:
             if "/" in ref or ref.endswith((".gguf", ".f32", ".json")):  # a file, relative to the mode file

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rudder.util.validation import describe_validation_error
-from rudder.vectors.vector import VectorError
+from rudder.vectors.meta import VectorError
 
 DATASETS_DIR = Path(__file__).parent / "datasets"
 
