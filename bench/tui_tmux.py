@@ -125,8 +125,9 @@ def prompt_line(text: str) -> str:
 
 
 class Bench:
-    def __init__(self, ctl: Control) -> None:
+    def __init__(self, ctl: Control, deadline: float = float("inf")) -> None:
         self.ctl = ctl
+        self.deadline = deadline  # perf_counter time after which sampling stops with what it has
         self.progress: list[tuple[float, int]] = []  # (time, context used in the status line)
 
     def screen(self) -> str:
@@ -190,7 +191,7 @@ class Bench:
         """Mode hotkeys (f, n alternately; the transcript has the focus while the agent works): from the
         key to the mode bar showing the pending switch (or its withdrawal)."""
         times: list[float] = []
-        while len(times) < samples:
+        while len(times) < samples and time.perf_counter() < self.deadline:
             self.ensure_generating()
             self.pause()
             before = self.screen()
@@ -206,7 +207,7 @@ class Bench:
         """Tab into the prompt and type digits one by one while the model writes."""
         times: list[float] = []
         typed, focused = "", False
-        while len(times) < samples:
+        while len(times) < samples and time.perf_counter() < self.deadline:
             if self.ensure_generating() or not focused:
                 tmux("send-keys", "-t", SESSION, "Tab")
                 time.sleep(0.1)
@@ -263,6 +264,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=60, help="typed keys (hotkeys: half as many)")
     parser.add_argument("--keep", action="store_true", help="leave the tmux session running")
+    parser.add_argument("--max-seconds", type=float, default=600, help="stop sampling after this long")
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         sys.exit("tmux is not installed (apt-get install -y tmux)")
@@ -290,7 +292,10 @@ def main() -> None:
         bench.start_task()
         first = bench.wait_for(lambda s: working(s) and "– tok/s" not in s, 120)
         print(f"first tokens on screen {first:.1f} s after Enter" if first is not None else "no tokens seen")
+        began = time.perf_counter()
+        bench.deadline = began + args.max_seconds / 2
         hotkeys = bench.hotkeys(max(6, args.samples // 2))
+        bench.deadline = began + args.max_seconds
         typing = bench.typing(args.samples)
         report("mode hotkey -> mode bar, while generating", hotkeys)
         report("typing into the prompt while generating", typing)
