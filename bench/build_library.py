@@ -6,7 +6,7 @@ held-out prompts (and the negative direction where the modes use it), then run t
 calibrated scale. Greedy decoding; on a shared 2-core machine this takes several minutes per vector.
 
     python bench/build_library.py [NAME ...] [--reuse] [--scales=0.01,0.02]
-    # --reuse: keep the extracted vectors; --scales: the magnitudes to sweep (finer for a touchy vector)
+    # --reuse: keep the extracted vectors; --scales: the magnitudes to sweep [default: the recipe's `scales`]
 """
 
 from __future__ import annotations
@@ -63,11 +63,13 @@ def build(engine, name: str, reuse: bool) -> None:
     def show(row) -> None:
         console.print(
             f"  {name} {row.scale:+.3f}: {recipe.metric} {row.effect:.2f} ({row.change:+.0%}), "
-            f"ppl {row.perplexity:.2f}, damaged {row.damaged}/{row.answers} (added {row.added})"
+            f"ppl {row.perplexity:.2f}, damaged {row.damaged}/{row.answers} (added {row.added}), "
+            f"guard {row.guard_actions}"
         )
 
-    scales = next(
-        (tuple(map(float, a.split("=", 1)[1].split(","))) for a in sys.argv if a.startswith("--scales=")), SCALES
+    scales = next(  # --scales, else the recipe's sweep, else SCALES
+        (tuple(map(float, a.split("=", 1)[1].split(","))) for a in sys.argv if a.startswith("--scales=")),
+        tuple(recipe.scales) or SCALES,
     )
     card.calibration = calibrate(engine, vector, recipe, layers=layers, scales=scales, progress=show)
     plot(card.calibration, name, path.with_name(f"{name}.calibration.png"))

@@ -51,9 +51,14 @@ ASK_FOR = {  # the prompt-only arm: ask for the same thing in words
 
 
 def answers(engine, system: str, questions: list[str], max_tokens: int, guard: CollapseGuard | None) -> list[str]:
+    """Greedy answers under the active steering; the guard (if any) starts every answer from the full plan,
+    as the agent's guard does on every model call (a back-off does not carry over to the next question)."""
     texts = []
+    plan = guard.steerer.plan if guard else None
     for question in questions:
         engine.reset()
+        if guard:
+            guard.steerer.apply(plan)
         prompt = engine.format_chat([{"role": "system", "content": system}, {"role": "user", "content": question}])
         watchers = [guard] if guard else []
         texts.append(engine.complete(prompt, Sampling(max_tokens=max_tokens), watchers=watchers).text)

@@ -67,7 +67,7 @@ def show_cmd(name: Annotated[str, typer.Argument(help="mode name")], repo: RepoO
 def check_cmd(path: Annotated[Path, typer.Argument(help="a mode TOML file")]) -> None:
     """Validate a mode file; prints each problem with its file:line and key."""
     try:
-        mode = load_mode_file(path)
+        mode = load_mode_file(path, _repo_of(path))
     except ModeError as exc:
         raise fail(str(exc)) from None
     from rudder.modes.check import check_mode_vectors  # loads the vector formats: only here

@@ -18,11 +18,11 @@ from rudder.cli.lazy import lazy_group
 from rudder.cli.options import CtxOpt, MaxTokOpt, ModelOpt, ThreadsOpt, build_config, fail
 from rudder.cli.progress import LateProgress
 from rudder.vectors.kinds import ScaleMode, Scope, SteeringOp, VectorFormat
-from rudder.vectors.vector import VectorError
+from rudder.vectors.meta import VectorError
 
 if TYPE_CHECKING:  # llama.cpp, the tools and the vector machinery load only in the commands that use them
     from rudder.engine.engine import Engine
-    from rudder.vectors.vector import ModelIdentity
+    from rudder.vectors.meta import ModelIdentity, VectorMeta
 
 Method = Literal["mean-diff", "pca", "cvector-mean"]  # rudder.vectors.extract.Method, named without loading it
 ExtractPosition = Literal["last", "mean", "generated"]
@@ -45,7 +45,24 @@ app = typer.Typer(
 )
 console = Console()
 
-LayersOpt = Annotated[str | None, typer.Option("--layers", "-l", help="e.g. 10-15 or 3,5,7-9")]
+
+def _layers_syntax(value: str | None) -> str | None:
+    """--layers is checked as soon as it is parsed, before a model loads; an empty value is an error
+    (it never means 'every layer': leave the option out for the command's default)."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise fail("--layers: empty; give layers such as 10-15 or 3,5,7-9, or leave the option out for the default")
+    from rudder.modes.mode import parse_layers
+
+    try:
+        parse_layers(value)
+    except ValueError as exc:
+        raise fail(f"--layers: {exc}") from None
+    return value
+
+
+LayersOpt = Annotated[str | None, typer.Option("--layers", "-l", help="e.g. 10-15 or 3,5,7-9", callback=_layers_syntax)]
 
 
 def _engine(model: Path | None, n_ctx: int | None = None, threads: int | None = None) -> Engine:
@@ -62,6 +79,8 @@ def _engine(model: Path | None, n_ctx: int | None = None, threads: int | None = 
 def _layers(spec: str | None, default: list[int]) -> list[int]:
     from rudder.modes.mode import parse_layers
 
+    if spec is not None and not spec.strip():
+        raise fail("--layers: empty; give layers such as 10-15 or 3,5,7-9, or leave the option out for the default")
     try:
         parsed = parse_layers(spec)
     except ValueError as exc:
@@ -196,16 +215,22 @@ def _find(ref: str, model: ModelIdentity | None = None) -> Path:
     from rudder.vectors.formats_common import require_file
     from rudder.vectors.library import find_vector
 
+    def search(wanted: ModelIdentity | None) -> Path:
+        try:  # the user's and the shipped library come first: the repository (git) only when needed
+            return find_vector(ref, None, wanted)
+        except VectorError:
+            return find_vector(ref, _repo(), wanted)
+
     path = Path(ref).expanduser()
     if "/" in ref or path.suffix in (".gguf", ".f32", ".json") or path.is_file():
         path = find_vector(ref, None)  # a path: no need to look for the repository's library
     else:
         if model is not None:
             try:
-                return find_vector(ref, _repo(), model)
+                return search(model)
             except VectorError:
                 pass  # named, but for another model: loading it says which
-        path = find_vector(ref, _repo())
+        path = search(None)
     require_file(path)  # before anything else is read for it (its card, a dataset, the model)
     return path
 
@@ -216,15 +241,14 @@ VectorArg = Annotated[str, typer.Argument(metavar="VECTOR", help="a vector file 
 @app.command("show")
 def show_cmd(vector_ref: VectorArg) -> None:
     """Print a vector's metadata and per-layer sizes."""
-    import numpy as np
-
-    from rudder.vectors.formats import load_vector
+    from rudder.vectors.summary import summarize
 
     try:
-        vector = load_vector(_find(vector_ref))
+        path = _find(vector_ref)
+        summary = summarize(path)  # a Rudder file: read without numpy; anything else loads in full
+        meta, sizes = (summary.meta, summary.sizes) if summary else _load_sizes(path)
     except VectorError as exc:
         raise fail(str(exc)) from None
-    meta = vector.meta
     console.print(Text.assemble((meta.name, "bold"), f" - {meta.description or 'no description'}"))
     console.print(
         plain(
@@ -234,13 +258,21 @@ def show_cmd(vector_ref: VectorArg) -> None:
     )
     console.print(plain(f"site {meta.site}, op {meta.op}, method {meta.method}, dataset {meta.dataset or '-'}"))
     table = Table("layer", "|d|", "residual norm", "|d| / norm")
-    for layer, direction in vector.directions.items():
-        norm = float(np.linalg.norm(direction))
+    for layer, norm in sizes.items():
         resid = meta.layer_norms.get(layer)
         table.add_row(
             str(layer), f"{norm:.3f}", f"{resid:.1f}" if resid else "-", f"{norm / resid:.4f}" if resid else "-"
         )
     console.print(table)
+
+
+def _load_sizes(path: Path) -> tuple[VectorMeta, dict[int, float]]:
+    import numpy as np
+
+    from rudder.vectors.formats import load_vector
+
+    vector = load_vector(path)
+    return vector.meta, {layer: float(np.linalg.norm(d)) for layer, d in vector.directions.items()}
 
 
 @app.command("sites")
@@ -331,7 +363,7 @@ def apply_cmd(
         vector_path = _find(vector_ref, engine.info.identity)
         vector = load_vector(vector_path, model=engine.info.identity)
         vector.check_model(engine.info.identity, source=str(vector_path))
-        chosen = tuple(_layers(layers, vector.layers)) if layers else None
+        chosen = tuple(_layers(layers, vector.layers)) if layers is not None else None
         plan = build_plan([VectorUse(vector, scale, chosen, op, scope, scale_mode)])
         steerer = Steerer(engine)
         chat = engine.format_chat([{"role": "user", "content": prompt}])

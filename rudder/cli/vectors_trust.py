@@ -13,14 +13,16 @@ from rich.text import Text
 from rudder.cli.options import ModelOpt, ThreadsOpt, fail
 from rudder.cli.vectors import LayersOpt, _engine, _find, _layers
 from rudder.engine.engine import EngineError
+from rudder.util.layers import layer_spans
 from rudder.vectors.calibrate import DEFAULT_PROMPTS, DEFAULT_SCALES, calibrate, plot
 from rudder.vectors.card import CalibrationRow, Health, Recipe, VectorCard, load_card, save_card
 from rudder.vectors.dataset import load_dataset
 from rudder.vectors.formats import load_vector
 from rudder.vectors.health import check_vector
-from rudder.vectors.vector import VectorError
+from rudder.vectors.vector import SteeringVector, VectorError
 
 console = Console()
+DEFAULT_SCALE_LIST = ",".join(map(str, DEFAULT_SCALES))
 VectorArg = Annotated[
     str, typer.Argument(metavar="VECTOR", help="vector file or library name (its .card.json is read if present)")
 ]
@@ -121,12 +123,40 @@ def _scales(spec: str) -> list[float]:
     return values
 
 
+MAX_DEFAULT_LAYERS = 8  # a card-less vector with more layers than this needs --layers (all at once wrecks answers)
+
+
+def _calibration_layers(path: Path, vector: SteeringVector, layers: str | None, recipe: Recipe | None) -> list[int]:
+    """--layers, else the recipe's, else a short vector's own layers; never 'all 28 layers' by accident, and
+    only layers with a residual norm (relative scales need one)."""
+    if layers is None and recipe is None and len(vector.layers) > MAX_DEFAULT_LAYERS:
+        raise VectorError(
+            f"{path}: no card with a recipe says which layers to steer, and pushing all {len(vector.layers)} of its "
+            f"layers ({layer_spans(vector.layers)}) at once wrecks answers at any scale; choose them with --layers "
+            "(e.g. 10-15 on SmolLM2-135M; `rudder vectors check VECTOR --dataset FILE` recommends a range)"
+        )
+    chosen = _layers(layers if layers is not None else (recipe.layers if recipe else None), vector.layers)
+    missing = [layer for layer in chosen if not vector.meta.layer_norms.get(layer)]
+    if missing:
+        raise VectorError(
+            f"{path}: no residual norm recorded for layer(s) {layer_spans(missing)} (a plain llama.cpp control "
+            "vector?); calibration sweeps relative scales, which need them: re-extract it with `rudder vectors "
+            "extract`"
+        )
+    return chosen
+
+
 def calibrate_cmd(
     vector_ref: VectorArg,
     layers: LayersOpt = None,
-    scales: Annotated[str, typer.Option(help="magnitudes to sweep, comma-separated")] = ",".join(
-        map(str, DEFAULT_SCALES)
-    ),
+    scales: Annotated[
+        str | None,
+        typer.Option(help=f"magnitudes to sweep, comma-separated [default: the recipe's, else {DEFAULT_SCALE_LIST}]"),
+    ] = None,
+    guard: Annotated[
+        bool | None,
+        typer.Option("--guard/--no-guard", help="run the collapse guard on steered answers [default: the recipe's]"),
+    ] = None,
     negative: Annotated[bool, typer.Option("--negative", help="sweep -scale (e.g. verbose from terse)")] = False,
     prompts: Annotated[int | None, typer.Option(help="use only the first N calibration prompts")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="tokens per answer [default: the recipe's]")] = None,
@@ -141,6 +171,7 @@ def calibrate_cmd(
     try:
         vector_path = _find(vector_ref)
         card = load_card(vector_path)
+        _calibration_layers(vector_path, load_vector(vector_path), layers, card.recipe)  # before the model loads
     except VectorError as exc:
         raise fail(str(exc)) from None
     recipe = card.recipe or Recipe(dataset="-", prompts=list(DEFAULT_PROMPTS))
@@ -150,33 +181,47 @@ def calibrate_cmd(
     if max_tokens is not None:
         updates["max_tokens"] = max_tokens
     recipe = recipe.model_copy(update=updates)
-    magnitudes = _scales(scales)
+    magnitudes = _scales(scales) if scales is not None else None
     engine = _engine(model, threads=threads)
-    table = Table("scale", recipe.metric, "change", "perplexity", "repetition", "damaged", "first answer")
+    table = Table("scale", recipe.metric, "change", "perplexity", "repetition", "damaged", "guard", "first answer")
 
     def row_done(row: CalibrationRow) -> None:
         table.add_row(
             f"{row.scale:+g}", f"{row.effect:.2f}", f"{row.change:+.0%}", f"{row.perplexity:.2f}",
-            f"{row.repetition:.3f}", f"{row.damaged}/{row.answers}", Text(row.examples[0][:60] if row.examples else ""),
+            f"{row.repetition:.3f}", f"{row.damaged}/{row.answers}", str(row.guard_actions or ""),
+            Text(row.examples[0][:60] if row.examples else ""),
         )  # fmt: skip
 
     try:
         vector = load_vector(vector_path, model=engine.info.identity)
         vector.check_model(engine.info.identity, source=str(vector_path))
-        chosen = _layers(layers or recipe.layers if card.recipe or layers else None, vector.layers)
+        chosen = _calibration_layers(vector_path, vector, layers, card.recipe)
         result = calibrate(
             engine, vector, recipe, layers=chosen, scales=magnitudes, sign=-1.0 if negative else 1.0,
-            max_damaged=max_damaged, max_perplexity=max_perplexity, progress=row_done,
+            max_damaged=max_damaged, max_perplexity=max_perplexity, guarded=guard, progress=row_done,
         )  # fmt: skip
     except (VectorError, EngineError, ValueError) as exc:
         raise fail(str(exc)) from None
     finally:
         engine.close()
     console.print(table)
-    console.print(
-        f"{vector.meta.name}: calibrated scale {result.scale:+g} at layers {result.layers} "
-        f"(largest before more than {max_damaged:.0%} damaged answers or perplexity over {max_perplexity:g}x)"
-    )
+    if result.scale:
+        console.print(
+            f"{vector.meta.name}: calibrated scale {result.scale:+g} at layers {result.layers} "
+            f"(largest before more than {max_damaged:.0%} damaged answers or perplexity over {max_perplexity:g}x)"
+        )
+    else:
+        first = result.rows[1]
+        console.print(
+            Text(
+                f"{vector.meta.name}: no scale passed at layers {result.layers}: already at ×{first.scale:g}, "
+                f"{first.added} intact answer(s) were damaged ({first.damaged}/{first.answers} damaged, "
+                f"{result.rows[0].damaged} unsteered), median perplexity {first.perplexity:.2f} vs "
+                f"{result.rows[0].perplexity:.2f} unsteered. Try smaller --scales or fewer --layers; "
+                "a saved card records scale 0 (do not steer with it).",
+                style="bold red",
+            )
+        )
     target = plot_path or vector_path.with_name(f"{vector_path.name.removesuffix(vector_path.suffix)}.calibration.png")
     if plot_path or save_card_:
         suffix = ".negative" if negative else ""

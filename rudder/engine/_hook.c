@@ -16,7 +16,8 @@
  *   add          y += scale * d
  *   project-out  y -= scale * d * dot(d, y)     (d unit length; ds4's directional steering)
  *   ablate       y -= d * dot(d, y)             (full directional ablation)
- *   capture      copy the rows out through a Python callback
+ *   capture      copy the rows out through a Python callback (only the rows set with
+ *                rudder_hook_set_rows, when the node has the expected row count and nothing steers it)
  * A node [n_embd, a, b, c] is treated as a*b*c rows of n_embd (every hyper-connection stream of a
  * multi-stream residual is steered alike; which site to steer is the caller's choice).
  * Entries with scope "generated" only act while the engine decodes generated tokens.
@@ -89,6 +90,9 @@ typedef struct {
     int64_t tables_freed;
     float *scratch;
     size_t scratch_len;
+    int64_t *pick;          /* rows a capture copies out (each sequence's last token), or NULL: all */
+    int32_t n_pick;
+    int64_t pick_from;      /* ... when the node has exactly this many rows */
 } rudder_hook;
 
 static rudder_table EMPTY_TABLE = {1, 0, -1, NULL}; /* never freed */
@@ -168,11 +172,25 @@ static bool contiguous(const int64_t *ne, const size_t *nb) {
     return true;
 }
 
-static bool table_wants(const rudder_hook *h, const rudder_table *t, const char *name) {
+/* Does an active entry name this node (with steer_only: one that changes it)? */
+static bool table_wants(const rudder_hook *h, const rudder_table *t, const char *name, bool steer_only) {
     for (int32_t i = 0; i < t->n_entries; i++) {
-        if (entry_active(h, &t->entries[i]) && strcmp(t->entries[i].name, name) == 0) return true;
+        const rudder_entry *e = &t->entries[i];
+        if ((!steer_only || e->op != OP_CAPTURE) && entry_active(h, e) && strcmp(e->name, name) == 0) return true;
     }
     return false;
+}
+
+static bool grow_scratch(rudder_hook *h, size_t len, const char *name) {
+    if (len <= h->scratch_len) return true;
+    float *grown = (float *)realloc(h->scratch, len * sizeof(float));
+    if (grown == NULL) {
+        set_error(h, ERR_NO_MEMORY, name);
+        return false;
+    }
+    h->scratch = grown;
+    h->scratch_len = len;
+    return true;
 }
 
 static bool compute_node(rudder_hook *h, const rudder_table *t, void *tensor, const char *name) {
@@ -191,16 +209,22 @@ static bool compute_node(rudder_hook *h, const rudder_table *t, void *tensor, co
         set_error(h, ERR_NOT_CONTIGUOUS, name);
         return true;
     }
-    const size_t len = (size_t)(n_embd * n_rows);
-    if (len > h->scratch_len) {
-        float *grown = (float *)realloc(h->scratch, len * sizeof(float));
-        if (grown == NULL) {
-            set_error(h, ERR_NO_MEMORY, name);
-            return true;
+    const bool stop = t->abort_after >= 0 && strcmp(t->entries[t->abort_after].name, name) == 0;
+    if (h->pick != NULL && n_rows == h->pick_from && !table_wants(h, t, name, true)) {
+        /* capture only: copy out just the wanted rows, not the whole node */
+        const size_t row_bytes = (size_t)n_embd * sizeof(float);
+        if (!grow_scratch(h, (size_t)(n_embd * h->n_pick), name)) return true;
+        for (int32_t k = 0; k < h->n_pick; k++) {
+            h->tensor_get(tensor, h->scratch + (size_t)k * (size_t)n_embd, (size_t)h->pick[k] * row_bytes, row_bytes);
         }
-        h->scratch = grown;
-        h->scratch_len = len;
+        for (int32_t i = 0; i < t->n_entries; i++) {
+            const rudder_entry *e = &t->entries[i];
+            if (entry_active(h, e) && strcmp(e->name, name) == 0) apply_entry(h, e, i, h->scratch, n_embd, h->n_pick);
+        }
+        return !stop;
     }
+    const size_t len = (size_t)(n_embd * n_rows);
+    if (!grow_scratch(h, len, name)) return true;
     h->tensor_get(tensor, h->scratch, 0, len * sizeof(float));
     bool modified = false;
     for (int32_t i = 0; i < t->n_entries; i++) {
@@ -215,7 +239,7 @@ static bool compute_node(rudder_hook *h, const rudder_table *t, void *tensor, co
     }
     if (modified) h->tensor_set(tensor, h->scratch, 0, len * sizeof(float));
     /* Returning false aborts the rest of the graph: capture-only runs skip the layers they don't need. */
-    return !(t->abort_after >= 0 && strcmp(t->entries[t->abort_after].name, name) == 0);
+    return !stop;
 }
 
 static bool rudder_cb_eval(void *tensor, bool ask, void *user_data) {
@@ -236,7 +260,7 @@ static bool rudder_cb_eval(void *tensor, bool ask, void *user_data) {
                 const char *base = (const char *)tensor;
                 h->observe(name, *(const int32_t *)(base + OFFSET_TYPE), (const int64_t *)(base + OFFSET_NE));
             }
-            result = table_wants(h, t, name);
+            result = table_wants(h, t, name, false);
         } else {
             result = compute_node(h, t, tensor, name);
         }
@@ -274,6 +298,7 @@ void rudder_hook_free(rudder_hook *h) {
     pthread_mutex_unlock(&h->lock);
     pthread_mutex_destroy(&h->lock);
     free(h->scratch);
+    free(h->pick);
     free(h);
 }
 
@@ -344,6 +369,24 @@ void rudder_hook_layout(int64_t *offsets) {
     offsets[0] = OFFSET_TYPE;
     offsets[1] = OFFSET_NE;
     offsets[2] = OFFSET_NB;
+}
+
+/* Rows a capture copies out of a node of `from_rows` rows (n = 0: every row). Between decodes only.
+ * Returns 0; -1 when out of memory, -2 for a row outside the node (then every row is copied). */
+int32_t rudder_hook_set_rows(rudder_hook *h, const int64_t *rows, int32_t n, int64_t from_rows) {
+    free(h->pick);
+    h->pick = NULL;
+    h->n_pick = 0;
+    if (n <= 0) return 0;
+    for (int32_t k = 0; k < n; k++) {
+        if (rows[k] < 0 || rows[k] >= from_rows) return -2;
+    }
+    h->pick = (int64_t *)malloc((size_t)n * sizeof(int64_t));
+    if (h->pick == NULL) return -1;
+    memcpy(h->pick, rows, (size_t)n * sizeof(int64_t));
+    h->n_pick = n;
+    h->pick_from = from_rows;
+    return 0;
 }
 
 void rudder_hook_set_capture(rudder_hook *h, void *capture) { h->capture = (capture_fn)capture; }

@@ -9,7 +9,17 @@ on first use from the same model, with room for `n_seq_max` sequences in one uni
 Each sequence gets its own seq_id and positions from 0, so llama.cpp's attention mask keeps them apart;
 only each sequence's last token is marked as an output, so the final layer (which llama.cpp computes
 for outputs only) and the logits cost one row per sequence. A decode never exceeds one micro-batch,
-so the hook may end the graph early (the cache is cleared before every batch anyway).
+so the hook may end the graph early.
+
+Shared stems across decode calls (`load(..., reuse_stem=True)`): the tokens every prompt of a batch
+begins with (a chat template's system prompt, a persona) stay in the KV cache under a spare sequence
+id after the decode, and the next batch that begins the same way copies them into its sequences
+(`llama_memory_seq_cp`, no data copied) and reads only what follows. The cached rows were computed up
+to the layer the hook stopped at, which is all a later decode stopping at the same layer reads: the
+caller calls `forget()` whenever the captured layers, the steering or the prompts' purpose change
+(capture does it around every run). llama.cpp rolls an aborted decode back per sequence from that
+sequence's first own token on, so the stem survives in the sequences that branched off later; which
+one still holds it is read back from the cache (`seq_pos_max`), never assumed.
 """
 
 from __future__ import annotations
@@ -28,7 +38,11 @@ from rudder.engine import llama_internals
 if TYPE_CHECKING:
     from rudder.engine.engine import Engine
 
-DEFAULT_TOKENS = 512  # per decode: enough rows for matrix-matrix work, a small compute buffer
+# Tokens per decode: enough rows for matrix-matrix work. Every row attends over the whole (masked) KV
+# buffer, so 256 would halve attention: on 300 template pairs, layers 0-28, it took 38.5 CPU seconds to
+# 512's 40.0 (1 thread, busy machine), but moved one prompt's layer-0 row by 0.2% against reading it
+# alone, where 512 is bit-identical there; kept at 512 (tests/vectors/test_capture_batched.py).
+DEFAULT_TOKENS = 512
 DEFAULT_SEQUENCES = 64
 
 
@@ -50,6 +64,7 @@ class PrefixTrie:
         self.seqs: list[list[int]] = []
         self.paths: list[list[int]] = []
         self._children: dict[tuple[int, int], int] = {}
+        self.start = 0  # position of every prompt's first token here (tokens before it are in the cache)
 
     @property
     def n_nodes(self) -> int:
@@ -79,7 +94,7 @@ class PrefixTrie:
                 child = len(self.tokens)
                 self._children[key] = child
                 self.tokens.append(token)
-                self.positions.append(position)
+                self.positions.append(self.start + position)
                 self.seqs.append([])
             self.seqs[child].append(seq)
             path.append(child)
@@ -95,6 +110,7 @@ class BatchLayout:
     paths: list[np.ndarray]  # per prompt: the row of each of its tokens
     last: np.ndarray  # per prompt: the row of its last token
     outputs: np.ndarray  # per prompt: its index among the rows llama.cpp outputs (batch order)
+    output_rows: np.ndarray  # the rows llama.cpp outputs, in batch order (distinct last tokens)
     n_tokens: int
 
     @classmethod
@@ -102,14 +118,18 @@ class BatchLayout:
         paths = [np.asarray(p, dtype=np.int64) for p in trie.paths]
         last = np.fromiter((p[-1] for p in trie.paths), dtype=np.int64, count=len(paths))
         unique = np.unique(last)
-        return cls(paths, last, np.searchsorted(unique, last), trie.n_nodes)
+        return cls(paths, last, np.searchsorted(unique, last), unique, trie.n_nodes)
 
 
 class BatchContext:
     """A capture-only llama.cpp context beside the engine's (see the module docstring)."""
 
     def __init__(
-        self, engine: Engine, n_tokens: int = DEFAULT_TOKENS, n_seq_max: int = DEFAULT_SEQUENCES, flash_attn: int = 0
+        self,
+        engine: Engine,
+        n_tokens: int = DEFAULT_TOKENS,
+        n_seq_max: int = DEFAULT_SEQUENCES,
+        flash_attn: int = 0,
     ) -> None:
         if not 1 <= n_seq_max <= 256:
             raise BatchError(f"n_seq_max must be 1..256 (llama.cpp's limit), got {n_seq_max}")
@@ -120,7 +140,9 @@ class BatchContext:
         params = llama_cpp.llama_context_params()
         ctypes.memmove(ctypes.byref(params), ctypes.byref(engine.llama.context_params), ctypes.sizeof(params))
         params.n_ctx = params.n_batch = params.n_ubatch = n_tokens
-        params.n_seq_max = n_seq_max
+        # one spare sequence id holds the cached stem (with one sequence per decode: no stem, bit-exact)
+        self._keep = n_seq_max if 1 < n_seq_max < 256 else None
+        params.n_seq_max = n_seq_max + (self._keep is not None)
         params.kv_unified = True  # one buffer for all sequences: no per-sequence slice of n_ctx
         params.embeddings = False
         params.flash_attn_type = flash_attn
@@ -135,10 +157,14 @@ class BatchContext:
             raise BatchError(f"llama.cpp could not create a {n_seq_max}-sequence capture context ({exc})") from exc
         # llama.cpp rounds n_ctx up to a multiple of 256; one decode stays within n_batch.
         self.n_tokens = int(llama_cpp.llama_n_batch(self._ctx.ctx))
-        self.n_seq_max = int(llama_cpp.llama_n_seq_max(self._ctx.ctx))
-        self._batch = llama_internals.new_batch(self.n_tokens, self.n_seq_max)
+        self.n_seq_max = int(llama_cpp.llama_n_seq_max(self._ctx.ctx)) - (self._keep is not None)
+        self._batch = llama_internals.new_batch(self.n_tokens, self.n_seq_max + 1)
         self._stack.callback(self._batch.close)
         self._cvec: tuple[np.ndarray, int, int] | None = None
+        self._memory = llama_cpp.llama_get_memory(self._ctx.ctx)
+        self.stem: list[int] = []  # tokens cached under sequence `_keep`, positions 0..len-1
+        self._loaded: tuple[int, list[int], int] = (0, [], 0)  # (sequences, their common stem, reused length)
+        self.rows_read = 0  # tokens evaluated so far (for benchmarks)
 
     @property
     def ctx(self) -> llama_cpp.llama_context_p:
@@ -159,14 +185,25 @@ class BatchContext:
                 raise BatchError(f"llama.cpp refused the control vector in the capture context (status {status})")
         self._cvec = cvec
 
-    def load(self, sequences: Sequence[Sequence[int]]) -> BatchLayout:
-        """Put each token list into the batch as its own sequence, shared prefixes once; `run` evaluates it."""
+    def forget(self) -> None:
+        """Drop everything cached (the stem too): call when the layers, steering or prompts change."""
+        llama_cpp.llama_memory_clear(self._memory, False)  # cells only: stale rows are masked out
+        self.stem = []
+
+    def load(self, sequences: Sequence[Sequence[int]], *, reuse_stem: bool = False) -> BatchLayout:
+        """Put each token list into the batch as its own sequence, shared prefixes once; `run` evaluates it.
+
+        `reuse_stem`: tokens all `sequences` begin with that the previous batch cached are not read again
+        (their rows are then not in the layout: only for captures of each prompt's last token)."""
         if not sequences or any(len(s) == 0 for s in sequences):
             raise BatchError("every sequence in a batch needs at least one token")
+        stem = _common_prefix(sequences) if reuse_stem and self._keep is not None else []
+        reused = _common_length(self.stem, stem)
         trie = PrefixTrie()
+        trie.start = reused
         for tokens in sequences:
-            trie.add(tokens)
-        if not self.fits(len(sequences), trie.n_nodes):
+            trie.add(tokens[reused:])
+        if not self.fits(len(sequences), trie.n_nodes + reused):
             raise BatchError(
                 f"{len(sequences)} sequences of {trie.n_nodes} distinct tokens do not fit one batch "
                 f"({self.n_seq_max} sequences, {self.n_tokens} tokens)"
@@ -183,21 +220,50 @@ class BatchContext:
             for k, seq in enumerate(seqs):
                 row[k] = seq
             batch.logits[i] = i in outputs
+        self._loaded = (len(sequences), stem, reused)
         return layout
 
     def run(self) -> None:
         """One llama_decode of the loaded batch. The hook may end the graph early (status 2: the rest
-        was not needed). The KV cache is cleared before and after; nothing carries over between calls."""
-        memory = llama_cpp.llama_get_memory(self.ctx)
-        llama_cpp.llama_memory_clear(memory, True)
+        was not needed). Afterwards only the stem stays in the KV cache (nothing, without reuse)."""
+        n_sequences, stem, reused = self._loaded
+        memory = self._memory
+        if self._keep is not None:
+            llama_cpp.llama_memory_seq_rm(memory, self._keep, reused, -1)
+        else:
+            llama_cpp.llama_memory_clear(memory, False)
+        for seq in range(n_sequences if reused else 0):
+            llama_cpp.llama_memory_seq_cp(memory, self._keep, seq, 0, reused)
+        self.rows_read += self._batch.batch.n_tokens
         hook = self.engine.hook
-        with hook.decoding(generating=False):  # deferred steering changes land first, one table throughout
-            status = llama_cpp.llama_decode(self.ctx, self._batch.batch)
-        self._batch.reset()
+        try:
+            with hook.decoding(generating=False):  # deferred steering changes land first, one table throughout
+                status = llama_cpp.llama_decode(self.ctx, self._batch.batch)
+        finally:
+            self._batch.reset()
+            self._keep_stem(n_sequences, stem, reused)
         hook.raise_if_failed()
-        llama_cpp.llama_memory_clear(memory, True)
         if status not in (0, 2):  # 2 = aborted by the hook, as asked
+            self.forget()
             raise BatchError(f"llama_decode failed with status {status}")
+
+    def _keep_stem(self, n_sequences: int, stem: list[int], reused: int) -> None:
+        """Move the batch's common stem under the spare sequence id; drop the batch's sequences."""
+        memory, keep = self._memory, self._keep
+        if keep is None:
+            llama_cpp.llama_memory_clear(memory, False)
+            return
+        kept = stem[:reused] if llama_cpp.llama_memory_seq_pos_max(memory, keep) >= reused - 1 else []
+        if len(stem) > reused and len(kept) == reused:
+            holder = max(range(n_sequences), key=lambda seq: llama_cpp.llama_memory_seq_pos_max(memory, seq))
+            if llama_cpp.llama_memory_seq_pos_max(memory, holder) >= len(stem) - 1:
+                llama_cpp.llama_memory_seq_cp(memory, holder, keep, reused, len(stem))
+                kept = stem
+        for seq in range(n_sequences):
+            llama_cpp.llama_memory_seq_rm(memory, seq, -1, -1)
+        if not kept:
+            llama_cpp.llama_memory_seq_rm(memory, keep, -1, -1)
+        self.stem = list(kept)
 
     def decode(self, sequences: Sequence[Sequence[int]]) -> BatchLayout:
         layout = self.load(sequences)
@@ -206,3 +272,21 @@ class BatchContext:
 
     def close(self) -> None:
         self._stack.close()
+
+
+def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _common_prefix(sequences: Sequence[Sequence[int]]) -> list[int]:
+    """The tokens every sequence begins with, short of each one's last token (that one is read here)."""
+    first = sequences[0]
+    length = min(len(s) for s in sequences) - 1
+    for other in sequences[1:]:
+        length = min(length, _common_length(first[:length], other))
+    return list(first[: max(0, length)])

@@ -26,7 +26,7 @@ from llama_cpp.llama_grammar import LlamaGrammar
 from pydantic import BaseModel
 
 from rudder.engine import llama_internals
-from rudder.engine.batch import DEFAULT_SEQUENCES, BatchContext
+from rudder.engine.batch import DEFAULT_SEQUENCES, DEFAULT_TOKENS, BatchContext
 from rudder.engine.config import EngineConfig, default_threads
 from rudder.engine.generation import (
     GenerationResult,
@@ -170,7 +170,7 @@ class Engine:
         """The capture context for several prompts per decode (created on first use, then kept)."""
         current = self._batch_ctx
         wanted = (
-            n_tokens or (current.requested[0] if current else self.n_ubatch),
+            n_tokens or (current.requested[0] if current else min(self.n_ubatch, DEFAULT_TOKENS)),
             n_seq_max or (current.requested[1] if current else DEFAULT_SEQUENCES),
         )
         if current is None or current.requested != wanted:

@@ -3,6 +3,7 @@
 `gguf.GGUFReader` materialises every metadata array (a 49k-token vocabulary takes it ~3 s here); the
 engine only needs a few scalars and the tensor names and shapes, which this reads in milliseconds.
 It also catches truncated files: the header must parse and the tensors must fit inside the file.
+It imports neither numpy nor the gguf package (a vector's header is read at start-up by `vectors show`).
 """
 
 from __future__ import annotations
@@ -13,14 +14,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
-
 from rudder.engine.identity import ModelIdentity
 
 # GGUF value types -> struct format (None: string / array, handled apart)
 _SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
 _STRING, _ARRAY = 8, 9
 _ALIGNMENT_KEY = "general.alignment"
+_PLAIN_SIZES = {0: (1, 4), 1: (1, 2), 30: (1, 2)}  # F32, F16, BF16: (block, bytes); others ask gguf
+
+
+def _block_size(ggml_type: int) -> tuple[int, int] | None:
+    if ggml_type in _PLAIN_SIZES:
+        return _PLAIN_SIZES[ggml_type]
+    from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType  # numpy: only for quantised tensors
+
+    try:
+        return GGML_QUANT_SIZES[GGMLQuantizationType(ggml_type)]
+    except (ValueError, KeyError):
+        return None
 
 
 class GGUFHeaderError(ValueError):
@@ -36,10 +47,10 @@ class TensorInfo:
 
     @property
     def nbytes(self) -> int:
-        try:
-            block, size = GGML_QUANT_SIZES[GGMLQuantizationType(self.ggml_type)]
-        except (ValueError, KeyError):
+        sizes = _block_size(self.ggml_type)
+        if sizes is None:
             return 0  # a type this gguf version does not know: skip the size check for it
+        block, size = sizes
         count = 1
         for dim in self.shape:
             count *= dim
@@ -51,6 +62,8 @@ class GGUFHeader:
     version: int
     metadata: dict[str, Any] = field(default_factory=dict)  # scalars and strings; arrays as their length
     tensors: list[TensorInfo] = field(default_factory=list)
+    arrays: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # key -> (item type, count, file offset)
+    data_start: int = 0  # file offset of the tensor data (tensor offsets count from here)
 
     @property
     def architecture(self) -> str:
@@ -80,13 +93,15 @@ class _Reader:
             raise GGUFHeaderError("the file ends inside its header (truncated?)")
         return data.decode("utf-8", errors="replace")
 
-    def value(self, value_type: int) -> Any:
+    def value(self, value_type: int, arrays: dict[str, tuple[int, int, int]] | None = None, key: str = "") -> Any:
         if value_type in _SCALARS:
             return self.read(_SCALARS[value_type])
         if value_type == _STRING:
             return self.string()
         if value_type == _ARRAY:
             item_type, count = self.read("I"), self.read("Q")
+            if arrays is not None:
+                arrays[key] = (item_type, count, self.handle.tell())
             if item_type in _SCALARS:
                 self.handle.seek(struct.calcsize("<" + _SCALARS[item_type]) * count, 1)
             else:
@@ -106,13 +121,13 @@ def read_gguf_header(path: Path) -> GGUFHeader:
         n_tensors, n_kv = reader.read("Q"), reader.read("Q")
         for _ in range(n_kv):
             key = reader.string()
-            header.metadata[key] = reader.value(reader.read("I"))
+            header.metadata[key] = reader.value(reader.read("I"), header.arrays, key)
         for _ in range(n_tensors):
             name = reader.string()
             dims = tuple(reader.read("Q") for _ in range(reader.read("I")))
             header.tensors.append(TensorInfo(name, dims, reader.read("I"), reader.read("Q")))
         alignment = int(header.metadata.get(_ALIGNMENT_KEY, 32))
-        data_start = -(-handle.tell() // alignment) * alignment
+        data_start = header.data_start = -(-handle.tell() // alignment) * alignment
     if header.tensors:
         end = max(t.offset + t.nbytes for t in header.tensors)
         if data_start + end > size:

@@ -112,6 +112,10 @@ def _load_library() -> ctypes.CDLL:
     for counter in (f"rudder_hook_{name}" for name in counters):
         getattr(lib, counter).argtypes = [ctypes.c_void_p]
         getattr(lib, counter).restype = ctypes.c_int64
+    if hasattr(lib, "rudder_hook_set_rows"):  # a build from before it copies every row (still correct)
+        lib.rudder_hook_set_rows.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int64), ctypes.c_int32]
+        lib.rudder_hook_set_rows.argtypes += [ctypes.c_int64]
+        lib.rudder_hook_set_rows.restype = ctypes.c_int32
     lib.rudder_hook_entry_size.restype = ctypes.c_int32
     if lib.rudder_hook_entry_size() != ctypes.sizeof(_Entry):
         raise RuntimeError("rudder/engine/_hook.c and rudder/engine/hook.py disagree on the entry layout")
@@ -302,6 +306,20 @@ class GraphHook:
 
         self._capture_fn = CaptureFn(trampoline)
         _LIB.rudder_hook_set_capture(self._state, ctypes.cast(self._capture_fn, ctypes.c_void_p))
+
+    def set_rows(self, rows: Sequence[int] | np.ndarray | None, from_rows: int = 0) -> bool:
+        """Captures of a node with `from_rows` rows get only `rows` (in that order), copied in C; None:
+        every row. Steered nodes and other row counts still arrive whole. False when this build of the
+        hook cannot pick rows (the capture then receives every row)."""
+        if not hasattr(_LIB, "rudder_hook_set_rows"):
+            return False
+        picked = np.ascontiguousarray(rows if rows is not None else [], dtype=np.int64)
+        with self._decode_lock:
+            pointer = picked.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))
+            status = _LIB.rudder_hook_set_rows(self._state, pointer, len(picked), from_rows)
+        if status == -2:
+            raise ValueError(f"rows to capture must lie within the node's {from_rows} rows")
+        return status == 0
 
     def set_observer(self, fn: Callable[[str, int, tuple[int, int, int, int]], None] | None) -> None:
         """`fn(name, ggml_type, ne)` sees every graph node llama.cpp evaluates (for site discovery)."""

@@ -13,7 +13,8 @@ per-step-kind overrides. TOML in, a validated `Mode` out.
 
     [[vectors]]
     vector = "careful"                # a library name, or a path relative to the mode file
-    scale = 0.04                      # relative to the layer's residual norm (scale_mode = "raw" to opt out)
+    scale = 0.04                      # relative to the layer's residual norm (scale_mode = "raw" to opt out);
+                                      # "calibrated": the vector card's scale and layers (modes/calibrated.py)
     layers = "10-15"
     op = "add"                        # add | project-out | ablate
     scope = "all"                     # all | generated
@@ -31,10 +32,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from rudder.engine.generation import Sampling
 from rudder.interfaces import StepKind
+from rudder.modes.calibrated import CALIBRATED, NEGATIVE
 from rudder.vectors.kinds import ScaleMode, Scope, SteeringOp
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
@@ -70,6 +72,20 @@ class VectorSpec(BaseModel):
     @classmethod
     def _layers(cls, value: object) -> object:
         return parse_layers(value) if isinstance(value, str | list) else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _calibrated(cls, data: object, info: ValidationInfo) -> object:
+        """scale = "calibrated" / "-calibrated": the vector card's scale (and layers), see modes/calibrated.py."""
+        if not isinstance(data, dict) or data.get("scale") not in (CALIBRATED, NEGATIVE):
+            return data
+        resolve = (info.context or {}).get("calibration")
+        if resolve is None:
+            raise ValueError(f"scale {data['scale']!r} is resolved from the vector's card when a mode file is read")
+        if not isinstance(data.get("vector"), str) or not data["vector"]:
+            return data  # the missing vector is the error to report
+        scale, layers = resolve(data["vector"], data["scale"] == NEGATIVE)
+        return {**data, "scale": scale, "layers": data.get("layers", layers)}
 
 
 class SamplingOverride(BaseModel):

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from rudder.modes.calibrated import CardScales
 from rudder.modes.mode import Mode, StepOverride
 from rudder.util.dirs import REPO_DIR, user_config_dir
 from rudder.util.validation import describe_validation_error
@@ -53,27 +54,28 @@ def line_of(text: str, loc: tuple[Any, ...]) -> int | None:
     return start + 1 if loc else None
 
 
-def parse_mode(text: str, source: Path) -> Mode:
+def parse_mode(text: str, source: Path, repo: Path | None = None) -> Mode:
+    """A mode from TOML text; `scale = "calibrated"` is read from the vector's card (the library of `repo`)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ModeError(f"{source}: not valid TOML: {exc}") from None
     try:
-        mode = Mode.model_validate(data)
+        mode = Mode.model_validate(data, context={"calibration": CardScales(Path(source).parent, repo)})
     except ValidationError as exc:
         described = describe_validation_error(str(source), exc, root="mode", line_of=lambda loc: line_of(text, loc))
         raise ModeError(described) from None
     return mode.model_copy(update={"source": source})
 
 
-def load_mode_file(path: Path) -> Mode:
+def load_mode_file(path: Path, repo: Path | None = None) -> Mode:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ModeError(f"{path}: cannot read mode file: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ModeError(f"{path}: not a UTF-8 text file; expected a mode in TOML") from None
-    return parse_mode(text, path)
+    return parse_mode(text, path, repo)
 
 
 def mode_dirs(repo: Path | None) -> list[Path]:
@@ -116,7 +118,7 @@ def scan_modes(repo: Path | None = None) -> ModeScan:
         if directory.is_dir():
             for path in sorted(directory.glob("*.toml")):
                 try:
-                    mode = load_mode_file(path)
+                    mode = load_mode_file(path, repo)
                 except ModeError as exc:
                     scan.problems.append(ModeProblem(path, _claimed_name(path), str(exc)))
                     continue

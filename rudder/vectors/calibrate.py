@@ -20,6 +20,7 @@ import numpy as np
 from rudder.engine.engine import EngineError
 from rudder.engine.generation import Sampling
 from rudder.vectors.card import Calibration, CalibrationRow, Recipe
+from rudder.vectors.guard import CollapseGuard
 from rudder.vectors.health import layer_spec
 from rudder.vectors.plan import VectorUse, build_plan
 from rudder.vectors.steerer import Steerer
@@ -48,14 +49,21 @@ class Answer:
     tokens: list[int]
 
 
-def ask(engine: Engine, system: str, questions: Sequence[str], max_tokens: int) -> list[Answer]:
-    """Greedy answers under whatever steering is active (the KV cache is reset for each)."""
+def ask(
+    engine: Engine, system: str, questions: Sequence[str], max_tokens: int, guard: CollapseGuard | None = None
+) -> list[Answer]:
+    """Greedy answers under whatever steering is active (the KV cache is reset for each); with `guard`, the
+    collapse guard watches each answer as it does in agent runs (it starts every answer from the active plan)."""
     out = []
+    plan = guard.steerer.plan if guard is not None else None
     for question in questions:
         messages = [{"role": "system", "content": system}] if system else []
         prompt = engine.tokenize(engine.format_chat([*messages, {"role": "user", "content": question}]))
         engine.reset()
-        result = engine.complete(prompt, Sampling(max_tokens=max_tokens))
+        if guard is not None and plan is not None:
+            guard.steerer.apply(plan)  # undo the guard's back-off from the previous answer
+        watchers = [guard] if guard is not None else []
+        result = engine.complete(prompt, Sampling(max_tokens=max_tokens), watchers=watchers)
         out.append(Answer(question, result.text, prompt, list(result.tokens)))
     engine.reset()
     return out
@@ -88,11 +96,13 @@ def measure(
     layers: Sequence[int],
     recipe: Recipe,
     prompts: Sequence[str],
+    guarded: bool = False,
 ) -> tuple[CalibrationRow, list[Answer]]:
     plan = build_plan([VectorUse(vector, scale, tuple(layers))]) if vector is not None and scale else None
+    guard = CollapseGuard(steerer) if guarded and plan is not None else None
     if plan is not None:
         with steerer.steering(plan):
-            answers = ask(engine, recipe.system, prompts, recipe.max_tokens)
+            answers = ask(engine, recipe.system, prompts, recipe.max_tokens, guard)
     else:
         answers = ask(engine, recipe.system, prompts, recipe.max_tokens)
     score = metric(recipe.metric)
@@ -105,6 +115,7 @@ def measure(
         repetition=round(statistics.mean(repetition_rate(a.text) for a in answers), 4),
         damaged=sum(bool(damaged(a.question, a.text)) for a in answers),
         answers=len(answers),
+        guard_actions=len(guard.events) if guard is not None else 0,
         examples=[a.text[:160] for a in answers[:2]],
     )
     return row, answers
@@ -116,17 +127,21 @@ def calibrate(
     recipe: Recipe,
     *,
     layers: Sequence[int],
-    scales: Sequence[float] = DEFAULT_SCALES,
+    scales: Sequence[float] | None = None,
     sign: float = 1.0,
     max_damaged: float = 0.1,
     max_perplexity: float = 4.0,
+    guarded: bool | None = None,
     progress: Callable[[CalibrationRow], None] | None = None,
 ) -> Calibration:
-    """Sweep |scale| upwards; stop at the first scale whose damage passes the threshold.
-
-    See `passes` for the threshold.
+    """Sweep |scale| upwards (`scales`, else the recipe's, else DEFAULT_SCALES); stop at the first scale whose
+    damage passes the threshold (see `passes`). `guarded` (default: the recipe's `guard`) runs the collapse
+    guard on the steered answers, as agent runs do: a loop it catches is backed off and rewound, and what is
+    left is judged like any answer; the unsteered answers are never guarded (the guard acts only on steering).
     """
     prompts = recipe.prompts or DEFAULT_PROMPTS
+    scales = scales or recipe.scales or DEFAULT_SCALES
+    guarded = recipe.guard if guarded is None else guarded
     steerer = Steerer(engine)
     steerer.clear()
     base, base_answers = measure(engine, steerer, None, 0.0, layers, recipe, prompts)
@@ -135,13 +150,13 @@ def calibrate(
         progress(base)
     rows, chosen = [base], 0.0
     for magnitude in sorted(abs(s) for s in scales):
-        row, answers = measure(engine, steerer, vector, sign * magnitude, layers, recipe, prompts)
+        row, answers = measure(engine, steerer, vector, sign * magnitude, layers, recipe, prompts, guarded)
         row.change = round(row.effect / base.effect - 1, 4) if base.effect else 0.0
         row.added = sum(ok and bool(damaged(a.question, a.text)) for ok, a in zip(intact, answers, strict=True))
         rows.append(row)
         if progress:
             progress(row)
-        if not passes(row, base, max_damaged, max_perplexity):
+        if not passes(row, base, max_damaged, max_perplexity, fewest=min(r.damaged for r in rows)):
             break
         chosen = sign * magnitude
     return Calibration(
@@ -151,18 +166,28 @@ def calibrate(
         scale=chosen,
         max_damaged=max_damaged,
         max_perplexity=max_perplexity,
+        guarded=guarded,
         rows=rows,
     )
 
 
-def passes(row: CalibrationRow, base: CalibrationRow, max_damaged: float, max_perplexity: float) -> bool:
+def passes(
+    row: CalibrationRow,
+    base: CalibrationRow,
+    max_damaged: float,
+    max_perplexity: float,
+    fewest: int | None = None,
+) -> bool:
     """The unsteered model loops now and then too: a scale may damage at most `max_damaged` of the answers
-    that were intact unsteered, and may not leave more answers damaged than unsteered plus that share;
-    its median perplexity under the unsteered model stays within `max_perplexity` x the unsteered one."""
+    that were intact unsteered, and may not leave more answers damaged than the best scale so far (`fewest`
+    damaged answers, unsteered included) plus that share: a vector that repairs the model's own loops at a
+    small scale must not give that back at a larger one. Its median perplexity under the unsteered model
+    stays within `max_perplexity` x the unsteered one."""
     allowed = math.floor(max_damaged * row.answers + 1e-9)
+    fewest = base.damaged if fewest is None else min(fewest, base.damaged)
     return (
         row.added <= allowed
-        and row.damaged <= base.damaged + allowed
+        and row.damaged <= fewest + allowed
         and row.perplexity <= max_perplexity * max(base.perplexity, 1.0)
     )
 

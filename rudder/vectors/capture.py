@@ -8,9 +8,11 @@ Positions:
 
 Prompts are read several at a time: as many as fit one decode call (`engine.batch_context()`), each its
 own sequence, so the CPU multiplies matrices instead of vectors. The hook is asked only for the nodes
-captured, stops llama.cpp's graph right after the deepest one, and only the rows wanted (each sequence's
-last token, or its mean) are copied out. llama.cpp computes the final layer only for the tokens it
-needs logits of (each prompt's last), so at the last layer "mean"/"all" see just the last token.
+captured, stops llama.cpp's graph right after the deepest one, and only the rows wanted are copied out
+(each sequence's last token: picked in C; a mean: reduced here). Prompts that all begin alike in one
+decode leave that stem in the KV cache for the next decode (batch.py), which then reads only the rest.
+llama.cpp computes the final layer only for the tokens it needs logits of (each prompt's last), so at
+the last layer "mean"/"all" see just the last token.
 Prompts longer than one decode and "generated" go one at a time through the engine's own context.
 """
 
@@ -124,20 +126,27 @@ def capture_stream(
     deepest = len(steering) + layers.index(max(layers))
     recorder = _Recorder(len(steering), len(layers), rows, _token_rows(engine, site))
     done, total = 0, len(tokens)
+    context = engine.batch_context() if batch else None
+    if context is not None:
+        context.forget()  # a stem cached by an earlier run saw other layers or other steering
     engine.hook.set_capture(recorder, copy=False)
     try:
         for indices, batched in _plan(engine, tokens, group, batch):
             sequences = [tokens[i] for i in indices]
-            if batched:
+            if batched and context is not None:
                 engine.hook.set_entries(entries, abort_after=deepest)
-                context = engine.batch_context()
-                recorder.layout = context.load(sequences)  # the recorder needs the layout during the decode
+                # the recorder needs the layout during the decode; a cached stem has no rows to capture
+                recorder.layout = layout = context.load(sequences, reuse_stem=rows == "last")
+                # C copies out only each prompt's last row
+                engine.hook.set_rows(layout.output_rows if rows == "last" else None, layout.n_tokens)
                 context.run()
             elif len(sequences[0]) <= engine.n_ubatch:  # one prompt per decode, the engine's own context
+                engine.hook.set_rows(None)
                 engine.hook.set_entries(entries, abort_after=deepest)
                 recorder.layout = None
                 engine.evaluate_partial(sequences[0])
             else:  # later micro-batches need the earlier ones' cache: no early stop
+                engine.hook.set_rows(None)
                 engine.hook.set_entries(entries)
                 recorder.layout = None
                 engine.prefill(sequences[0], reuse_cache=False)
@@ -148,6 +157,9 @@ def capture_stream(
                 progress(done, total)
             yield indices, dict(zip(layers, captured, strict=True))
     finally:
+        if context is not None:
+            context.forget()
+        engine.hook.set_rows(None)
         engine.hook.set_entries(steering)
         engine.hook.set_capture(None)
 
@@ -229,7 +241,7 @@ class _Recorder:
             if self.rows == "mean":
                 return np.stack([view[path].mean(axis=0, dtype=np.float64) for path in layout.paths]).astype(np.float32)
             return [view[path] for path in layout.paths]
-        if view.shape[0] == layout.outputs.max() + 1:  # computed for the outputs only: one row per prompt
+        if view.shape[0] == len(layout.output_rows):  # the outputs only (llama.cpp's last layer, or C picked)
             rows = view[layout.outputs]
             return rows if self.rows != "all" else [row[None, :] for row in rows]
         raise ValueError(f"node has {view.shape[0]} rows for a batch of {layout.n_tokens} tokens")

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rudder.util.validation import describe_validation_error
-from rudder.vectors.vector import VectorError
+from rudder.vectors.meta import VectorError
 
 DATASETS_DIR = Path(__file__).parent / "datasets"
 
@@ -37,6 +37,8 @@ class Recipe(BaseModel):
     system: str = "You are a coding assistant."
     prompts: list[str] = Field(default_factory=list, description="held-out calibration questions")
     max_tokens: int = Field(160, ge=8)
+    scales: list[float] = Field(default_factory=list, description="magnitudes calibrate sweeps [default: its own]")
+    guard: bool = Field(False, description="calibrate with the collapse guard on, as agent runs steer")
 
     def dataset_path(self) -> Path:
         path = Path(self.dataset)
@@ -78,6 +80,7 @@ class CalibrationRow(BaseModel):
     damaged: int  # answers with a loop, incoherent or off-topic
     added: int = 0  # of those, answers that were intact unsteered (the damage steering caused)
     answers: int
+    guard_actions: int = 0  # collapse-guard back-offs and stops over all answers (guarded calibration)
     examples: list[str] = Field(default_factory=list)
 
 
@@ -88,6 +91,7 @@ class Calibration(BaseModel):
     scale: float  # the chosen default: largest swept scale before damage passes the threshold
     max_damaged: float
     max_perplexity: float
+    guarded: bool = False  # steered answers ran under the collapse guard
     rows: list[CalibrationRow]
 
 

@@ -1,6 +1,7 @@
 """What every vector-file format shares: site and metadata checks, the final model check.
 
-Kept apart from `formats.py` so the per-format modules can use it without importing the dispatcher.
+Kept apart from `formats.py` so the per-format modules can use it without importing the dispatcher, and
+free of numpy so that `summary.py` can check a file's metadata cheaply.
 """
 
 from __future__ import annotations
@@ -8,15 +9,20 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from pydantic import ValidationError
 
 from rudder.util.validation import describe_validation_error
-from rudder.vectors.vector import ModelIdentity, SteeringVector, VectorError, VectorMeta
+from rudder.vectors.meta import ModelIdentity, VectorError, VectorMeta
+
+if TYPE_CHECKING:  # numpy and the vector class load only when a vector's data does (summary.py reads without)
+    import numpy as np
+
+    from rudder.vectors.vector import SteeringVector
 
 RUDDER_FORMAT_VERSION = 1
+LAYER0_KEY = "rudder.direction.0"  # Rudder keeps layer 0 (llama.cpp cannot steer it) in this f32 array key
 # The sites Rudder's own tools name. A file may name any other graph-node prefix: sites are discovered
 # per model at run time (sites.py), and `require_site` refuses one the loaded model lacks.
 KNOWN_SITES = ("l_out", "ffn_out", "attn_out", "l_last")
@@ -51,6 +57,8 @@ def finish(
     source: Path, meta: VectorMeta, directions: dict[int, np.ndarray], model: ModelIdentity | None
 ) -> SteeringVector:
     """Build the vector and, given the loaded model, refuse one made for another: one wording for all formats."""
+    from rudder.vectors.vector import SteeringVector
+
     if model is not None and meta.model.n_embd != model.n_embd:
         raise VectorError(
             f"{source}: the directions have n_embd {meta.model.n_embd}, the loaded model "

@@ -35,6 +35,7 @@ import numpy as np
 from rudder.engine.gguf_header import GGUFHeader, GGUFHeaderError, read_gguf_header
 from rudder.util.files import write_atomically
 from rudder.vectors.formats_common import (
+    LAYER0_KEY,
     RUDDER_FORMAT_VERSION,
     check_site,
     finish,
@@ -44,7 +45,6 @@ from rudder.vectors.formats_common import (
 from rudder.vectors.vector import ModelIdentity, SteeringOp, SteeringVector, VectorError, VectorMeta
 
 ARCH = "controlvector"
-LAYER0_KEY = "rudder.direction.0"
 EXPORTED_META_KEY = "rudder.exported_meta"  # in llama files Rudder writes; not a Rudder-format marker
 # repeng writes Hugging Face model_type names; these differ from llama.cpp's architecture names
 _HF_MODEL_TYPES = {"mistral": "llama", "mixtral": "llama", "gpt_neox": "gptneox", "qwen2_moe": "qwen2moe"}

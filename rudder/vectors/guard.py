@@ -1,14 +1,16 @@
-"""The collapse guard: watches a steered generation token by token, and when it falls into a repetition loop
-or its next-token entropy collapses, backs the steering off, rewinds the repeated tokens and says so.
+"""The collapse guard: watches a steered generation token by token, and when it falls into a repetition loop or
+its next-token entropy collapses, backs the steering off, rewinds the repeated tokens and says so.
 
     guard = CollapseGuard(steerer)
     engine.complete(prompt, sampling, watchers=[guard])
     guard.events          # what it saw and did: kind, where, scale factor before/after, tokens rewound
 
 Each action multiplies the plan the guard found active by `backoff` (0.5: half the push); below `min_factor`
-the steering is cleared; a loop that survives unsteered generation ends it (stop_reason "cancelled",
-the repeats rewound). The guard only acts while something is steered. If someone else swaps the plan
-(a mode switch, a phase change), the guard starts from the new plan at factor 1.
+the steering is cleared; a loop that survives unsteered generation ends it (stop_reason "cancelled", the
+repeats rewound, one copy kept). Backing off, the guard rewinds the whole loop, its first copy too
+(`rebranch`), so the weaker push continues from where the loop began instead of from inside it. The guard only
+acts while something is steered. If someone else swaps the plan (a mode switch, a phase change), the guard
+starts from the new plan at factor 1.
 """
 
 from __future__ import annotations
@@ -56,6 +58,14 @@ def find_loop(tokens: Sequence[int], min_span: int = 24, max_period: int = 64) -
     return None
 
 
+def _repeat_span(tokens: Sequence[int], period: int) -> int:
+    """How many tail tokens equal the tokens `period` before them (all copies of a loop but the first)."""
+    n, span = len(tokens), 0
+    while span < n - period and tokens[n - 1 - span] == tokens[n - 1 - span - period]:
+        span += 1
+    return span
+
+
 def entropy(logits: np.ndarray) -> float:
     """Shannon entropy (nats) of softmax(logits)."""
     z = logits.astype(np.float64) - float(logits.max())
@@ -93,13 +103,14 @@ class CollapseGuard:
         entropy_floor: float | None = 0.01,
         entropy_window: int = 32,
         rewind: bool = True,
+        rebranch: bool = True,
         on_event: Callable[[GuardEvent], None] | None = None,
     ) -> None:
         self.steerer = steerer
         self.backoff, self.min_factor = backoff, min_factor
         self.min_loop, self.max_period = min_loop, max_period
         self.entropy_floor, self.entropy_window = entropy_floor, entropy_window
-        self.rewind = rewind
+        self.rewind, self.rebranch = rewind, rebranch
         self.on_event = on_event
         self.events: list[GuardEvent] = []
         self.factor = 1.0
@@ -125,7 +136,14 @@ class CollapseGuard:
         loop = find_loop(tokens, self.min_loop, self.max_period)
         if loop is not None:
             period, span = loop
-            self._act(generation, "loop", f"a {period}-token phrase repeated over {span + period} tokens", span)
+            # The evidence is new, but the loop may reach back past the last action (copies left after
+            # an earlier rewind): take all of them back.
+            whole = _repeat_span(generation.tokens, period)
+            detail = f"a {period}-token phrase repeated over {span + period} tokens"
+            backing_off = self.factor > 0 and self.rebranch
+            # Backing off, the first copy goes too, so the weaker push can take another path from where the
+            # loop began; when the loop survives unsteered, one copy stays and the generation ends.
+            self._act(generation, "loop", detail, min(whole + period, len(generation.tokens)) if backing_off else whole)
             return
         if self.entropy_floor is not None and self.factor > 0:
             h = entropy(generation.engine.logits())

@@ -16,10 +16,14 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rudder.util.dirs import REPO_DIR, user_config_dir
-from rudder.vectors.formats import load_vector
-from rudder.vectors.vector import ModelIdentity, SteeringVector, VectorError
+from rudder.vectors.meta import ModelIdentity, VectorError
+from rudder.vectors.summary import summarize
+
+if TYPE_CHECKING:
+    from rudder.vectors.vector import SteeringVector
 
 SHIPPED_DIR = Path(__file__).parent / "library"
 log = logging.getLogger(__name__)
@@ -43,16 +47,31 @@ def _matches(model: ModelIdentity, wanted: ModelIdentity) -> bool:
     return not (model.layout_hash and wanted.layout_hash) or model.layout_hash == wanted.layout_hash
 
 
+def load_vector(path: Path, *, model: ModelIdentity | None = None) -> SteeringVector:
+    from rudder.vectors.formats import load_vector as load  # numpy and gguf: only when a vector is used
+
+    return load(path, model=model)
+
+
+def _identify(path: Path) -> tuple[str, ModelIdentity] | None:
+    """A library file's vector name and model: from its header when it is a well-formed Rudder file."""
+    summary = summarize(path)
+    if summary is not None:
+        return summary.meta.name, summary.meta.model
+    try:
+        vector = load_vector(path)
+    except VectorError:
+        return None  # not a vector file of ours; `rudder vectors show` explains why
+    return vector.meta.name, vector.meta.model
+
+
 def list_library(repo: Path | None, model: ModelIdentity | None = None) -> list[LibraryEntry]:
     entries = []
     for directory in library_dirs(repo):
         for path in sorted(directory.glob("*.gguf")) if directory.is_dir() else []:
-            try:
-                vector = load_vector(path)
-            except VectorError:
-                continue  # not a vector file of ours; `rudder vectors show` explains why
-            if model is None or _matches(vector.meta.model, model):
-                entries.append(LibraryEntry(vector.meta.name, path, vector.meta.model))
+            found = _identify(path)
+            if found is not None and (model is None or _matches(found[1], model)):
+                entries.append(LibraryEntry(found[0], path, found[1]))
     return entries
 
 

@@ -119,13 +119,26 @@ def repetition_rate(text: str, n: int = 4) -> float:
     return 1.0 - len(set(grams)) / len(grams)
 
 
+_STUTTER = re.compile(r"(.{6,60}?)\1{2,}", re.S)  # a piece of 6-60 characters three times in a row
+
+
+def _stutters(text: str) -> bool:
+    """A wordy piece repeated back to back inside the text, where word n-grams do not see it: an identifier
+    that runs on (`DEBUG_SIGNED_ABSOLUTE_SIGNED_ABSOLUTE_SIGNED_ABSOLUTE`). Pieces without 3 letters (a
+    Markdown table rule, a row of dashes) do not count."""
+    return any(sum(c.isalpha() for c in m.group(1)) >= 3 for m in _STUTTER.finditer(text))
+
+
 def has_loop(text: str) -> bool:
-    """A phrase of 5+ words said three times, a run of one character, or mostly repeated 4-grams."""
+    """A phrase of 5+ words said three times, a run of one character, a wordy piece stuttered three times in
+    a row, or mostly repeated 4-grams."""
     toks = _tokens(text)
     grams = Counter(tuple(toks[i : i + 5]) for i in range(len(toks) - 4))
     if grams and grams.most_common(1)[0][1] >= 3:
         return True
-    return bool(re.search(r"(.)\1{11,}", text.replace(" ", ""))) or repetition_rate(text) > 0.25
+    if re.search(r"(.)\1{11,}", text.replace(" ", "")) or _stutters(text):
+        return True
+    return repetition_rate(text) > 0.25
 
 
 def coherent(text: str) -> bool:

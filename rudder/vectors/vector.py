@@ -11,34 +11,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from rudder.engine.identity import ModelIdentity
 from rudder.vectors.kinds import SteeringOp
+from rudder.vectors.meta import VectorError, VectorMeta
 
-
-class VectorError(ValueError):
-    """A vector (or vector file) is unusable; the message names the file/field and what was expected."""
-
-
-class VectorMeta(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    description: str = ""
-    model: ModelIdentity
-    site: str = Field("l_out", description="graph node prefix the direction applies to: l_out, ffn_out, ...")
-    op: SteeringOp = SteeringOp.ADD
-    method: str = Field("unknown", description="mean-diff, pca, imported:<format>, arithmetic")
-    dataset: str | None = None
-    dataset_hash: str | None = None
-    layer_norms: dict[int, float] = Field(
-        default_factory=dict, description="mean residual norm at the site per layer (for relative scale)"
-    )
-    created: datetime = Field(default_factory=lambda: datetime.now(UTC))
+__all__ = ["ModelIdentity", "SteeringOp", "SteeringVector", "VectorError", "VectorMeta", "sha256_bytes"]
 
 
 class SteeringVector:

@@ -37,6 +37,16 @@ def test_calibration_stops_below_the_scale_where_answers_degenerate(fresh, tmp_p
     assert plot(result, "terse", tmp_path / "cal.png").stat().st_size > 1000
 
 
+def test_guarded_calibration_counts_the_guards_actions_and_judges_what_is_left(fresh) -> None:
+    vector = load_vector(TERSE, model=fresh.info.identity)
+    recipe = Recipe(
+        dataset="terse_verbose.jsonl", prompts=DEFAULT_PROMPTS[:2], max_tokens=64, scales=[OVER], guard=True
+    )
+    result = calibrate(fresh, vector, recipe, layers=range(10, 16), sign=-1.0)  # 'verbose' pushed far: loops
+    assert result.guarded and result.rows[0].guard_actions == 0  # the unsteered answers are never guarded
+    assert result.rows[1].scale == -OVER and result.rows[1].guard_actions >= 1
+
+
 def test_perplexity_of_the_models_own_greedy_answer_is_low_and_of_shuffled_text_high(fresh) -> None:
     answer = ask(fresh, "", ["What is a variable in programming?"], 32)[0]
     own = perplexity(fresh, answer.prompt_tokens, answer.tokens)

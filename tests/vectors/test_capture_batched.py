@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rudder.engine.batch import DEFAULT_SEQUENCES, DEFAULT_TOKENS
+from rudder.engine.hook import HookEntry, HookOp
 from rudder.vectors.capture import capture
 from rudder.vectors.cvector import ZERO_ROW_EPS, common_prefix, kept_rows, padded_pairs
 from rudder.vectors.dataset import load_dataset
@@ -33,7 +35,7 @@ pytestmark = pytest.mark.slow
 def batched(fresh):
     """The shared engine; its capture context is put back to the default size afterwards."""
     yield fresh
-    fresh.batch_context(n_tokens=fresh.n_ubatch, n_seq_max=64)
+    fresh.batch_context(n_tokens=min(fresh.n_ubatch, DEFAULT_TOKENS), n_seq_max=DEFAULT_SEQUENCES)
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +143,42 @@ def test_kept_rows_follows_cvector_generator() -> None:
     np.testing.assert_array_equal(kept_rows(diff, 1), diff[2:])
     assert ZERO_ROW_EPS == 1e-6
     assert common_prefix([1, 2, 3], [1, 2, 4, 5]) == 2
+
+
+def test_a_shared_stem_is_read_once_across_decode_calls(batched) -> None:
+    questions = ["Name a colour.", "What is rain?", "Why is ice cold?", "Count to three.", "Say hi.", "What is 2+2?"]
+    texts = [batched.format_chat([{"role": "user", "content": q}]) for q in questions]
+    tokens = [batched.tokenize(t) for t in texts]
+    context = batched.batch_context(n_tokens=64, n_seq_max=8)  # the six prompts need two decode calls
+    rows_before, computes_before = context.rows_read, batched.hook.calls[1]
+    many = capture(batched, texts, [5, 20])
+    assert batched.hook.calls[1] - computes_before >= 2 * 2  # two layers, at least two decode calls
+    distinct = len({tuple(t[: i + 1]) for t in tokens for i in range(len(t))})  # every prefix once
+    assert context.rows_read - rows_before == distinct  # the chat template's stem read once in all
+    one = capture(batched, texts, [5, 20], batch=False)
+    for layer in (5, 20):
+        assert rel_rows(one.data[layer], many.data[layer]).max() < 0.05
+    assert context.stem == []  # forgotten after the run: the next capture may use other layers
+
+
+def test_the_hook_copies_out_only_the_rows_asked_for(batched) -> None:
+    tokens = batched.tokenize("The quick brown fox jumps")
+    seen: list[np.ndarray] = []
+    hook = batched.hook
+    hook.set_capture(lambda index, rows: seen.append(rows.copy()), copy=False)
+    try:
+        hook.set_entries([HookEntry("l_out-3", HookOp.CAPTURE)])
+        batched.evaluate_partial(tokens)
+        if not hook.set_rows([len(tokens) - 1, 1], len(tokens)):
+            pytest.skip("this build of the hook cannot pick rows (rebuild rudder/engine/_hook.c)")
+        batched.evaluate_partial(tokens)
+        hook.set_rows(None)
+        with pytest.raises(ValueError, match="within the node"):
+            hook.set_rows([len(tokens)], len(tokens))
+    finally:
+        hook.set_rows(None)
+        hook.set_entries([])
+        hook.set_capture(None)
+    whole, picked = seen
+    assert whole.shape == (len(tokens), batched.info.n_embd)
+    np.testing.assert_array_equal(picked, whole[[len(tokens) - 1, 1]])

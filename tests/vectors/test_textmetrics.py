@@ -19,6 +19,14 @@ def test_loops_and_gibberish_are_damage_and_plain_answers_are_not() -> None:
     assert not has_loop(fine) and coherent(fine) and damaged("What is a process?", fine) == []
 
 
+def test_an_identifier_that_runs_on_is_a_loop_but_tables_and_lists_are_not() -> None:
+    assert has_loop("```c\n#define DEBUG_SIGNED_ABSOLUTE_SIGNED_ABSOLUTE_SIGNED_ABSOLUTE_SIGNED_ABSOLUTE")
+    assert has_loop("x = suite.run_time_than_cpu_output_than_cpu_output_than_cpu_output_than_cpu")
+    assert not has_loop("| a | b | c |\n|---|---|---|\n| 1 | 2 | 3 |")
+    assert not has_loop("1. Read the file.\n2. Read the tests.\n3. Run the tests.")
+    assert not has_loop("It is very very very fast.")
+
+
 def test_on_topic_needs_a_shared_content_word() -> None:
     assert on_topic("How do I speed up a slow database query?", "Add an index to the queried column.")
     assert not on_topic("How do I speed up a slow database query?", "Bananas are yellow fruit.")

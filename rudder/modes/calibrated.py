@@ -1,0 +1,62 @@
+"""`scale = "calibrated"` in a mode file: the vector's card says how hard to push, and where.
+
+    [[vectors]]
+    vector = "terse"
+    scale = "calibrated"      # the card's calibration: its scale, and its layers unless `layers` is given
+    # scale = "-calibrated"   # the card's negative_calibration (the other side, e.g. verbose from terse)
+
+The card is the one beside the vector file the name resolves to (a path relative to the mode file, or the
+first library vector of that name: user, shipped, then repo, as `rudder vectors show NAME` finds it). So a
+recalibrated vector (`rudder vectors calibrate NAME --save-card`) changes every mode that uses it, and the
+built-in modes cannot drift from their vectors' cards. Resolved when the mode file is read; a missing card
+or calibration is the mode file's error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CALIBRATED = "calibrated"
+NEGATIVE = "-calibrated"
+
+
+@dataclass
+class CardScales:
+    """Validation context for a mode file: resolves "calibrated" scales for it (cached per vector)."""
+
+    base_dir: Path | None = None
+    repo: Path | None = None
+    _cache: dict[tuple[str, bool], tuple[float, str]] = field(default_factory=dict)
+
+    def __call__(self, ref: str, negative: bool) -> tuple[float, str]:
+        """(scale, layers) from the card of vector `ref`; ValueError saying what is missing."""
+        key = (ref, negative)
+        if key not in self._cache:
+            self._cache[key] = self._lookup(ref, negative)
+        return self._cache[key]
+
+    def _lookup(self, ref: str, negative: bool) -> tuple[float, str]:
+        from rudder.vectors.card import card_path, load_card
+        from rudder.vectors.library import find_vector
+        from rudder.vectors.meta import VectorError
+
+        try:
+            if "/" in ref or ref.endswith((".gguf", ".f32", ".json")):  # a file, relative to the mode file
+                path = Path(ref).expanduser()
+                path = path if path.is_absolute() or self.base_dir is None else self.base_dir / path
+                if not path.is_file():
+                    raise VectorError(f"{path}: no such vector file")
+            else:
+                path = find_vector(ref, self.repo)
+            card = load_card(path)
+        except VectorError as exc:
+            raise ValueError(f"scale {NEGATIVE if negative else CALIBRATED!r}: {exc}") from None
+        calibration = card.negative_calibration if negative else card.calibration
+        if calibration is None:
+            which, flag = ("negative calibration", " --negative") if negative else ("calibration", "")
+            raise ValueError(
+                f"scale {NEGATIVE if negative else CALIBRATED!r}: vector {ref!r} has no {which} in its card "
+                f"({card_path(path)}); run `rudder vectors calibrate {ref}{flag} --save-card`, or give a number"
+            )
+        return calibration.scale, calibration.layers
