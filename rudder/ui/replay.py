@@ -46,11 +46,15 @@ def _phase(label: str) -> Phase:
         return Phase.THOUGHT
 
 
-def step_events(step: StepRecord, access: Callable[[str], str]) -> Iterator[Event]:
+def step_events(step: StepRecord, access: Callable[[str], str], active: list[Any]) -> Iterator[Event]:
+    """`active`: the steering in force before the step (one-item list, updated): like the live session, a
+    phase's steering is announced only when it differs from what was active."""
     yield StepStarted(step.index, step.kind, step.mode)
     for label, steering in step.steering.items():
         phase = _phase(label)
-        yield SteeringChanged(step.index, phase, steering, "phase" if label == str(phase) else "switched")
+        if steering != active[0]:
+            active[0] = steering
+            yield SteeringChanged(step.index, phase, steering, "phase" if label == str(phase) else "switched")
     if step.thought:
         yield Token(step.index, step.thought, Phase.THOUGHT)
     for guard in step.guard:
@@ -65,14 +69,16 @@ def step_events(step: StepRecord, access: Callable[[str], str]) -> Iterator[Even
 
 def replay_items(records: list[dict[str, Any]], access: Callable[[str], str]) -> Iterator[Item]:
     """Trajectory records (read_trajectory) -> user turns, notes and events, in the order they happened."""
+    active: list[Any] = [[]]  # steering starts cleared at every turn
     for record in records:
         kind = record.get("type")
         payload = {k: v for k, v in record.items() if k not in ("type", "time")}
         try:
             if kind == "run":
+                active[0] = []
                 yield UserTurn(str(record.get("task", "")))
             elif kind == "step":
-                yield from step_events(StepRecord.model_validate(payload), access)
+                yield from step_events(StepRecord.model_validate(payload), access, active)
             elif kind == "mode":  # a note: the mode bar shows the mode the resumed session runs in now
                 when = "(now)" if record.get("now") else "(this step)"
                 yield Note(f"mode {record.get('old')} → {record.get('new')} {when}", "mode")

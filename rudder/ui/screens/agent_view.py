@@ -222,6 +222,4 @@ class AgentView(Screen[None]):
                 continue  # answered long ago
             else:
                 await self.show_event(item)
-            if isinstance(item, StepFinished):
-                self._steering = {}  # a replayed step's steering is its own (recorded per step)
         self._gen_started, self._gen_tokens = None, 0

@@ -94,11 +94,10 @@ class StepBlock(VerticalGroup):
             if erase:  # rare: draw what is left again, then stream on
                 self.thought = self.thought[: max(0, len(self.thought) - erase)] + text
                 await self.end_text()
-                done, _, rest = self.thought.rpartition("\n")
-                self._streamed = len(done) + 1 if done else 0
-                markdown.display = bool(done)
-                await markdown.update(done)
-                tail.show(rest)
+                self._streamed = self.thought.rfind("\n") + 1
+                markdown.display = self._streamed > 0
+                await markdown.update(self.thought[: self._streamed])
+                tail.show(self.thought[self._streamed :])
                 return
             self.thought += text
             lines_end = self.thought.rfind("\n") + 1  # Markdown gets whole lines; the line in progress waits
