@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -29,18 +30,23 @@ ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "bb08891"  # main before the stem cache and C row picking
 
 
-def run(tree: Path, dataset: Path, out: Path, threads: int) -> tuple[float, float, float]:
-    """(seconds, load average before, after) of one whole `rudder vectors extract` process."""
+def run(tree: Path, dataset: Path, out: Path, threads: int) -> tuple[float, float, float, float]:
+    """(wall seconds, CPU seconds, load average before, after) of one whole `rudder vectors extract`
+    process. CPU seconds (user + system) measure the work itself: other processes on the machine
+    stretch the wall time, hardly the CPU time (with 1 thread; spinning threads inflate it with more)."""
     command = [sys.executable, "-m", "rudder", "vectors", "extract", str(dataset), "-o", str(out)]
     command += ["--layers", ALL_LAYERS, "--threads", str(threads)]
     env = {**os.environ, "PYTHONPATH": str(tree), "RUDDER_THREADS": str(threads)}
     before = os.getloadavg()[0]
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(command, env=env, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
     if result.returncode != 0:
         raise SystemExit(f"extract failed in {tree} ({result.returncode}):\n{result.stderr[-2000:]}")
-    return seconds, before, os.getloadavg()[0]
+    return seconds, cpu, before, os.getloadavg()[0]
 
 
 def main() -> None:
@@ -61,18 +67,24 @@ def main() -> None:
             trees = {f"old ({args.against})": old, "new (this tree)": ROOT}
             print(f"{args.pairs} pairs, layers {ALL_LAYERS}, {args.threads} threads, whole processes, interleaved")
             print("shared machine: compare the ratio; the load average (1 min) is shown before/after each run")
-            times: dict[str, list[float]] = {name: [] for name in trees}
+            walls: dict[str, list[float]] = {name: [] for name in trees}
+            cpus: dict[str, list[float]] = {name: [] for name in trees}
             for round_ in range(args.rounds):
                 for name, tree in trees.items():
-                    seconds, before, after = run(tree, dataset, OUT / f"extract-1000-{round_}.gguf", args.threads)
-                    times[name].append(seconds)
-                    load = f"load {before:.2f} -> {after:.2f}"
-                    print(f"  round {round_ + 1} {name:24s} {seconds:6.1f} s   {load}", flush=True)
-            medians = {name: statistics.median(values) for name, values in times.items()}
-            for name, median in medians.items():
-                print(f"{name:24s} median {median:6.1f} s")
-            old_median, new_median = medians.values()
-            print(f"new is {old_median / new_median:.2f}x the old speed")
+                    out = OUT / f"extract-1000-{round_}.gguf"
+                    seconds, cpu, before, after = run(tree, dataset, out, args.threads)
+                    walls[name].append(seconds)
+                    cpus[name].append(cpu)
+                    took = f"{seconds:6.1f} s wall {cpu:6.1f} s CPU   load {before:.2f} -> {after:.2f}"
+                    print(f"  round {round_ + 1} {name:24s} {took}", flush=True)
+            for name in trees:
+                wall, cpu = statistics.median(walls[name]), statistics.median(cpus[name])
+                print(f"{name:24s} median {wall:6.1f} s wall, {cpu:6.1f} s CPU")
+            (old_wall, new_wall), (old_cpu, new_cpu) = (
+                [statistics.median(v) for v in walls.values()],
+                [statistics.median(v) for v in cpus.values()],
+            )
+            print(f"new vs old: {old_wall / new_wall:.2f}x faster in wall time, {old_cpu / new_cpu:.2f}x in CPU time")
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=False)
 

@@ -42,6 +42,7 @@ class SteeringChanged:
     phase: Phase
     steering: list[dict[str, Any]]
     reason: str = "phase"
+    guard: dict[str, Any] | None = None  # the collapse guard's action (GuardEvent.as_dict()) when it is the reason
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ class ModelQuery:
         """The collapse guard backed the steering off (or stopped a loop): trajectory and listeners see it."""
         record.guard.append(event.as_dict())
         reason = f"guard: {event.kind}, {event.action} to x{event.factor_after:g} ({event.detail})"
-        self._emit(SteeringChanged(record.index, phase, event.plan, reason))
+        self._emit(SteeringChanged(record.index, phase, event.plan, reason, guard=event.as_dict()))
 
     @staticmethod
     def _record_generation(record: StepRecord, stats: GenerationStats) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from rudder.cli.options import build_config, fail
@@ -26,6 +27,9 @@ def open_tui(
         raise fail(str(exc)) from None
     if mode is not None and mode not in modes:
         raise fail(f"no mode named {mode!r}; available: {', '.join(sorted(modes))}")
+    # Textual draws at most TEXTUAL_FPS frames a second, so a key waits up to one frame for its echo: 120
+    # halves that wait (frames are drawn only when something changed; the transcript changes <= 25x/s)
+    os.environ.setdefault("TEXTUAL_FPS", "120")
     from rudder.ui.app import RudderApp  # Textual loads only when the UI starts
 
     RudderApp(root, config, mode=mode).run()

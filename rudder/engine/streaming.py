@@ -116,6 +116,9 @@ class Generation(Iterator[TokenEvent]):
                     yield TokenEvent(token, text, erase)
                     break
                 yield TokenEvent(token, text, erase)
+                if self.cancelled:  # cancelled while the consumer held the token: no decode for nothing
+                    stats.stop_reason = "cancelled"
+                    break
                 with engine.hook.decoding(generating=True):
                     engine.llama.eval([token])
                 engine.hook.raise_if_failed()

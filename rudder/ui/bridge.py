@@ -1,18 +1,19 @@
 """The UI's side of the Session contract: one object that owns the Session and is safe to call from the UI.
 
-Blocking calls (`turn`, `undo`, `resume`, `open`) run on worker threads; `interrupt`, `switch_mode` and
+Blocking calls (`turn`, `undo`, `resume`, `switch_mode`) run on worker threads; `interrupt` and
 `set_scale` return at once from any thread (the Session applies a new plan on its own thread, at the
-next token). Every Session event is posted to the UI as an `AgentEvent`; approvals are answered later
-by the approval modal (the approver returns None, the agent waits, the UI does not).
+next token). Every Session event goes to `listener` on the session's thread (the UI's event pump);
+approvals are answered later by the approval modal (the approver returns None, the agent waits, the
+UI does not).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-
-from textual.message import Message
 
 from rudder.agent.approval import ApprovalRequest, Decision
 from rudder.agent.events import Event
@@ -25,11 +26,12 @@ from rudder.modes.active import ActiveMode
 from rudder.modes.mode import Mode, VectorSpec
 from rudder.modes.registry import ModeError, load_modes
 from rudder.tools.checkpoints import Checkpoints
-from rudder.ui.messages import AgentEvent
-from rudder.vectors.library import VectorResolver, list_library
+from rudder.vectors.card import load_card
+from rudder.vectors.library import LibraryEntry, VectorResolver, list_library
 from rudder.vectors.meter import ConceptMeter, Probe
+from rudder.vectors.vector import VectorError
 
-Post = Callable[[Message], Any]
+Listener = Callable[[Event], Any]
 
 
 def mode_vectors(mode: Mode) -> dict[str, VectorSpec]:
@@ -67,11 +69,19 @@ def scaled(mode: Mode, scales: dict[str, float]) -> Mode:
 
 class Bridge:
     def __init__(
-        self, engine: Engine, repo: Path, config: RudderConfig, post: Post, *, mode: str | None = None
+        self, engine: Engine, repo: Path, config: RudderConfig, listener: Listener, *, mode: str | None = None
     ) -> None:
-        self.engine, self.repo, self.config, self.post = engine, repo, config, post
+        self.engine, self.repo, self.config, self.listener = engine, repo, config, listener
+        self.observers: list[Listener] = []  # also called with every event, on the session's thread (tests)
         self.modes: dict[str, Mode] = load_modes(repo)
         self._resolvers: dict[Path | None, VectorResolver] = {}
+        self._library: list[LibraryEntry] | None = None
+        self._health: dict[str, str] = {}
+        self._switch_lock = threading.Lock()
+        self._switches = 0  # mode switches requested so far; a worker applies its own only if still the last
+        self._switcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rudder-mode-switch")
+        self._idle = threading.Event()
+        self._idle.set()
         self.meter = ConceptMeter()
         name = mode or config.agent.mode
         if name not in self.modes:
@@ -121,15 +131,29 @@ class Bridge:
     # -- turns (blocking: call from a worker thread) --------------------------------------------------
 
     def turn(self, text: str) -> RunSummary:
-        if self.session.conversation is None:
-            return self.session.run(text)
-        return self.session.send(text)
+        self._idle.clear()
+        try:
+            self._switcher.submit(lambda: None).result()  # mode switches asked for before the turn land first
+            if self.session.conversation is None:
+                return self.session.run(text)
+            return self.session.send(text)
+        finally:
+            self._idle.set()
 
     def interrupt(self) -> None:
         self.session.interrupt()
 
+    def close(self, timeout: float = 30.0) -> bool:
+        """Interrupt a running turn and wait until it has let go of the model (the engine may then be
+        closed). False if it did not end within `timeout`."""
+        self.interrupt()
+        self._switcher.shutdown(wait=False, cancel_futures=True)
+        return self._idle.wait(timeout)
+
     def _listen(self, event: Event) -> None:
-        self.post(AgentEvent(event))
+        for observe in self.observers:
+            observe(event)
+        self.listener(event)
 
     @staticmethod
     def _approve(request: ApprovalRequest) -> Decision | None:
@@ -146,12 +170,28 @@ class Bridge:
     def _activate(self, mode: Mode) -> ActiveMode:
         return ActiveMode(scaled(mode, self.scales), self._resolver(mode))
 
-    def switch_mode(self, name: str, *, now: bool = False) -> None:
+    def switch_mode_soon(self, name: str, *, now: bool = False) -> Future[bool]:
+        """Any thread, at once: switch on the bridge's own thread, in the order asked (see switch_mode)."""
+        with self._switch_lock:
+            self._switches += 1
+            ticket = self._switches
+        return self._switcher.submit(self.switch_mode, name, now=now, ticket=ticket)
+
+    def switch_mode(self, name: str, *, now: bool = False, ticket: int | None = None) -> bool:
+        """Blocking (loads vectors, builds every plan). Switches (True) unless `ticket` is older than the
+        last switch asked for with switch_mode_soon (keys pressed fast: only the last one is built)."""
+        if ticket is not None and ticket != self._switches:
+            return False
         mode = self.modes[name]
         active = ActiveMode(mode, self._resolver(mode))  # builds (and checks) every plan before switching
-        self.mode, self.scales = mode, {}
-        self.session.switch_policy(active, now=now)
-        self._watch(self.session, active)
+        probes = self.probes(mode)
+        with self._switch_lock:
+            if ticket is not None and ticket != self._switches:
+                return False
+            self.mode, self.scales = mode, {}
+            self.session.switch_policy(active, now=now)
+            self._use_meter(self.session, probes)
+        return True
 
     def base_scales(self) -> dict[str, float]:
         return {name: spec.scale for name, spec in mode_vectors(self.mode).items()}
@@ -173,17 +213,40 @@ class Bridge:
             return [Probe.for_vector(resolve(s.vector), s.layers, name=name) for name, s in specs.items()]
         middle = (self.engine.info.n_layer // 2,)
         probes = []
-        for entry in list_library(self.repo, self.engine.info.identity):
+        if self._library is None:  # read once: listing loads every vector file
+            self._library = list_library(self.repo, self.engine.info.identity)
+        for entry in self._library:
             vector = resolve(entry.name)
             if middle[0] in vector.layers and entry.name not in {p.name for p in probes}:
                 probes.append(Probe.for_vector(vector, middle, name=entry.name))
         return probes
 
     def _watch(self, session: Session, active: ActiveMode) -> None:
-        self.meter = ConceptMeter(self.probes(active.mode))
+        self._use_meter(session, self.probes(active.mode))
+
+    def _use_meter(self, session: Session, probes: list[Probe]) -> None:
+        self.meter = ConceptMeter(probes)
         watch = getattr(session.steerer, "watch", None)
         if watch is not None:
             watch(self.meter)
+
+    def health(self, vector: str) -> str:
+        """What `rudder vectors check` found for one of the active mode's vectors (its card's verdict:
+        strong, ok or weak), or "unchecked" when the vector has no health report."""
+        resolve = self._resolver(self.mode)
+        key = f"{resolve.base_dir}:{vector}"
+        if key not in self._health:
+            verdict = "unchecked"
+            try:
+                resolve(vector)
+                path = resolve.sources.get(vector)
+                card = load_card(path) if path is not None else None
+                if card is not None and card.health is not None:
+                    verdict = card.health.verdict
+            except VectorError:
+                pass
+            self._health[key] = verdict
+        return self._health[key]
 
     # -- undo --------------------------------------------------------------------------------------
 

@@ -62,7 +62,7 @@ class Health(BaseModel):
     pairs: int
     held_out_pairs: int
     layers: list[LayerHealth]
-    recommended_layers: str | None
+    recommended_layers: str | None = None  # a card saved without one (exclude_none) must load again
     steer_layers: str
     steer_scale: float
     probe_layer: int

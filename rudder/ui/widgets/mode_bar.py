@@ -34,4 +34,4 @@ class ModeBar(Static):
             text.append(label, style)
         if self.pending and self.pending != self.active:
             text.append(f"  → {self.pending} next step", "yellow")
-        self.update(text)
+        self.update(text, layout=False)  # one row, always: a hotkey costs a redraw, not a layout pass

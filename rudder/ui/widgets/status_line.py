@@ -38,9 +38,8 @@ class StatusLine(Static):
         s = self.status
         rate = f"{s.tok_s:.0f} tok/s" if s.tok_s is not None else "– tok/s"
         step = f"step {s.step + 1}" if s.step is not None else "step –"
-        self.update(
-            Text.assemble(
-                (f" {s.state} ", "reverse"),
-                f"  {s.model}  ctx {s.ctx_used}/{s.n_ctx}  {rate}  {step}  {s.tokens} tokens  sandbox {s.sandbox}",
-            )
+        line = Text.assemble(
+            (f" {s.state} ", "reverse"),
+            f"  {s.model}  ctx {s.ctx_used}/{s.n_ctx}  {rate}  {step}  {s.tokens} tokens  sandbox {s.sandbox}",
         )
+        self.update(line, layout=False)  # one row, always: no layout pass (it would cost every key a frame)

@@ -13,15 +13,16 @@ from textual_slider import Slider
 from rudder.ui.widgets.concept_meter import ConceptMeter
 
 STEPS = 1000  # slider units per 1.0 of scale: 0.001 resolution
+HEALTH_STYLE = {"strong": "green", "ok": "yellow", "weak": "bold red", "unchecked": "dim"}
 LIMIT = 0.15  # the slider spans ±LIMIT (useful relative scales are 0.02-0.08)
 
 
 class VectorSlider(VerticalGroup):
     DEFAULT_CSS = "VectorSlider { height: auto; }"
 
-    def __init__(self, vector: str, scale: float) -> None:
-        super().__init__(classes="vector")
-        self.vector, self.scale = vector, scale
+    def __init__(self, vector: str, scale: float, health: str = "unchecked") -> None:
+        super().__init__(classes=f"vector {health}")
+        self.vector, self.scale, self.health = vector, scale, health
 
     def compose(self) -> ComposeResult:
         yield Static(self._label(), classes="slider-label")
@@ -29,7 +30,11 @@ class VectorSlider(VerticalGroup):
         yield Slider(int(-LIMIT * STEPS), int(LIMIT * STEPS), step=5, value=round(value * STEPS))
 
     def _label(self) -> Text:
-        return Text.assemble((self.vector, "bold"), f"  ×{self.scale:+.3f}")
+        """Name, scale, and what `rudder vectors check` said of the vector (weak: no better than chance)."""
+        health = "⚠ weak" if self.health == "weak" else self.health
+        return Text.assemble(
+            (self.vector, "bold"), f"  ×{self.scale:+.3f}  ", (health, HEALTH_STYLE.get(self.health, ""))
+        )
 
     def set_scale(self, scale: float) -> None:
         self.scale = scale
@@ -58,13 +63,18 @@ class SteeringPanel(VerticalScroll):
         yield Static("Concept meters (cosine, per token)", classes="panel-title")
         yield VerticalGroup(id="meters")
 
-    async def show_mode(self, mode: str, scales: dict[str, float], meters: list[str]) -> None:
-        """Rebuild for a mode: its vectors' sliders, one meter per watched vector."""
+    async def show_mode(
+        self, mode: str, scales: dict[str, float], meters: list[str], health: dict[str, str] | None = None
+    ) -> None:
+        """Rebuild for a mode: its vectors' sliders (each with its health verdict), one meter per watched
+        vector."""
         self.scales, self.meters = dict(scales), list(meters)
+        health = health or {}
         sliders = self.query_one("#sliders", VerticalGroup)
         await sliders.remove_children()
         if scales:
-            await sliders.mount_all([VectorSlider(name, scale) for name, scale in scales.items()])
+            rows = [VectorSlider(name, scale, health.get(name, "unchecked")) for name, scale in scales.items()]
+            await sliders.mount_all(rows)
         else:
             await sliders.mount(Static(Text(f"{mode} steers nothing", "dim"), classes="empty"))
         self.query_one("#reset-scales", Button).display = bool(scales)

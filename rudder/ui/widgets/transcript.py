@@ -1,4 +1,6 @@
-"""The conversation: user messages, one block per agent step, notes and answers; follows the newest line."""
+"""The conversation: user messages, one block per agent step, notes and answers. Anchored: it follows the
+newest line as content grows (no scroll request per update, which would cost a layout pass each time)
+until the user scrolls up, and again once they scroll back to the end."""
 
 from __future__ import annotations
 
@@ -21,9 +23,11 @@ class Transcript(VerticalScroll, can_focus=True):
         self.steps: dict[int, StepBlock] = {}
         self.answers: list[str] = []
 
+    def on_mount(self) -> None:
+        self.anchor()
+
     async def _add(self, widget: Widget) -> Widget:
         await self.mount(widget)
-        self.scroll_end(animate=False)
         return widget
 
     async def add_user(self, text: str) -> None:
@@ -48,12 +52,10 @@ class Transcript(VerticalScroll, can_focus=True):
     def step(self, index: int) -> StepBlock | None:
         return self.steps.get(index)
 
-    async def token(self, index: int, text: str, phase: Phase) -> None:
+    async def token(self, index: int, text: str, phase: Phase, erase: int = 0) -> None:
         block = self.steps.get(index)
         if block is not None:
-            await block.add_token(text, phase)
-            if self.is_vertical_scroll_end or self.max_scroll_y - self.scroll_y < 4:
-                self.scroll_end(animate=False)
+            await block.add_token(text, phase, erase)
 
     async def clear(self) -> None:
         self.steps = {}
