@@ -17,7 +17,7 @@ import time
 from common import console, load_engine
 
 from rudder.modes.mode import parse_layers
-from rudder.vectors.calibrate import calibrate, plot
+from rudder.vectors.calibrate import calibrate, plot, unsteered_answers
 from rudder.vectors.card import load_card, save_card
 from rudder.vectors.dataset import load_dataset
 from rudder.vectors.extract import extract
@@ -71,11 +71,13 @@ def build(engine, name: str, reuse: bool) -> None:
         (tuple(map(float, a.split("=", 1)[1].split(","))) for a in sys.argv if a.startswith("--scales=")),
         tuple(recipe.scales) or SCALES,
     )
-    card.calibration = calibrate(engine, vector, recipe, layers=layers, scales=scales, progress=show)
+    base = unsteered_answers(engine, recipe)  # measured once for both signs
+    card.calibration = calibrate(engine, vector, recipe, layers=layers, scales=scales, progress=show, unsteered=base)
     plot(card.calibration, name, path.with_name(f"{name}.calibration.png"))
+    save_card(path, card)
     if name in NEGATIVE:
         card.negative_calibration = calibrate(
-            engine, vector, recipe, layers=layers, scales=scales, sign=-1.0, progress=show
+            engine, vector, recipe, layers=layers, scales=scales, sign=-1.0, progress=show, unsteered=base
         )
         plot(card.negative_calibration, f"-{name}", path.with_name(f"{name}.calibration.negative.png"))
     save_card(path, card)

@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from rudder import __version__
 from rudder.cli import app
+from rudder.vectors.card import load_card
+from rudder.vectors.library import SHIPPED_DIR
 
 LIBRARY = Path(__file__).resolve().parent.parent / "rudder" / "vectors" / "library"
 runner = CliRunner()
@@ -40,7 +42,9 @@ def test_modes_list_show_and_check(tmp_path: Path) -> None:
     listed = runner.invoke(app, ["modes", "list"])
     assert listed.exit_code == 0 and "careful-review" in listed.output and "fast-draft" in listed.output
     shown = runner.invoke(app, ["modes", "show", "fast-draft"])
-    assert shown.exit_code == 0 and "terse ×0.06 @10-15" in shown.output
+    calibration = load_card(SHIPPED_DIR / "terse.smollm2-135m.gguf").calibration  # the mode reads its card
+    assert calibration is not None and calibration.scale > 0
+    assert shown.exit_code == 0 and f"terse ×{calibration.scale:g} @{calibration.layers}" in shown.output
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "bad"\n[[vectors]]\nvector = "terse"\nscale = "lots"\n')
     checked = runner.invoke(app, ["modes", "check", str(bad)])

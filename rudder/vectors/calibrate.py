@@ -121,6 +121,13 @@ def measure(
     return row, answers
 
 
+def unsteered_answers(engine: Engine, recipe: Recipe) -> tuple[CalibrationRow, list[Answer]]:
+    """The scale-0 row and answers on the recipe's prompts, to share between sweeps (`calibrate(unsteered=)`)."""
+    steerer = Steerer(engine)
+    steerer.clear()
+    return measure(engine, steerer, None, 0.0, (), recipe, recipe.prompts or DEFAULT_PROMPTS)
+
+
 def calibrate(
     engine: Engine,
     vector: SteeringVector,
@@ -133,18 +140,21 @@ def calibrate(
     max_perplexity: float = 4.0,
     guarded: bool | None = None,
     progress: Callable[[CalibrationRow], None] | None = None,
+    unsteered: tuple[CalibrationRow, list[Answer]] | None = None,
 ) -> Calibration:
     """Sweep |scale| upwards (`scales`, else the recipe's, else DEFAULT_SCALES); stop at the first scale whose
     damage passes the threshold (see `passes`). `guarded` (default: the recipe's `guard`) runs the collapse
     guard on the steered answers, as agent runs do: a loop it catches is backed off and rewound, and what is
     left is judged like any answer; the unsteered answers are never guarded (the guard acts only on steering).
+    `unsteered`: the scale-0 row and answers of an earlier sweep on the same prompts (`unsteered_answers`),
+    so sweeping both signs measures the unsteered model once.
     """
     prompts = recipe.prompts or DEFAULT_PROMPTS
     scales = scales or recipe.scales or DEFAULT_SCALES
     guarded = recipe.guard if guarded is None else guarded
     steerer = Steerer(engine)
     steerer.clear()
-    base, base_answers = measure(engine, steerer, None, 0.0, layers, recipe, prompts)
+    base, base_answers = unsteered or measure(engine, steerer, None, 0.0, layers, recipe, prompts)
     intact = [not damaged(a.question, a.text) for a in base_answers]
     if progress:
         progress(base)
