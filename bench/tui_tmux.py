@@ -305,7 +305,10 @@ def main() -> None:
         if not args.keep:
             tmux("send-keys", "-t", SESSION, "C-q")
             time.sleep(1.0)
+            socket = tmux("display-message", "-p", "#{socket_path}").strip()
             tmux("kill-server")
+            if socket:
+                Path(socket).unlink(missing_ok=True)  # tmux leaves its socket file behind
             shutil.rmtree(repo.parent, ignore_errors=True)
         else:
             print(f"kept: tmux -L {SOCKET} attach -t {SESSION}")

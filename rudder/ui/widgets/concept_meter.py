@@ -34,4 +34,4 @@ class ConceptMeter(VerticalGroup):
         sparkline = self.query_one(Sparkline)
         sparkline.display = bool(values)
         sparkline.data = values[-60:] or [0.0]
-        self.query_one(".meter-label", Static).update(self._label())
+        self.query_one(".meter-label", Static).update(self._label(), layout=False)  # one row: no layout pass
