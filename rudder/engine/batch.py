@@ -198,7 +198,7 @@ class BatchContext:
         if not sequences or any(len(s) == 0 for s in sequences):
             raise BatchError("every sequence in a batch needs at least one token")
         stem = _common_prefix(sequences) if reuse_stem and self._keep is not None else []
-        reused = _common_length(self.stem, stem)
+        reused = common_length(self.stem, stem)
         trie = PrefixTrie()
         trie.start = reused
         for tokens in sequences:
@@ -274,7 +274,8 @@ class BatchContext:
         self._stack.close()
 
 
-def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
+def common_length(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many tokens two sequences share at the start."""
     n = 0
     for x, y in zip(a, b, strict=False):
         if x != y:
@@ -288,5 +289,5 @@ def _common_prefix(sequences: Sequence[Sequence[int]]) -> list[int]:
     first = sequences[0]
     length = min(len(s) for s in sequences) - 1
     for other in sequences[1:]:
-        length = min(length, _common_length(first[:length], other))
+        length = min(length, common_length(first[:length], other))
     return list(first[: max(0, length)])

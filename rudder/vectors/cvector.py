@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rudder.engine.batch import common_length as common_prefix  # re-exported: tests and callers use this name
 from rudder.vectors.capture import capture_stream
 from rudder.vectors.vector import VectorError
 
@@ -40,15 +41,6 @@ def padded_pairs(engine: Engine, positives: Sequence[str], negatives: Sequence[s
         length = max(len(a), len(b))
         out += [a + [pad] * (length - len(a)), b + [pad] * (length - len(b))]
     return out
-
-
-def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def kept_rows(diff: np.ndarray, prefix: int) -> np.ndarray:
