@@ -13,6 +13,7 @@ choice and the tool reports the error as before.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
@@ -49,6 +50,17 @@ def _value_of(text: str, key: str) -> str | None:
     """The raw value of a closed string field `key` in a partial call."""
     match = re.search(rf'"{key}"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
     return match.group(1) if match else None
+
+
+def _has(ordered: list[str], item: str) -> bool:
+    i = bisect.bisect_left(ordered, item)
+    return i < len(ordered) and ordered[i] == item
+
+
+def _has_prefix(ordered: list[str], prefix: str) -> bool:
+    """Whether a sorted list holds a string starting with `prefix` (a repo can list many files)."""
+    i = bisect.bisect_left(ordered, prefix)
+    return i < len(ordered) and ordered[i].startswith(prefix)
 
 
 def _escaped(text: str) -> str:
@@ -99,10 +111,9 @@ class CallConstraints:
     read: set[str] = field(default_factory=set)  # files the run has read (relative paths, JSON-escaped)
     _files: list[str] | None = field(default=None, init=False)
     _contents: dict[str, str | None] = field(default_factory=dict, init=False)
-    new_paths: list[str] = field(default_factory=list, init=False)
-    _last: tuple[str, tuple[str, str, str] | None] | None = field(
-        default=None, init=False
-    )  # files the task names that do not exist
+    new_paths: list[str] = field(default_factory=list, init=False)  # files the task names that do not exist
+    _last: tuple[str, tuple[str, str, str] | None] | None = field(default=None, init=False)
+    _source_text: str | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         named = {_escaped(m.group(0)) for m in _PATHLIKE.finditer(self.task)}
@@ -111,7 +122,7 @@ class CallConstraints:
     def files(self) -> list[str]:
         if self._files is None:
             try:
-                self._files = [_escaped(f) for f in visible_files(self.ws, self.ws.root)]
+                self._files = sorted(_escaped(f) for f in visible_files(self.ws, self.ws.root))
             except (OSError, ToolError):
                 self._files = []
         return self._files
@@ -193,8 +204,10 @@ class CallConstraints:
 
     def _sources(self) -> str:
         """What new text is copied from: the task, and the files it names (e.g. an answer about one)."""
-        named = (self.content(_escaped(p)) for p in _PATHLIKE.findall(self.task))
-        return "\n".join([_escaped(self.task), *(t for t in named if t)])
+        if self._source_text is None:
+            named = (self.content(_escaped(p)) for p in _PATHLIKE.findall(self.task))
+            self._source_text = "\n".join([_escaped(self.task), *(t for t in named if t)])
+        return self._source_text
 
     def fallback(self, text: str) -> str | None:
         """A thought past its first sentence ends with its closing quote."""
@@ -213,10 +226,10 @@ class CallConstraints:
     def _bad_path(self, tool: str, grown: str, *, closed: bool) -> bool:
         files = self.files()
         if tool in PATH_TOOLS and files:
-            return grown not in files if closed else not any(f.startswith(grown) for f in files)
+            return not _has(files, grown) if closed else not _has_prefix(files, grown)
         foreign = self.foreign_prefix
         if foreign and len(grown) >= 4 and (foreign.startswith(grown) or grown.startswith(foreign)):
-            return not any(f.startswith(grown) for f in files)
+            return not _has_prefix(files, grown)
         return False
 
     def _bad_search(self, text: str, grown: str, *, closed: bool) -> bool:
