@@ -6,7 +6,9 @@ destructive overwrites: a write_file that replaced an existing file the run had 
 
     python bench/easy_suite.py [suites/easy] [--arms neutral,fast-draft] [--tasks a,b] [--out results.jsonl]
 
-Shared machine: set RUDDER_THREADS=1; a full run (14 tasks x 7 arms) takes tens of minutes.
+Shared machine: set RUDDER_THREADS=1; a full run (14 tasks x 7 arms) takes tens of minutes. On a loaded
+machine RUDDER_TIMEOUT_SCALE=3 stretches the task timeouts (say so beside the numbers); --keep DIR keeps each
+run's trajectory for reading.
 """
 
 from __future__ import annotations
