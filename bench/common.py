@@ -53,3 +53,18 @@ def timed(fn: Callable[[], object]) -> float:
     started = time.perf_counter()
     fn()
     return time.perf_counter() - started
+
+
+# held-out coding questions (in no dataset and no calibration set): bench/library.py and bench/mode_effects.py
+QUESTIONS = [
+    "How would you add a --dry-run flag to a command-line tool?",
+    "A function sometimes returns None instead of a list. How do you fix it?",
+    "How should I rename a module that many files import?",
+    "What is the best way to speed up a slow database query?",
+    "How do I make a web request retry when the server is busy?",
+    "Explain what a race condition is and how to avoid one.",
+    "How would you split a 2000-line file into smaller modules?",
+    "How do I upgrade a library to a new major version safely?",
+    "Why would a test pass locally but fail in CI?",
+    "How do you handle a missing configuration file at start-up?",
+]

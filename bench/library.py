@@ -16,7 +16,7 @@ import json
 import statistics
 from pathlib import Path
 
-from common import console, load_engine
+from common import QUESTIONS, console, load_engine
 from rich.table import Table
 
 from rudder.engine.generation import Sampling
@@ -29,18 +29,6 @@ from rudder.vectors.plan import VectorUse, build_plan
 from rudder.vectors.steerer import Steerer
 from rudder.vectors.textmetrics import damaged, metric
 
-QUESTIONS = [
-    "How would you add a --dry-run flag to a command-line tool?",
-    "A function sometimes returns None instead of a list. How do you fix it?",
-    "How should I rename a module that many files import?",
-    "What is the best way to speed up a slow database query?",
-    "How do I make a web request retry when the server is busy?",
-    "Explain what a race condition is and how to avoid one.",
-    "How would you split a 2000-line file into smaller modules?",
-    "How do I upgrade a library to a new major version safely?",
-    "Why would a test pass locally but fail in CI?",
-    "How do you handle a missing configuration file at start-up?",
-]
 SYSTEM = "You are a coding assistant."
 ASK_FOR = {  # the prompt-only arm: ask for the same thing in words
     "terse": "Answer in as few words as possible.",

@@ -14,7 +14,7 @@ import argparse
 import re
 import statistics
 
-from common import console, load_engine
+from common import QUESTIONS, console, load_engine
 from rich.table import Table
 
 from rudder.agent.factory import activate_mode
@@ -22,18 +22,6 @@ from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind
 from rudder.vectors.steerer import Steerer
 
-QUESTIONS = [
-    "How would you add a --dry-run flag to a command-line tool?",
-    "A function sometimes returns None instead of a list. How do you fix it?",
-    "How should I rename a module that many files import?",
-    "What is the best way to speed up a slow database query?",
-    "How do I make a web request retry when the server is busy?",
-    "Explain what a race condition is and how to avoid one.",
-    "How would you split a 2000-line file into smaller modules?",
-    "How do I upgrade a library to a new major version safely?",
-    "Why would a test pass locally but fail in CI?",
-    "How do you handle a missing configuration file at start-up?",
-]
 STEERED_KIND = {"fast-draft": StepKind.PLAN, "careful-review": StepKind.REVIEW, "explain": StepKind.ANSWER}
 CHECKING = re.compile(r"\b(test|tests|testing|check|checks|verify|edge case|careful|review|make sure|ensure)\b", re.I)
 

@@ -19,6 +19,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from rudder.agent.discipline import PATH_WORD
 from rudder.tools.base import ToolError, Workspace
 from rudder.tools.walk import visible_files
 
@@ -26,7 +27,7 @@ _STRING = re.compile(r'"((?:[^"\\]|\\.)*)(")?', re.S)
 _TOOL = re.compile(r'"tool"\s*:\s*"(\w+)"')
 _PATH = re.compile(r'"path"\s*:\s*"((?:[^"\\]|\\.)*)"')
 _SENTENCE_END = re.compile(r"[.!?] ")
-_PATHLIKE = re.compile(r"[\w][\w./-]*\.[A-Za-z0-9]{1,8}\b")
+_PATHLIKE = re.compile(PATH_WORD)
 PATH_TOOLS = ("read_file", "edit_file")
 COPY_KEYS = ("search", "replace", "content", "answer")  # not "command": "delete" is a word, not rm
 COPY_BONUS, COPY_MIN = 2.5, 3

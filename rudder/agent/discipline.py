@@ -24,7 +24,8 @@ from typing import Any
 from rudder.tools.base import ToolError, Workspace
 
 # a path-like word: letters, digits, _ - . / with a dot-extension, or a bare known file name
-_PATHLIKE = re.compile(r"[\w][\w./-]*\.[A-Za-z0-9]{1,8}\b|\b(?:Makefile|Dockerfile|README|LICENSE)\b")
+PATH_WORD = r"[\w][\w./-]*\.[A-Za-z0-9]{1,8}\b"  # a word with a dot-extension
+_PATHLIKE = re.compile(PATH_WORD + r"|\b(?:Makefile|Dockerfile|README|LICENSE)\b")
 ATTACH_FILE_CHARS = 6000  # one attached file is never longer than this
 LOOP_WARN, LOOP_STOP = 2, 3
 DEGENERATE_WINDOW, DEGENERATE_RATIO = 240, 0.32  # the same call or error this many times: change course / stop
