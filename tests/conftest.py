@@ -9,9 +9,10 @@ import pytest
 
 @pytest.fixture(autouse=True, scope="session")
 def _hermetic_user_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """No test reads or writes the developer's real ~/.config/rudder."""
+    """No test reads or writes the developer's real ~/.config/rudder or ~/.cache/rudder."""
     mp = pytest.MonkeyPatch()
     mp.setenv("RUDDER_CONFIG_DIR", str(tmp_path_factory.mktemp("user-config")))
+    mp.setenv("RUDDER_CACHE_DIR", str(tmp_path_factory.mktemp("user-cache")))
     yield
     mp.undo()
 

@@ -15,8 +15,9 @@ from rich.text import Text
 
 from rudder.cli.display import plain
 from rudder.cli.lazy import lazy_group
-from rudder.cli.options import CtxOpt, MaxTokOpt, ModelOpt, ThreadsOpt, build_config, fail
+from rudder.cli.options import CtxOpt, MaxTokOpt, ModelOpt, ThreadsOpt, WeightsOpt, build_config, fail, warn
 from rudder.cli.progress import LateProgress
+from rudder.engine import CaptureWeights
 from rudder.vectors.kinds import ScaleMode, Scope, SteeringOp, VectorFormat
 from rudder.vectors.meta import VectorError
 
@@ -65,11 +66,13 @@ def _layers_syntax(value: str | None) -> str | None:
 LayersOpt = Annotated[str | None, typer.Option("--layers", "-l", help="e.g. 10-15 or 3,5,7-9", callback=_layers_syntax)]
 
 
-def _engine(model: Path | None, n_ctx: int | None = None, threads: int | None = None) -> Engine:
+def _engine(
+    model: Path | None, n_ctx: int | None = None, threads: int | None = None, weights: CaptureWeights | None = None
+) -> Engine:
     from rudder.engine.engine import Engine
     from rudder.engine.model_file import ModelLoadError
 
-    config = build_config(Path.cwd(), model=model, n_ctx=n_ctx, threads=threads)
+    config = build_config(Path.cwd(), model=model, n_ctx=n_ctx, threads=threads, weights=weights)
     try:
         return Engine(config.model)
     except ModelLoadError as exc:
@@ -115,11 +118,13 @@ def extract_cmd(
     model: ModelOpt = None,
     n_ctx: CtxOpt = None,
     threads: ThreadsOpt = None,
+    weights: WeightsOpt = None,
 ) -> None:
     """Extract a steering vector from a contrastive dataset (positive minus negative activations).
 
     Prompts are read many per decode call, prompts that share a beginning share its computation, and
-    llama.cpp stops right after the deepest layer asked for.
+    llama.cpp stops right after the deepest layer asked for. A small Q4_1/Q5_1 model is read through a
+    BF16/F16 copy of its weights (--weights; made once, cached in ~/.cache/rudder/weights).
     """
     from rudder.engine.batch import BatchError
     from rudder.engine.engine import EngineError
@@ -139,7 +144,7 @@ def extract_cmd(
         data = load_dataset(dataset, limit)  # a bad file is refused before the model loads
     except VectorError as exc:
         raise fail(str(exc)) from None
-    engine = _engine(model, n_ctx, threads)
+    engine = _engine(model, n_ctx, threads, weights)
     try:
         chosen = _layers(layers, list(range(1, engine.info.n_layer - 1)))
         started = time.perf_counter()
@@ -170,7 +175,10 @@ def extract_cmd(
         for target, fmt in targets:
             save_vector(vector, target, fmt)
             console.print(plain(f"wrote {target}"))
-        console.print(f"{len(data)} pairs, layers {chosen[0]}..{chosen[-1]}, {method}, {seconds:.1f} s")
+        read = "the model's own weights" if vector.meta.weights == "native" else f"a {vector.meta.weights} copy"
+        console.print(f"{len(data)} pairs, layers {chosen[0]}..{chosen[-1]}, {method}, {read}, {seconds:.1f} s")
+        if engine.weights_note:
+            warn(engine.weights_note)
     except (VectorError, EngineError, BatchError, HookError) as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:
@@ -256,7 +264,8 @@ def show_cmd(vector_ref: VectorArg) -> None:
             f"{meta.model.n_layer} layers, layout {meta.model.layout_hash[:12] or 'unknown'})"
         )
     )
-    console.print(plain(f"site {meta.site}, op {meta.op}, method {meta.method}, dataset {meta.dataset or '-'}"))
+    read = "" if meta.weights == "native" else f" (read through a {meta.weights} copy of the weights)"
+    console.print(plain(f"site {meta.site}, op {meta.op}, method {meta.method}{read}, dataset {meta.dataset or '-'}"))
     table = Table("layer", "|d|", "residual norm", "|d| / norm")
     for layer, norm in sizes.items():
         resid = meta.layer_norms.get(layer)

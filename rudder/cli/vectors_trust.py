@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from rudder.cli.options import ModelOpt, ThreadsOpt, fail
+from rudder.cli.options import ModelOpt, ThreadsOpt, WeightsOpt, fail
 from rudder.cli.vectors import LayersOpt, _engine, _find, _layers
 from rudder.engine.engine import EngineError
 from rudder.util.layers import layer_spans
@@ -52,6 +52,7 @@ def check_cmd(
     save_card_: SaveCardOpt = False,
     model: ModelOpt = None,
     threads: ThreadsOpt = None,
+    weights: WeightsOpt = None,
 ) -> None:
     """Health check: pair consistency, held-out AUROC, permutation nulls, steering direction, best layers."""
     try:
@@ -61,7 +62,7 @@ def check_cmd(
     except VectorError as exc:
         raise fail(str(exc)) from None
     recipe = card.recipe
-    engine = _engine(model, threads=threads)
+    engine = _engine(model, threads=threads, weights=weights)
     try:
         vector = load_vector(vector_path, model=engine.info.identity)
         vector.check_model(engine.info.identity, source=str(vector_path))

@@ -28,6 +28,7 @@ import contextlib
 import ctypes
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import llama_cpp
@@ -130,16 +131,22 @@ class BatchContext:
         n_tokens: int = DEFAULT_TOKENS,
         n_seq_max: int = DEFAULT_SEQUENCES,
         flash_attn: int = 0,
+        weights: str = "native",
+        weights_file: Path | None = None,
     ) -> None:
         if not 1 <= n_seq_max <= 256:
             raise BatchError(f"n_seq_max must be 1..256 (llama.cpp's limit), got {n_seq_max}")
         if n_tokens < 1:
             raise BatchError(f"n_tokens must be positive, got {n_tokens}")
         self.engine = engine
-        self.requested = (n_tokens, n_seq_max)
+        # what it reads: the engine's model, or a dense copy of its weights (dense.py) loaded beside it
+        self.weights = weights if weights_file is not None else "native"
+        self.requested = (n_tokens, n_seq_max, self.weights)
         params = llama_cpp.llama_context_params()
         ctypes.memmove(ctypes.byref(params), ctypes.byref(engine.llama.context_params), ctypes.sizeof(params))
         params.n_ctx = params.n_batch = params.n_ubatch = n_tokens
+        # llama.cpp aborts the process (an assert) on more sequence ids than tokens per decode
+        n_seq_max = min(n_seq_max, max(1, n_tokens - 1))
         # one spare sequence id holds the cached stem (with one sequence per decode: no stem, bit-exact)
         self._keep = n_seq_max if 1 < n_seq_max < 256 else None
         params.n_seq_max = n_seq_max + (self._keep is not None)
@@ -150,10 +157,16 @@ class BatchContext:
         params.cb_eval_user_data = engine.hook.user_data
         self._stack = contextlib.ExitStack()
         try:
-            self._ctx = self._stack.enter_context(
-                contextlib.closing(llama_internals.open_context(engine.llama, params))
-            )
+            if weights_file is None:
+                context = llama_internals.open_context(engine.llama, params)
+            else:
+                model = self._stack.enter_context(
+                    contextlib.closing(llama_internals.open_model(str(weights_file), engine.llama))
+                )
+                context = llama_internals.open_context_on(model, params)
+            self._ctx = self._stack.enter_context(contextlib.closing(context))
         except ValueError as exc:
+            self._stack.close()
             raise BatchError(f"llama.cpp could not create a {n_seq_max}-sequence capture context ({exc})") from exc
         # llama.cpp rounds n_ctx up to a multiple of 256; one decode stays within n_batch.
         self.n_tokens = int(llama_cpp.llama_n_batch(self._ctx.ctx))

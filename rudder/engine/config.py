@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rudder.engine import CaptureWeights
+
 
 class EngineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -23,6 +25,11 @@ class EngineConfig(BaseModel):
     use_mmap: bool = Field(True, description="map the GGUF instead of reading it: RAM holds only the pages in use")
     use_mlock: bool = Field(False, description="lock the mapped weights in RAM (no paging out)")
     verbose: bool = Field(False, description="show llama.cpp's own log")
+    capture_weights: CaptureWeights = Field(
+        "auto",
+        description="the weights activation capture (extract, check) reads: the model's own, an F16/BF16 copy, or "
+        "auto = a copy for small Q4_1/Q5_1 models on the CPU (see rudder/engine/dense.py)",
+    )
 
 
 def default_threads() -> int:

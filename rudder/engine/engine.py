@@ -25,9 +25,10 @@ from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import LlamaGrammar
 from pydantic import BaseModel
 
-from rudder.engine import llama_internals
+from rudder.engine import dense, llama_internals
 from rudder.engine.batch import DEFAULT_SEQUENCES, DEFAULT_TOKENS, BatchContext
 from rudder.engine.config import EngineConfig, default_threads
+from rudder.engine.dense import Weights
 from rudder.engine.generation import (
     GenerationResult,
     Sampling,
@@ -75,7 +76,7 @@ class Engine:
         self.config = config or EngineConfig()
         self._pieces: dict[int, str] = {}
         path = Path(self.config.model_path) if self.config.model_path else embedded_model_path()
-        header = check_gguf(path)
+        header = self.header = check_gguf(path)
         llama_logger.logger.setLevel(logging.DEBUG if self.config.verbose else logging.CRITICAL)
         threads = self.threads = self.config.n_threads or default_threads()
         try:
@@ -108,6 +109,8 @@ class Engine:
         self.grammar_first = True
         self._cvec: tuple[np.ndarray, int, int] | None = None
         self._batch_ctx: BatchContext | None = None
+        self.weights_note = ""  # why capture reads other weights than it would choose, if it does
+        self.weights_read = "native"  # what the last capture read (set by vectors/capture.py)
         self.sites = discover_sites(self)
         self.reset()
 
@@ -170,18 +173,46 @@ class Engine:
             self._batch_ctx.set_control_vector(self._cvec)
         return int(status)
 
-    def batch_context(self, n_tokens: int | None = None, n_seq_max: int | None = None) -> BatchContext:
-        """The capture context for several prompts per decode (created on first use, then kept)."""
+    def capture_weights(self, weights: Weights | None = None) -> tuple[str, str]:
+        """(what batched capture reads: "native", "f16" or "bf16", why) for `weights` (default: the config's)."""
+        return dense.choose(
+            weights or self.config.capture_weights,
+            self.header,
+            n_params=self.info.n_params,
+            gpu_layers=self.config.n_gpu_layers,
+        )
+
+    def _weights_file(self, kind: str, asked: Weights | None) -> Path | None:
+        """The dense copy to read, None for the model's own weights. A copy that cannot be made is an error
+        only when asked for by name; `auto` then reads the model as it is (and says why)."""
+        if kind == "native":
+            return None
+        try:
+            return dense.dense_copy(self.info.path, kind, self.threads)
+        except dense.DenseWeightsError as exc:
+            if (asked or self.config.capture_weights) != "auto":
+                raise EngineError(str(exc)) from None
+            self.weights_note = f"reading the model's own weights: {exc}"
+            return None
+
+    def batch_context(
+        self, n_tokens: int | None = None, n_seq_max: int | None = None, weights: Weights | None = None
+    ) -> BatchContext:
+        """The capture context for several prompts per decode (created on first use, then kept).
+
+        `weights`: what it reads (see dense.py); None keeps the current context's, else the config's."""
         current = self._batch_ctx
         wanted = (
             n_tokens or (current.requested[0] if current else min(self.n_ubatch, DEFAULT_TOKENS)),
             n_seq_max or (current.requested[1] if current else DEFAULT_SEQUENCES),
+            self.capture_weights(weights)[0] if weights or current is None else current.requested[2],
         )
         if current is None or current.requested != wanted:
             if current is not None:
                 current.close()
             self._batch_ctx = None
-            current = BatchContext(self, *wanted)
+            source = self._weights_file(wanted[2], weights)
+            current = BatchContext(self, wanted[0], wanted[1], weights=wanted[2], weights_file=source)
             if self._cvec is not None:
                 current.set_control_vector(self._cvec)
             self._batch_ctx = current

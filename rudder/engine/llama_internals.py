@@ -75,6 +75,16 @@ def open_context(llama: llama_cpp.Llama, params: Any) -> Any:
     return _internals.LlamaContext(model=llama._model, params=params, verbose=False)
 
 
+def open_model(path: str, like: llama_cpp.Llama) -> Any:
+    """A further llama_model from `path`, loaded with `like`'s model parameters (closed by the caller)."""
+    return _internals.LlamaModel(path_model=path, params=like.model_params, verbose=False)
+
+
+def open_context_on(model: Any, params: Any) -> Any:
+    """A llama_context on a model from `open_model`."""
+    return _internals.LlamaContext(model=model, params=params, verbose=False)
+
+
 def new_batch(n_tokens: int, n_seq_max: int) -> Any:
     """A llama_batch for `n_tokens` tokens, each in up to `n_seq_max` sequences (`.batch`, `.close()`)."""
     return _internals.LlamaBatch(n_tokens=n_tokens, embd=0, n_seq_max=n_seq_max, verbose=False)

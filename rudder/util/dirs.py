@@ -13,3 +13,8 @@ REPO_DIR = ".rudder"  # the repository's modes/ and vectors/
 
 def user_config_dir() -> Path:
     return Path(os.environ.get("RUDDER_CONFIG_DIR") or platformdirs.user_config_dir("rudder"))
+
+
+def user_cache_dir() -> Path:
+    """Files Rudder can rebuild (dense weight copies): deleting them only costs the time to remake them."""
+    return Path(os.environ.get("RUDDER_CACHE_DIR") or platformdirs.user_cache_dir("rudder"))

@@ -13,7 +13,8 @@ captured, stops llama.cpp's graph right after the deepest one, and only the rows
 decode leave that stem in the KV cache for the next decode (batch.py), which then reads only the rest.
 llama.cpp computes the final layer only for the tokens it needs logits of (each prompt's last), so at
 the last layer "mean"/"all" see just the last token.
-Prompts longer than one decode and "generated" go one at a time through the engine's own context.
+Prompts longer than one decode and "generated" go one at a time through the engine's own context (and
+then every prompt of that run is read with the model's own weights, not a dense copy: engine/dense.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from rudder.engine.hook import HookEntry, HookOp
 from rudder.vectors.vector import VectorError
 
 if TYPE_CHECKING:  # keeps llama.cpp unloaded until an engine exists
+    from rudder.engine.dense import Weights
     from rudder.engine.engine import Engine
 
 # Architectures whose KV cache takes many sequences (and tokens shared between them) in one decode.
@@ -70,17 +72,20 @@ def capture(
     gen_tokens: int = 16,
     progress: Progress | None = None,
     batch: bool = True,
+    weights: Weights | None = None,
 ) -> Capture:
-    """Activations of every prompt at `site` for `layers`. `batch=False` reads one prompt per decode."""
+    """Activations of every prompt at `site` for `layers`. `batch=False` reads one prompt per decode;
+    `weights` as in capture_stream."""
     layers = list(layers)
     result = Capture(site, layers, position)
     tokens = [engine.tokenize(p) if isinstance(p, str) else list(p) for p in prompts]
     if position == "generated":
+        engine.weights_read = "native"  # generated through the engine's own context
         per_prompt = _capture_generated(engine, tokens, layers, site, gen_tokens, progress)
     else:
         per_prompt = [None] * len(tokens)
         for indices, rows in capture_stream(
-            engine, tokens, layers, site=site, rows=position, progress=progress, batch=batch
+            engine, tokens, layers, site=site, rows=position, progress=progress, batch=batch, weights=weights
         ):
             for k, index in enumerate(indices):
                 per_prompt[index] = [rows[layer][k] for layer in layers]
@@ -88,6 +93,12 @@ def capture(
         column = [prompt[i] for prompt in per_prompt]  # type: ignore[index]
         result.data[layer] = column if position == "all" else np.stack(column)
     return result
+
+
+def as_the_model_runs(engine: Engine) -> Weights | None:
+    """ "native" unless a weights choice was made by name: for readings that judge the model as it runs
+    (health checks) or must give another tool's numbers (cvector-mean). Bulk extraction takes `auto`."""
+    return "native" if engine.config.capture_weights == "auto" else None
 
 
 def check_site(engine: Engine, site: str, layers: Sequence[int]) -> None:
@@ -112,11 +123,13 @@ def capture_stream(
     group: int = 1,
     progress: Progress | None = None,
     batch: bool = True,
+    weights: Weights | None = None,
 ) -> Iterator[tuple[list[int], dict[int, list[np.ndarray]]]]:
     """Yield (prompt indices, {layer: one array per prompt}) as decode calls finish.
 
     `rows`: each prompt's last-token row (n_embd), mean row (n_embd) or all rows (n_tokens × n_embd).
     `group`: consecutive prompts that must share a decode call (2 for pairs diffed token by token).
+    `weights`: what the batched reads use for this run (engine/dense.py); default: as the engine is set.
     """
     layers = list(layers)
     check_site(engine, site, layers)
@@ -127,6 +140,13 @@ def capture_stream(
     recorder = _Recorder(len(steering), len(layers), rows, _token_rows(engine, site))
     done, total = 0, len(tokens)
     context = engine.batch_context() if batch else None
+    previous = context.weights if context is not None else "native"
+    wanted = weights or previous
+    if context is not None and any(len(t) > context.n_tokens for t in tokens):
+        wanted = "native"  # such a prompt is read through the engine's own context: read all alike
+    if context is not None and wanted != previous:
+        context = engine.batch_context(weights=wanted)
+    engine.weights_read = context.weights if context is not None else "native"
     if context is not None:
         context.forget()  # a stem cached by an earlier run saw other layers or other steering
     engine.hook.set_capture(recorder, copy=False)
@@ -159,6 +179,8 @@ def capture_stream(
     finally:
         if context is not None:
             context.forget()
+            if context.weights != previous:
+                engine.batch_context(weights=previous)
         engine.hook.set_rows(None)
         engine.hook.set_entries(steering)
         engine.hook.set_capture(None)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rudder.engine.batch import common_length as common_prefix  # re-exported: tests and callers use this name
-from rudder.vectors.capture import capture_stream
+from rudder.vectors.capture import as_the_model_runs, capture_stream
 from rudder.vectors.vector import VectorError
 
 if TYPE_CHECKING:
@@ -70,7 +70,10 @@ def cvector_mean(
     sums = {layer: np.zeros(n_embd, np.float64) for layer in layers}
     counts = dict.fromkeys(layers, 0)
     norm_sums, norm_counts = dict.fromkeys(layers, 0.0), dict.fromkeys(layers, 0)
-    for indices, rows in capture_stream(engine, tokens, layers, site=site, rows="all", group=2, progress=progress):
+    # llama-cvector-generator's numbers, so its weights: the model's own
+    weights = as_the_model_runs(engine)
+    stream = capture_stream(engine, tokens, layers, site=site, rows="all", group=2, progress=progress, weights=weights)
+    for indices, rows in stream:
         for k in range(0, len(indices), 2):
             prefix = common_prefix(tokens[indices[k]], tokens[indices[k + 1]])
             for layer in layers:

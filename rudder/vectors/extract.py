@@ -122,6 +122,7 @@ def extract(
         dataset=dataset.name,
         dataset_hash=dataset.sha256,
         layer_norms=norms,
+        weights=engine.weights_read,
     )
     return SteeringVector(meta, directions)
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.stats import rankdata
 
-from rudder.vectors.capture import capture
+from rudder.vectors.capture import as_the_model_runs, capture
 from rudder.vectors.card import Health, LayerHealth
 from rudder.vectors.dataset import Dataset
 from rudder.vectors.extract import render_prompts
@@ -131,8 +131,9 @@ def check_vector(
     probe = min(max(steer) + 3, engine.info.n_layer - 2)
     site = vector.meta.site
     wanted = sorted(set(layers) | {probe})
-    pos = capture(engine, render_prompts(engine, dataset.positives), wanted, site=site)
-    neg = capture(engine, render_prompts(engine, dataset.negatives), wanted, site=site)
+    weights = as_the_model_runs(engine)  # a verdict on the model as it runs, not on a dense copy
+    pos = capture(engine, render_prompts(engine, dataset.positives), wanted, site=site, weights=weights)
+    neg = capture(engine, render_prompts(engine, dataset.negatives), wanted, site=site, weights=weights)
     _, test = split(dataset, holdout)
     n_test = len(test)
     rng = np.random.default_rng(seed)
@@ -177,7 +178,13 @@ def _shifts(engine, vector, test, steer, scale, probe, pos, neg, rng) -> tuple[f
     for candidate in (vector, random):
         plan = build_plan([VectorUse(candidate, scale, tuple(steer))])
         with steerer.steering(plan):
-            moved = capture(engine, render_prompts(engine, test.negatives), [probe], site=vector.meta.site)
+            moved = capture(
+                engine,
+                render_prompts(engine, test.negatives),
+                [probe],
+                site=vector.meta.site,
+                weights=as_the_model_runs(engine),
+            )
         out.append(float(((np.asarray(moved.data[probe]) @ unit) - base).mean() / max(gap, 1e-12)))
     return out[0], out[1]
 

@@ -32,4 +32,5 @@ class VectorMeta(BaseModel):
     layer_norms: dict[int, float] = Field(
         default_factory=dict, description="mean residual norm at the site per layer (for relative scale)"
     )
+    weights: str = Field("native", description="what capture read: the model's own weights, or an f16/bf16 copy")
     created: datetime = Field(default_factory=lambda: datetime.now(UTC))

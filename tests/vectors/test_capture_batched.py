@@ -33,9 +33,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def batched(fresh):
-    """The shared engine; its capture context is put back to the default size afterwards."""
+    """The shared engine reading its own weights (a dense copy is tests/vectors/test_dense_weights.py's
+    subject); its capture context is put back to the default afterwards."""
+    fresh.batch_context(weights="native")
     yield fresh
-    fresh.batch_context(n_tokens=min(fresh.n_ubatch, DEFAULT_TOKENS), n_seq_max=DEFAULT_SEQUENCES)
+    fresh.batch_context(n_tokens=min(fresh.n_ubatch, DEFAULT_TOKENS), n_seq_max=DEFAULT_SEQUENCES, weights="auto")
 
 
 @pytest.fixture(scope="module")
@@ -182,3 +184,13 @@ def test_the_hook_copies_out_only_the_rows_asked_for(batched) -> None:
     whole, picked = seen
     assert whole.shape == (len(tokens), batched.info.n_embd)
     np.testing.assert_array_equal(picked, whole[[len(tokens) - 1, 1]])
+
+
+def test_a_small_context_with_the_default_sequence_count_is_clamped_not_a_crash(batched, prompts) -> None:
+    """llama.cpp asserts (killing the process) when a context has more sequence ids than batch tokens."""
+    pos, neg = prompts
+    context = batched.batch_context(n_tokens=64)
+    assert context.n_seq_max < context.n_tokens
+    many = capture(batched, pos[:3] + neg[:3], [5])
+    one = capture(batched, pos[:3] + neg[:3], [5], batch=False)
+    assert rel_rows(one.data[5], many.data[5]).max() < 0.05

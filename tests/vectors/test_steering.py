@@ -166,7 +166,7 @@ def test_hook_reports_a_wrong_width_direction(fresh) -> None:
 
 def test_capture_stops_the_graph_early_but_sees_the_same_activations(fresh) -> None:
     tokens = fresh.tokenize(PROMPT)
-    partial = capture(fresh, [tokens], [4, 9], position="last").data
+    partial = capture(fresh, [tokens], [4, 9], position="last", weights="native").data
     fresh.hook.set_entries([HookEntry("l_out-4", HookOp.CAPTURE), HookEntry("l_out-9", HookOp.CAPTURE)])
     rows: list[np.ndarray] = []
     fresh.hook.set_capture(lambda i, r: rows.append(r))
