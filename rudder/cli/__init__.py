@@ -1,96 +1,29 @@
-"""Rudder: a local coding agent steered from the inside.
+"""Rudder's command line. `rudder.cli.root` is the typer app (`app`); `main` is the `rudder` command.
 
-The model runs in this process (llama.cpp); steering vectors are added to its residual stream while it
-writes, and modes swap them per agent step.
-
-Examples:
-
-\b
-    rudder                                       # the terminal UI in the current repo
-    rudder chat                                  # plain streaming chat with the embedded model
-    rudder run "add a --verbose flag to cli.py"  # headless agent run in the current repo
-    rudder run "explain src/" --mode explain     # with a mode: steering + prompt + tool policy
-    rudder replay .git/rudder/trajectories/<run>.jsonl
-    rudder undo                                  # revert the agent's last step
-    rudder vectors extract data.jsonl -o terse.gguf
-    rudder vectors apply terse.gguf "Explain recursion" --scale 0.05
-    rudder vectors check terse.gguf              # health: consistency, AUROC vs a permutation null
-    rudder vectors calibrate terse.gguf          # sweep scales, pick the strongest before damage
-    rudder modes list
-    rudder ab run --suite suites/starter --arms neutral,fast-draft --out ab/   # A/B on a task suite
-    rudder ab report ab/                         # pass rates, paired tests, verdict (md + html)
+`main` first lets quick.py answer the two listing commands that must start at once (`modes list`,
+`vectors show NAME`) without loading typer; everything else, --help included, goes to the typer app.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import typer
-
-from rudder import __version__
-from rudder.cli.lazy import lazy_group
-from rudder.cli.options import CtxOpt, ModelOpt, RepoOpt, ThreadsOpt
-
-# Each command's module loads only when that command runs: `rudder --help` imports neither llama.cpp nor
-# the agent and tools (tests/cli/test_lazy.py keeps the one-line helps here equal to the real ones).
-COMMANDS = {
-    "chat": ("rudder.cli.chat:chat", "Chat with the model, streaming its answers."),
-    "run": (
-        "rudder.cli.run:run",
-        "Run the agent on TASK in a git repository until it finishes or hits a limit; write a trajectory.",
-    ),
-    "replay": (
-        "rudder.cli.history:replay",
-        "Print a recorded run: the task, every step with its steering, call and observation, the outcome.",
-    ),
-    "undo": (
-        "rudder.cli.history:undo",
-        "Undo an agent step: restore exactly the files it changed, leaving your commits and other files alone.",
-    ),
-    "acp": (
-        "rudder.cli.acp:acp",
-        "Serve Rudder to an editor over the Agent Client Protocol (JSON-RPC on stdin/stdout).",
-    ),
-    "vectors": ("rudder.cli.vectors:app", "Extract, inspect, convert and try steering vectors."),
-    "modes": ("rudder.cli.modes:app", "List, show and check modes (bundles of steering, sampling and prompt)."),
-    "ab": ("rudder.cli.ab:app", "A/B experiments: suite × arms (modes) × epochs, then paired statistics."),
-}
-
-app = typer.Typer(
-    cls=lazy_group(COMMANDS),
-    help=__doc__,
-    no_args_is_help=False,
-    invoke_without_command=True,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"rudder {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def root(
-    ctx: typer.Context,
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="show the version"),
-    repo: RepoOpt = Path("."),
-    mode: str | None = typer.Option(None, "--mode", help="the mode to start in (rudder modes list)"),
-    approval: str | None = typer.Option(None, help="auto, ask or read-only [default in the UI: ask]"),
-    model: ModelOpt = None,
-    n_ctx: CtxOpt = None,
-    threads: ThreadsOpt = None,
-) -> None:
-    """Without a command: the terminal UI (agent transcript, approvals, modes, steering) in the current repo."""
-    if ctx.invoked_subcommand is None:
-        from rudder.cli import tui
-
-        tui.open_tui(repo, mode, model, approval, n_ctx, threads)
+import sys
+from typing import Any
 
 
 def main() -> None:
+    from rudder.cli.quick import answer
+
+    code = answer(sys.argv[1:])
+    if code is not None:
+        raise SystemExit(code)
+    from rudder.cli.root import app
+
     app()
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("app", "COMMANDS"):  # `from rudder.cli import app` loads typer only when asked
+        from rudder.cli import root
+
+        return getattr(root, name)
+    raise AttributeError(f"module 'rudder.cli' has no attribute {name!r}")

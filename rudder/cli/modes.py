@@ -12,6 +12,7 @@ from rich.text import Text
 
 from rudder.cli.display import plain
 from rudder.cli.options import RepoOpt, fail, warn_mode_problems
+from rudder.cli.views import list_modes
 from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind
 from rudder.modes.registry import ModeError, get_mode, load_mode_file, scan_modes
@@ -23,18 +24,7 @@ console = Console()
 @app.command("list")
 def list_cmd(repo: RepoOpt = Path("."), twins: Annotated[bool, typer.Option(help="include the twins")] = False) -> None:
     """Every mode available in this repo: built-in, user (~/.config/rudder/modes), repo (.rudder/modes)."""
-    scan = scan_modes(repo.resolve())
-    modes = scan.modes
-    warn_mode_problems(scan.problems)
-    table = Table("mode", "key", "vectors", "description")
-    for name, mode in modes.items():
-        if "/" in name and not twins:
-            continue
-        vectors = ", ".join(sorted({s.vector for k in StepKind for s in mode.vectors_for(k)})) or "-"
-        table.add_row(plain(name), mode.hotkey or "", plain(vectors), plain(mode.description))
-    console.print(table)
-    if not twins:
-        console.print("each mode M also runs as M/prompt-only and M/vector-only (--twins lists them)")
+    list_modes(console, repo, twins)  # quick.py answers `rudder modes list` with the same function
 
 
 @app.command("show")

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from rudder.cli import say
 from rudder.engine import CaptureWeights
 
 if TYPE_CHECKING:  # pydantic and the config models load only when a command needs them (not for --help)
     from rudder.config import RudderConfig
-    from rudder.modes.registry import ModeProblem
 
 ModelOpt = Annotated[
     Path | None,
@@ -43,20 +42,12 @@ VerboseOpt = Annotated[bool, typer.Option("--verbose", help="show llama.cpp's lo
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one clear error line and return the exit to raise."""
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    say.error(message)
     return typer.Exit(code)
 
 
-def warn(message: str) -> None:
-    """A problem that does not stop the command (plain text on stderr, never markup)."""
-    typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
-
-
-def warn_mode_problems(problems: Iterable[ModeProblem], *, except_name: str | None = None) -> None:
-    """One warning per bad mode file that was skipped (the selected mode's problems are an error instead)."""
-    for problem in problems:
-        if problem.name != except_name:
-            warn(f"skipped mode file with errors:\n{problem.message}")
+warn = say.warning  # a problem that does not stop the command (plain text on stderr, never markup)
+warn_mode_problems = say.warn_mode_problems
 
 
 def build_config(
@@ -90,5 +81,5 @@ def build_config(
     except ConfigError as exc:
         raise fail(str(exc)) from None
     for note in config.notes:  # what the repo's .rudder.toml may not change
-        typer.secho(f"warning: {note}", fg=typer.colors.YELLOW, err=True)
+        say.warning(note)
     return config

@@ -11,19 +11,18 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.console import Console
 from rich.table import Column, Table
-from rich.text import Text
 
 from rudder.cli.display import plain
 from rudder.cli.lazy import lazy_group
 from rudder.cli.options import CtxOpt, MaxTokOpt, ModelOpt, ThreadsOpt, WeightsOpt, build_config, fail, warn
 from rudder.cli.progress import LateProgress
+from rudder.cli.views import find_vector_file, show_vector
 from rudder.engine import CaptureWeights
 from rudder.vectors.kinds import ScaleMode, Scope, SteeringOp, VectorFormat
 from rudder.vectors.meta import VectorError
 
 if TYPE_CHECKING:  # llama.cpp, the tools and the vector machinery load only in the commands that use them
     from rudder.engine.engine import Engine
-    from rudder.vectors.meta import ModelIdentity, VectorMeta
 
 Method = Literal["mean-diff", "pca", "cvector-mean"]  # rudder.vectors.extract.Method, named without loading it
 ExtractPosition = Literal["last", "mean", "generated"]
@@ -207,81 +206,16 @@ class _StopBetweenPrompts:
         signal.signal(signal.SIGINT, self.previous)
 
 
-def _repo() -> Path | None:
-    """The git repository around the current directory (for its .rudder/vectors), if any."""
-    from rudder.tools.base import ToolError
-    from rudder.tools.gitops import find_repo_root
-
-    try:
-        return find_repo_root(Path.cwd())
-    except ToolError:
-        return None
-
-
-def _find(ref: str, model: ModelIdentity | None = None) -> Path:
-    """A VECTOR argument: a file, else a library name (the one for `model` when there is one)."""
-    from rudder.vectors.formats_common import require_file
-    from rudder.vectors.library import find_vector
-
-    def search(wanted: ModelIdentity | None) -> Path:
-        try:  # the user's and the shipped library come first: the repository (git) only when needed
-            return find_vector(ref, None, wanted)
-        except VectorError:
-            return find_vector(ref, _repo(), wanted)
-
-    path = Path(ref).expanduser()
-    if "/" in ref or path.suffix in (".gguf", ".f32", ".json") or path.is_file():
-        path = find_vector(ref, None)  # a path: no need to look for the repository's library
-    else:
-        if model is not None:
-            try:
-                return search(model)
-            except VectorError:
-                pass  # named, but for another model: loading it says which
-        path = search(None)
-    require_file(path)  # before anything else is read for it (its card, a dataset, the model)
-    return path
-
-
 VectorArg = Annotated[str, typer.Argument(metavar="VECTOR", help="a vector file (any format) or a library name")]
 
 
 @app.command("show")
 def show_cmd(vector_ref: VectorArg) -> None:
     """Print a vector's metadata and per-layer sizes."""
-    from rudder.vectors.summary import summarize
-
     try:
-        path = _find(vector_ref)
-        summary = summarize(path)  # a Rudder file: read without numpy; anything else loads in full
-        meta, sizes = (summary.meta, summary.sizes) if summary else _load_sizes(path)
+        show_vector(console, vector_ref)  # quick.py answers `rudder vectors show NAME` with the same function
     except VectorError as exc:
         raise fail(str(exc)) from None
-    console.print(Text.assemble((meta.name, "bold"), f" - {meta.description or 'no description'}"))
-    console.print(
-        plain(
-            f"model {meta.model.name or '?'} ({meta.model.architecture}, n_embd {meta.model.n_embd}, "
-            f"{meta.model.n_layer} layers, layout {meta.model.layout_hash[:12] or 'unknown'})"
-        )
-    )
-    read = "" if meta.weights == "native" else f" (read through a {meta.weights} copy of the weights)"
-    console.print(plain(f"site {meta.site}, op {meta.op}, method {meta.method}{read}, dataset {meta.dataset or '-'}"))
-    table = Table("layer", "|d|", "residual norm", "|d| / norm")
-    for layer, norm in sizes.items():
-        resid = meta.layer_norms.get(layer)
-        table.add_row(
-            str(layer), f"{norm:.3f}", f"{resid:.1f}" if resid else "-", f"{norm / resid:.4f}" if resid else "-"
-        )
-    console.print(table)
-
-
-def _load_sizes(path: Path) -> tuple[VectorMeta, dict[int, float]]:
-    import numpy as np
-
-    from rudder.vectors.formats import load_vector
-
-    vector = load_vector(path)
-    return vector.meta, {layer: float(np.linalg.norm(d)) for layer, d in vector.directions.items()}
 
 
 @app.command("sites")
@@ -333,7 +267,7 @@ def convert_cmd(
 
     try:
         identity = model_identity_from_gguf(model) if model else None
-        vector = load_vector(_find(source), model=identity, from_cvector_generator=from_cvector_generator)
+        vector = load_vector(find_vector_file(source), model=identity, from_cvector_generator=from_cvector_generator)
         save_vector(vector, target, to)
     except VectorError as exc:
         raise fail(str(exc)) from None
@@ -364,12 +298,12 @@ def apply_cmd(
     from rudder.vectors.steerer import Steerer
 
     try:
-        _find(vector_ref)  # an unknown name is refused before the model loads
+        find_vector_file(vector_ref)  # an unknown name is refused before the model loads
     except VectorError as exc:
         raise fail(str(exc)) from None
     engine = _engine(model, n_ctx, threads)
     try:
-        vector_path = _find(vector_ref, engine.info.identity)
+        vector_path = find_vector_file(vector_ref, engine.info.identity)
         vector = load_vector(vector_path, model=engine.info.identity)
         vector.check_model(engine.info.identity, source=str(vector_path))
         chosen = tuple(_layers(layers, vector.layers)) if layers is not None else None

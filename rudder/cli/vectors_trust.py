@@ -11,7 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from rudder.cli.options import ModelOpt, ThreadsOpt, WeightsOpt, fail
-from rudder.cli.vectors import LayersOpt, _engine, _find, _layers
+from rudder.cli.vectors import LayersOpt, _engine, _layers
+from rudder.cli.views import find_vector_file
 from rudder.engine.engine import EngineError
 from rudder.util.layers import layer_spans
 from rudder.vectors.calibrate import DEFAULT_PROMPTS, DEFAULT_SCALES, calibrate, plot
@@ -56,7 +57,7 @@ def check_cmd(
 ) -> None:
     """Health check: pair consistency, held-out AUROC, permutation nulls, steering direction, best layers."""
     try:
-        vector_path = _find(vector_ref)
+        vector_path = find_vector_file(vector_ref)
         card = load_card(vector_path)
         data = load_dataset(_dataset_path(card, dataset), limit)
     except VectorError as exc:
@@ -170,7 +171,7 @@ def calibrate_cmd(
 ) -> None:
     """Sweep scales on held-out prompts; pick the largest before damage passes the threshold; plot it."""
     try:
-        vector_path = _find(vector_ref)
+        vector_path = find_vector_file(vector_ref)
         card = load_card(vector_path)
         _calibration_layers(vector_path, load_vector(vector_path), layers, card.recipe)  # before the model loads
     except VectorError as exc:
