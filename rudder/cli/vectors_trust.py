@@ -55,7 +55,10 @@ def check_cmd(
     threads: ThreadsOpt = None,
     weights: WeightsOpt = None,
 ) -> None:
-    """Health check: pair consistency, held-out AUROC, permutation nulls, steering direction, best layers."""
+    """Health check: pair consistency, held-out AUROC, permutation nulls, steering direction, best layers.
+
+    It reads the model's own weights (the model as it runs) unless --weights names an f16/bf16 copy.
+    """
     try:
         vector_path = find_vector_file(vector_ref)
         card = load_card(vector_path)

@@ -3,16 +3,16 @@
 llama.cpp multiplies some quantised types on the CPU one dot product at a time (Q4_1 and Q5_1 have no
 tiled kernel), while F16 and BF16 go through its tiled matrix-matrix code. Capture reads thousands of
 prompt tokens per extraction, so for those types a dense copy of the weights is much faster. Measured on
-this machine (2 threads, AVX512, SmolLM2-135M, 512 prompt tokens per decode, bench/extract_weights.py):
-Q4_1 310 tok/s, Q5_1 226, F16 521, BF16 775; Q4_0 642, Q4_K 472, Q5_0 454, Q6_K 591, Q8_0 510 (those
+this machine (bench/extract_weights.py: 2 threads, AVX512 with BF16, SmolLM2-135M, one 512-token decode,
+tok/s): Q4_1 306, Q5_1 275, F16 531, BF16 730; Q4_0 705, Q4_K 565, Q5_0 532, Q6_K 616, Q8_0 598 (those
 are read as they are).
 
 Numerically the copy is the same weights: a Q4_1 value d*q+m becomes the F16/BF16 number nearest to
 it. What differs is the quantised path's own rounding: llama.cpp rounds activations to 8 bits (Q8_1)
-before a Q4_1 product, and the dense path does not. The vectors move by that much: on 200 template
-pairs, cosine 0.98 at layer 0, > 0.99 from layer 1 and > 0.998 from layer 13 against reading the
-quantised model, far less than the pairs themselves move them (split-half cosine 0.0-0.66 there).
-`weights = "native"` reads the model as it is (bit-identical to one prompt at a time).
+before a Q4_1 product, and the dense path does not. The vectors move by that much: on 1,000 template
+pairs, cosine 0.990 at layer 0, 0.995-0.998 at layers 1-12 and 0.9993-0.9995 from layer 13 against
+reading the quantised model, far less than the pairs themselves move them (split-half cosine 0.34-0.84
+there). `weights = "native"` reads the model as it is (bit-identical to one prompt at a time).
 
 The copy is made once by llama.cpp's own quantiser (`llama_model_quantize`, requantising to F16/BF16)
 into the user cache (~/.cache/rudder/weights, or $RUDDER_CACHE_DIR), written under a temporary name
@@ -32,13 +32,13 @@ from pathlib import Path
 import llama_cpp
 
 from rudder.engine import CaptureWeights as Weights
-from rudder.engine.gguf_header import GGUFHeader
+from rudder.engine.gguf_header import GGUFHeader, GGUFHeaderError, read_gguf_header
 from rudder.util.dirs import user_cache_dir
 
 __all__ = ["DenseWeightsError", "Weights", "choose", "dense_copy"]
 
 # ggml types without a tiled CPU matrix kernel in llama.cpp (no llamafile sgemm, no repack): their
-# prompt reading is 1.7-3.4x slower than a BF16 copy here (see the module docstring).
+# prompt reading is 2.4-2.7x slower than a BF16 copy here (see the module docstring).
 SLOW_TYPES = {3: "Q4_1", 7: "Q5_1"}
 # A copy this large is not worth the disk and memory (about a 1B-parameter model in F16).
 MAX_COPY_BYTES = 2 << 30
@@ -95,7 +95,12 @@ def dense_copy(model: Path, dense: str, threads: int) -> Path:
         raise DenseWeightsError(f"dense weights must be f16 or bf16, not {dense!r}")
     target = cache_path(model, dense)
     if target.is_file():
-        return target
+        try:
+            read_gguf_header(target)  # a damaged copy (cut short, overwritten) is made again
+            return target
+        except (GGUFHeaderError, OSError, ValueError):
+            with contextlib.suppress(OSError):
+                target.unlink()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)

@@ -187,6 +187,7 @@ class Engine:
         only when asked for by name; `auto` then reads the model as it is (and says why)."""
         if kind == "native":
             return None
+        self.weights_note = ""
         try:
             return dense.dense_copy(self.info.path, kind, self.threads)
         except dense.DenseWeightsError as exc:

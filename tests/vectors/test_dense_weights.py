@@ -76,6 +76,11 @@ def test_the_copy_is_made_once_atomically_and_replaced_when_the_model_changes(
     assert dense.dense_copy(model_file, "f16", threads=1) == first and first.stat().st_mtime_ns == made
     assert [p.name for p in first.parent.iterdir()] == [first.name]  # no temporary file left behind
 
+    with first.open("r+b") as handle:  # damaged: cut short
+        handle.truncate(first.stat().st_size // 2)
+    assert dense.dense_copy(model_file, "f16", threads=1) == first
+    assert dense.matrix_type(read_gguf_header(first)) == F16  # made again, whole
+
     stat = model_file.stat()
     os.utime(model_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # the model file was replaced
     second = dense.dense_copy(model_file, "f16", threads=1)
