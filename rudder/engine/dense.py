@@ -25,6 +25,7 @@ import contextlib
 import ctypes
 import hashlib
 import os
+import platform
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -75,6 +76,8 @@ def choose(weights: Weights, header: GGUFHeader, *, n_params: int, gpu_layers: i
         return "native", "the model runs on a GPU"
     if kind not in SLOW_TYPES:
         return "native", "its matrices have a fast CPU kernel"
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return "native", "the dense copy's gain is measured on x86 CPUs only (ARM has other kernels)"
     if 2 * n_params > MAX_COPY_BYTES:
         return "native", f"an F16 copy would be over {MAX_COPY_BYTES >> 30} GiB"
     dense = "bf16" if native_bf16() else "f16"

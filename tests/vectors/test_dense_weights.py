@@ -33,7 +33,8 @@ def header_of(ggml_type: int) -> GGUFHeader:
     return header
 
 
-def test_auto_copies_only_small_cpu_models_whose_matrices_lack_a_tiled_kernel() -> None:
+def test_auto_copies_only_small_cpu_models_whose_matrices_lack_a_tiled_kernel(monkeypatch) -> None:
+    monkeypatch.setattr(dense.platform, "machine", lambda: "x86_64")
     small = {"n_params": 135_000_000, "gpu_layers": 0}
     kind, why = dense.choose("auto", header_of(Q4_1), **small)
     assert kind in ("f16", "bf16") and "Q4_1" in why
@@ -46,6 +47,8 @@ def test_auto_copies_only_small_cpu_models_whose_matrices_lack_a_tiled_kernel() 
     assert dense.choose("auto", header_of(Q4_1), n_params=135_000_000, gpu_layers=-1)[0] == "native"
     assert dense.choose("f16", header_of(Q8_0), **small)[0] == "f16"  # asked for by name: given
     assert dense.choose("native", header_of(Q4_1), **small)[0] == "native"
+    monkeypatch.setattr(dense.platform, "machine", lambda: "arm64")
+    assert dense.choose("auto", header_of(Q4_1), **small)[0] == "native"  # not measured there
 
 
 def test_the_embedded_model_is_one_auto_copies() -> None:
