@@ -298,7 +298,7 @@ def apply_cmd(
     from rudder.vectors.steerer import Steerer
 
     try:
-        find_vector_file(vector_ref)  # an unknown name is refused before the model loads
+        _warn_past_calibration(find_vector_file(vector_ref), scale, scale_mode)  # before the model loads
     except VectorError as exc:
         raise fail(str(exc)) from None
     engine = _engine(model, n_ctx, threads)
@@ -321,6 +321,22 @@ def apply_cmd(
     finally:
         engine.close()
     console.print(comparison_table(unsteered.text, steered.text, plan.label, scale))
+
+
+def _warn_past_calibration(path: Path, scale: float, scale_mode: ScaleMode) -> None:
+    """A relative scale well past the one the vector's card calibrated (where damage set in) is worth a word:
+    the steered answer will likely be a loop or noise, which says nothing about the vector."""
+    from rudder.vectors.card import load_card
+
+    calibration = load_card(path).calibration
+    if calibration is None or scale_mode != ScaleMode.RELATIVE or calibration.scale == 0:
+        return
+    if abs(scale) > 2 * abs(calibration.scale):
+        warn(
+            f"--scale {scale:g} is {abs(scale / calibration.scale):.0f}x the scale this vector's card calibrated "
+            f"({calibration.scale:g} at layers {calibration.layers}; larger ones damaged its answers); "
+            "expect a degenerate answer"
+        )
 
 
 def comparison_table(unsteered: str, steered: str, label: str, scale: float) -> Table:
