@@ -127,14 +127,16 @@ def main() -> None:
     parser.add_argument("--tasks", default="", help="comma-separated task ids (default: all)")
     parser.add_argument("--out", default="", help="append one JSON line per run here")
     parser.add_argument("--keep", default="", help="copy each run's trajectory into this folder")
+    parser.add_argument("--model", default="", help="a GGUF file instead of the embedded model")
     args = parser.parse_args()
     tasks = load_suite(Path(args.suite))
     if args.tasks:
         wanted = set(args.tasks.split(","))
         tasks = [t for t in tasks if t[0] in wanted]
     arms = [a for a in args.arms.split(",") if a]
-    print(f"shared machine; {len(tasks)} tasks x {len(arms)} arms, greedy, embedded model", flush=True)
-    engine = Engine(EngineConfig())
+    model = args.model or "embedded model"
+    print(f"shared machine; {len(tasks)} tasks x {len(arms)} arms, greedy, {model}", flush=True)
+    engine = Engine(EngineConfig(model_path=args.model or None))
     totals: dict[str, list[dict[str, Any]]] = {arm: [] for arm in arms}
     started = time.perf_counter()
     for arm in arms:
