@@ -32,7 +32,7 @@ def _modes_list_options(args: list[str]) -> tuple[Path, bool] | None:
             twins = arg == "--twins"
         elif arg in ("--repo", "-C") and rest:
             repo = Path(rest.pop(0))
-        elif arg.startswith("--repo="):
+        elif arg.startswith("--repo=") and arg != "--repo=":
             repo = Path(arg.removeprefix("--repo="))
         else:
             return None

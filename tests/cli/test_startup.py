@@ -79,6 +79,8 @@ def test_the_quick_answers_are_the_typer_commands_answers(
     [
         ["modes", "list", "--help"],
         ["modes", "list", "--repo", "missing-dir"],
+        ["modes", "list", "--repo="],
+        ["modes", "list", "-C", "--twins"],
         ["modes", "list", "--bogus"],
         ["vectors", "show"],
         ["vectors", "show", "--help"],
