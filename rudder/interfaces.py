@@ -16,8 +16,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from rudder.engine.engine import ModelInfo
     from rudder.engine.generation import GenerationStats, Sampling, TokenEvent
+    from rudder.engine.info import ModelInfo
     from rudder.vectors.plan import SteeringPlan
 
 

@@ -36,7 +36,7 @@ from rudder.engine import CaptureWeights as Weights
 from rudder.engine.gguf_header import GGUFHeader, GGUFHeaderError, read_gguf_header
 from rudder.util.dirs import user_cache_dir
 
-__all__ = ["DenseWeightsError", "Weights", "choose", "dense_copy"]
+__all__ = ["DenseWeightsError", "Weights", "choose", "copy_for_capture", "dense_copy"]
 
 # ggml types without a tiled CPU matrix kernel in llama.cpp (no llamafile sgemm, no repack): their
 # prompt reading is 2.4-2.7x slower than a BF16 copy here (see the module docstring).
@@ -124,6 +124,21 @@ def dense_copy(model: Path, dense: str, threads: int) -> Path:
             os.unlink(temporary)
     _drop_older_copies(target)
     return target
+
+
+def copy_for_capture(model: Path, kind: str, threads: int, *, asked_by_name: bool) -> tuple[Path | None, str]:
+    """(the dense copy to read, or None for the model's own weights; a note saying why not, or "").
+
+    A copy that cannot be made is an error (DenseWeightsError) only when asked for by name; `auto` then
+    reads the model as it is, and the note says why."""
+    if kind == "native":
+        return None, ""
+    try:
+        return dense_copy(model, kind, threads), ""
+    except DenseWeightsError as exc:
+        if asked_by_name:
+            raise
+        return None, f"reading the model's own weights: {exc}"
 
 
 def _drop_older_copies(current: Path) -> None:

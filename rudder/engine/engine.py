@@ -23,7 +23,6 @@ import numpy as np
 from llama_cpp import _logger as llama_logger
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import LlamaGrammar
-from pydantic import BaseModel
 
 from rudder.engine import dense, llama_internals
 from rudder.engine.batch import DEFAULT_SEQUENCES, DEFAULT_TOKENS, BatchContext
@@ -38,6 +37,7 @@ from rudder.engine.generation import (
 from rudder.engine.gguf_header import model_identity
 from rudder.engine.hook import GraphHook
 from rudder.engine.identity import ModelIdentity
+from rudder.engine.info import ContextOverflowError, EngineError, ModelInfo
 from rudder.engine.model_file import ModelLoadError, check_gguf, embedded_model_path
 from rudder.engine.profiles import ModelProfile, profile_for
 from rudder.engine.sampling import TokenSampler, make_sampler
@@ -45,30 +45,6 @@ from rudder.engine.sites import discover_sites
 from rudder.engine.streaming import Generation
 
 __all__ = ["ContextOverflowError", "Engine", "EngineConfig", "EngineError", "ModelInfo", "ModelLoadError"]
-
-
-class EngineError(RuntimeError):
-    pass
-
-
-class ContextOverflowError(EngineError):
-    """The prompt does not fit the context window."""
-
-
-class ModelInfo(BaseModel):
-    path: Path
-    name: str
-    architecture: str
-    n_layer: int
-    n_embd: int
-    n_vocab: int
-    n_params: int = 0  # 0: unknown
-    n_ctx: int
-    n_ctx_train: int
-    chat_template: str
-    chat_template_source: Literal["gguf", "profile"]
-    profile: str  # the model profile's name (rudder/engine/profiles.py)
-    identity: ModelIdentity
 
 
 class Engine:
@@ -182,20 +158,6 @@ class Engine:
             gpu_layers=self.config.n_gpu_layers,
         )
 
-    def _weights_file(self, kind: str, asked: Weights | None) -> Path | None:
-        """The dense copy to read, None for the model's own weights. A copy that cannot be made is an error
-        only when asked for by name; `auto` then reads the model as it is (and says why)."""
-        if kind == "native":
-            return None
-        self.weights_note = ""
-        try:
-            return dense.dense_copy(self.info.path, kind, self.threads)
-        except dense.DenseWeightsError as exc:
-            if (asked or self.config.capture_weights) != "auto":
-                raise EngineError(str(exc)) from None
-            self.weights_note = f"reading the model's own weights: {exc}"
-            return None
-
     def batch_context(
         self, n_tokens: int | None = None, n_seq_max: int | None = None, weights: Weights | None = None
     ) -> BatchContext:
@@ -212,7 +174,13 @@ class Engine:
             if current is not None:
                 current.close()
             self._batch_ctx = None
-            source = self._weights_file(wanted[2], weights)
+            try:
+                by_name = (weights or self.config.capture_weights) != "auto"
+                source, self.weights_note = dense.copy_for_capture(
+                    self.info.path, wanted[2], self.threads, asked_by_name=by_name
+                )
+            except dense.DenseWeightsError as exc:
+                raise EngineError(str(exc)) from None
             current = BatchContext(self, wanted[0], wanted[1], weights=wanted[2], weights_file=source)
             if self._cvec is not None:
                 current.set_control_vector(self._cvec)
