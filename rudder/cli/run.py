@@ -53,7 +53,12 @@ def _repo(path: Path) -> Path:
 
 def _ask(request: ApprovalRequest) -> Decision:
     if not sys.stdin.isatty():
-        request.message = "no terminal to ask on (use --approval auto to allow without asking)"
+        request.message = (
+            "no terminal to ask on: changes to .git, .rudder and .rudder.toml always need a person's yes, "
+            "whatever --approval says (run interactively, or make that change yourself)"
+            if request.sensitive
+            else "no terminal to ask on (use --approval auto to allow without asking)"
+        )
         return Decision.REJECT
     console.print(Text.assemble((request.tool, "yellow"), f" wants to {request.access}: {request.reason}"))
     detail = request.diff or request.command or json.dumps(request.arguments, ensure_ascii=False)[:2000]
