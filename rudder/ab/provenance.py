@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +19,15 @@ SOURCE = Path(__file__).resolve().parents[2]
 
 def rudder_commit(source: Path = SOURCE) -> str:
     """HEAD of the checkout Rudder runs from, with "+dirty" when tracked files differ; "unknown" outside git."""
-
-    def git(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["git", "-C", str(source), *args], capture_output=True, text=True, timeout=10)
+    from rudder.tools.base import ToolError
+    from rudder.tools.safegit import run_git
 
     try:
-        head = git("rev-parse", "HEAD")
-        if head.returncode:
-            return "unknown"
-        dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
+        head = run_git(source, "rev-parse", "HEAD").strip()
+        dirty = run_git(source, "status", "--porcelain", "--untracked-files=no").strip()
+    except (ToolError, OSError):  # RepositoryError is a ToolError: not a repository, or a refused one
         return "unknown"
-    return head.stdout.strip() + ("+dirty" if dirty else "")
+    return head + ("+dirty" if dirty else "")
 
 
 def cpu_info(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, Any]:
