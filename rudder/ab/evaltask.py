@@ -48,6 +48,13 @@ def _messages(result: SampleResult) -> list[Any]:
     return messages
 
 
+def sample_seed(seed: int, epoch: int) -> int:
+    """Each epoch samples with its own seed (seed, seed + 1, ...): with one seed for all, every epoch of a
+    task at temperature > 0 replayed the first token for token. Arms share it, so they are compared on the
+    same random draws."""
+    return seed + epoch - 1
+
+
 @solver
 def rudder_agent(
     suite: Suite,
@@ -66,7 +73,7 @@ def rudder_agent(
             task=tasks[str(state.sample_id)],
             arm=arm,
             epoch=state.epoch,
-            seed=seed,
+            seed=sample_seed(seed, state.epoch),
             temperature=temperature,
             record_layers=record,
             record_dir=record_dir,
@@ -117,10 +124,11 @@ def rudder_ab(
     seed: int = 0,
     temperature: float = 0.0,
     max_steps: int | None = None,
+    split: str | None = None,
     record: str | None = None,
     record_dir: str | None = None,
 ) -> Task:
-    spec = select_tasks(resolve_suite(suite), tasks)
+    spec = select_tasks(resolve_suite(suite), tasks, split)
     if max_steps is not None:  # one cap for every task, e.g. to keep a run on a slow machine short
         spec.tasks = [t.model_copy(update={"max_steps": max_steps}) for t in spec.tasks]
     dataset = [
@@ -139,5 +147,6 @@ def rudder_ab(
             "rudder_version": __version__,
             "seed": seed,
             "temperature": temperature,
+            "split": split,
         },
     )

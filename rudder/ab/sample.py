@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from rudder.ab.suite import TaskDef
+from rudder.tools.safegit import run_git
 
 CHECK_OUTPUT_LIMIT = 4000
 
@@ -60,15 +61,16 @@ class SampleResult(BaseModel):
     worker: str = ""
 
 
+_IDENTITY = {
+    "GIT_AUTHOR_NAME": "ab",
+    "GIT_AUTHOR_EMAIL": "ab@rudder",
+    "GIT_COMMITTER_NAME": "ab",
+    "GIT_COMMITTER_EMAIL": "ab@rudder",
+}
+
+
 def _git(repo: Path, *args: str) -> None:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "ab",
-        "GIT_AUTHOR_EMAIL": "ab@rudder",
-        "GIT_COMMITTER_NAME": "ab",
-        "GIT_COMMITTER_EMAIL": "ab@rudder",
-    }
-    subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+    run_git(repo, *args, env=_IDENTITY, repository=args[0] != "init")
 
 
 def make_repo(task: TaskDef, parent: Path) -> Path:
