@@ -72,8 +72,15 @@ class ModelQuery:
         self._steer(record, phase, "phase")
         guard = CollapseGuard(self.steerer, on_event=lambda e: self._guarded(record, phase, e))
         constraints = self._constraints() if grammar is not None else None
+        # the system prompt and examples are the same run after run: the engine keeps their KV state on disk
+        stable = self.engine.format_chat(messages[: self.conversation.stable_messages], add_generation_prompt=False)
         generation = self.engine.stream(
-            render(messages), sampling, grammar=grammar, watchers=[guard], token_filter=constraints
+            render(messages),
+            sampling,
+            grammar=grammar,
+            watchers=[guard],
+            token_filter=constraints,
+            stable_prefix=stable,
         )
         for event in generation:
             self._emit(Token(record.index, event.text, phase, event.erase))
