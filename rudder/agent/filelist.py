@@ -12,11 +12,11 @@ from __future__ import annotations
 import bisect
 import json
 import os
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
 from rudder.tools.base import ToolError, Workspace
+from rudder.tools.safegit import run_git
 from rudder.tools.walk import visible_files
 
 
@@ -74,13 +74,7 @@ class FileList:
 
 def _index_path(root: Path) -> Path | None:
     try:
-        proc = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--path-format=absolute", "--git-path", "index"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        out = run_git(root, "rev-parse", "--path-format=absolute", "--git-path", "index")
+    except ToolError:
         return None
-    return Path(proc.stdout.strip()) if proc.returncode == 0 and proc.stdout.strip() else None
+    return Path(out.strip()) if out.strip() else None

@@ -5,17 +5,18 @@ All from git plumbing (no directory walk), so a 100,000-file repository costs a 
                  untracked files git does not ignore, read from disk);
     modified     `git diff --name-only`: tracked files whose work-tree content differs from the index;
     recency      `git log --name-only` over the last commits: files touched lately score higher.
-Git runs with `core.fsmonitor` off: a repository's config must not make Rudder run its programs.
+Git runs hardened (tools/safegit.py): a repository's config must not make Rudder run its programs.
 """
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rudder.tools.base import ToolError
+from rudder.tools.safegit import run_git
+
 RECENT_COMMITS = 200
-_GIT = ("git", "-c", "core.fsmonitor=false", "-c", "core.quotepath=off")
 
 
 @dataclass
@@ -25,16 +26,15 @@ class RepoFiles:
     recency: dict[str, float] = field(default_factory=dict)  # path -> 1 for the newest commit, falling
 
 
-def _git(root: Path, *args: str) -> bytes | None:
+def _git(root: Path, *args: str) -> str | None:
     try:
-        proc = subprocess.run([*_GIT, "-C", str(root), *args], capture_output=True, timeout=120, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+        return run_git(root, "-c", "core.quotepath=off", *args)
+    except ToolError:  # not in a work tree, git missing, or a .git Rudder does not run git in
         return None
-    return proc.stdout if proc.returncode == 0 else None
 
 
-def _names(out: bytes) -> list[str]:
-    return [name for name in out.decode("utf-8", errors="surrogateescape").split("\0") if name]
+def _names(out: str) -> list[str]:
+    return [name for name in out.split("\0") if name]
 
 
 def repo_files(root: Path) -> RepoFiles | None:
@@ -49,13 +49,13 @@ def repo_files(root: Path) -> RepoFiles | None:
         if len(parts) == 3:
             files.blobs[path] = parts[1] if parts[2] == "0" else ""  # a conflict: read the file
     untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z")
-    for path in _names(untracked or b""):
+    for path in _names(untracked or ""):
         files.blobs.setdefault(path, "")
-    changed = _git(root, "diff", "--name-only", "-z", "--relative", "--no-renames")
+    changed = _git(root, "diff", "--no-ext-diff", "--name-only", "-z", "--relative", "--no-renames")
     files.modified = set(_names(changed)) if changed is not None else set(files.blobs)
     log = _git(root, "log", f"-n{RECENT_COMMITS}", "--name-only", "--no-renames", "--relative", "--format=%x01", "-z")
     if log is not None:
-        commits = log.decode("utf-8", errors="surrogateescape").split("\x01")[1:]
+        commits = log.split("\x01")[1:]
         for age, commit in enumerate(commits):
             for path in commit.split("\0"):
                 path = path.strip("\n")
