@@ -131,15 +131,15 @@ class Checkpoints:
             repo = open_repo(root)
         except ToolError as exc:
             raise CheckpointError(f"checkpoints need a git repository: {exc}") from exc
-        self.work_tree = Path(str(repo.working_tree_dir)).resolve()
+        self.work_tree = repo.work_tree
         # only the workspace is snapshotted: a workspace inside a huge repository (or a home directory
         # under version control) must not cost a scan of everything around it
         self.scope = Path(root).resolve().relative_to(self.work_tree).as_posix()
-        git_dir = Path(repo.git_dir).resolve()
-        self.trees = GitTrees(self.work_tree, git_dir, self.scope)
+        git_dir = repo.git_dir
+        self.trees = GitTrees(self.work_tree, git_dir, self.scope, repo.common_dir)
         self.state = self.trees.state
         self.log = self.state / "checkpoints.jsonl"
-        linked = git_dir != Path(repo.common_dir).resolve()  # refs are shared by all worktrees
+        linked = git_dir != repo.common_dir  # refs are shared by all worktrees
         self.ref_prefix = f"refs/rudder/worktrees/{git_dir.name}/" if linked else "refs/rudder/checkpoints/"
         self.notice = notice
         self.lock = RunLock(self.state, notice)

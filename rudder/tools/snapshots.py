@@ -8,7 +8,8 @@ tracked files plus untracked files git does not ignore, within the workspace, mi
 - `ignored`: ignored files to include as well (a shell step can `git clean -fdx` a `.env` away; see
   `small_ignored_files` for the bound).
 
-Every git command goes through `GitTrees.git`, the one place to route them through a hardened runner.
+Every git command goes through `GitTrees.git`, which runs it through safegit (no hooks, fsmonitor, filters
+or other command-running config from the repository).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 import shutil
 from pathlib import Path
 
-from rudder.tools.gitrepo import run_git
+from rudder.tools.safegit import run_git  # hardened: no hooks, fsmonitor or command-running config
 from rudder.util.dirs import REPO_DIR
 
 MAX_SNAPSHOT_FILE = 50 * 1024 * 1024  # untracked files above this size are left out of snapshots
@@ -40,8 +41,8 @@ _CHUNK = 500  # paths per git command line
 class GitTrees:
     """Snapshots of one workspace (`scope`, relative to the work tree top) in private git objects."""
 
-    def __init__(self, work_tree: Path, git_dir: Path, scope: str) -> None:
-        self.work_tree, self.git_dir, self.scope = work_tree, git_dir, scope
+    def __init__(self, work_tree: Path, git_dir: Path, scope: str, common_dir: Path) -> None:
+        self.work_tree, self.git_dir, self.scope, self.common_dir = work_tree, git_dir, scope, common_dir
         self.state = git_dir / "rudder"
         self.index = self.state / "index"
 
@@ -174,10 +175,8 @@ class GitTrees:
 
     def stale_locks(self) -> list[Path]:
         """Git lock files under Rudder's own index files and refs (valid only while their owner runs)."""
-        common = Path(self.git("rev-parse", "--git-common-dir"))
-        common = common if common.is_absolute() else (self.work_tree / common)
         found = [path for path in self.state.glob("*.lock") if path.name != "run.lock"]
-        refs = common / "refs" / "rudder"
+        refs = self.common_dir / "refs" / "rudder"
         return found + (list(refs.rglob("*.lock")) if refs.is_dir() else [])
 
 
