@@ -2,13 +2,17 @@
 checkpoint (so `rudder undo` can revert it), then the diff of what it changed.
 
 The Session's tool collaborator. Its own state lives across turns: the files the model has seen
-(`read_paths`) and the tools the user allowed for the rest of the session (`always_allowed`).
+(`read_paths`) and the tools the user allowed for the rest of the session (`always_allowed`); it applies
+each step's changes to the session's file list and holds the repository's run lock for a turn.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,12 +22,13 @@ from rudder.agent.config import AgentConfig
 from rudder.agent.diffs import preview, read_text, target_path, unified
 from rudder.agent.discipline import LoopWatch
 from rudder.agent.events import ApprovalRequested, Listener, ToolCallFinished, ToolCallStarted
+from rudder.agent.filelist import FileList
 from rudder.agent.policy import decide
 from rudder.agent.protocol import ToolCall
 from rudder.agent.records import StepRecord, Trajectory
 from rudder.interfaces import StepPolicy
 from rudder.tools.base import Access, Tool, ToolError, Workspace
-from rudder.tools.gitops import Checkpoints
+from rudder.tools.gitops import Checkpoint, CheckpointError, Checkpoints
 
 
 @dataclass
@@ -43,9 +48,11 @@ class ToolExecution:
         trajectory: Trajectory,
         emit: Listener,
         interrupt: threading.Event,
+        file_list: FileList,
     ) -> None:
         self.ws, self.tools, self.config, self.checkpoints = ws, tools, config, checkpoints
         self.trajectory, self._emit, self._interrupt = trajectory, emit, interrupt
+        self.file_list = file_list  # the repo's files for the call constraints: each step's changes go in
         self.read_paths: set[Path] = set()  # files whose content the model has seen (read, attached, written)
         self.always_allowed: set[str] = set()  # tools the user allowed for the rest of the session
 
@@ -84,10 +91,21 @@ class ToolExecution:
         before = read_text(self.ws, path) if writes else None
         if call.tool == "write_file" and before is not None and before == getattr(call.args, "content", None):
             return Outcome(f"{self.ws.relative(path)} already has exactly this content: nothing changed.")  # type: ignore[arg-type]
-        checkpoint, outcome = None, Outcome("")
+        outcome = Outcome("")
+        # outside the try: a checkpoint that cannot be recorded is Rudder's error (the turn ends with it,
+        # the user is told), never an observation for the model; and no tool runs without one
+        checkpoint = self._begin_checkpoint(call, tool, record, path) if writes else None
+        self.trajectory.write(
+            "tool",
+            {
+                "step": record.index,
+                "turn": record.turn,
+                "tool": call.tool,
+                "arguments": call.arguments(),
+                "checkpoint": record.checkpoint,
+            },
+        )
         try:
-            if self.checkpoints is not None and writes:
-                checkpoint = self.checkpoints.begin(f"step {record.index}: {call.tool}")
             outcome.observation = tool.run(self.ws, call.args)
         except ToolError as exc:
             record.ok, record.error_kind = False, "tool"
@@ -97,6 +115,10 @@ class ToolExecution:
                 ended = self.checkpoints.end(checkpoint)
                 record.checkpoint = ended.id or None
                 outcome.changed = bool(ended.changes)
+                top = self.checkpoints.work_tree
+                self.file_list.changed(os.path.relpath(top / p, self.ws.root) for p in ended.files)
+            elif writes:
+                self.file_list.invalidate()  # no checkpoint says what changed
             if writes and path is not None:
                 after = read_text(self.ws, path)
                 record.diff = unified(before, after, self.ws.relative(path))
@@ -104,6 +126,27 @@ class ToolExecution:
                     outcome.change = (self.ws.relative(path), before, after)
             self._note_access(call.tool, path, record, outcome, loops)
         return outcome
+
+    def _begin_checkpoint(self, call: ToolCall, tool: Tool, record: StepRecord, path: Path | None) -> Checkpoint | None:
+        """Write-ahead: the state before the step is recorded before the tool runs. A write tool names its
+        file, so its checkpoint holds exactly that path; a command may change anything (and delete ignored
+        files, which are kept for it)."""
+        if self.checkpoints is None:
+            return None
+        exact = [self.ws.relative(path)] if tool.access == Access.WRITE and path is not None else None
+        label = f"step {record.index}: {call.tool}"
+        checkpoint = self.checkpoints.begin(label, exact, keep_ignored=tool.access == Access.EXECUTE)
+        record.checkpoint = checkpoint.id
+        return checkpoint
+
+    @contextmanager
+    def hold_repo(self, task: str) -> Iterator[None]:
+        """The repository's run lock for one turn: a second Rudder run in this work tree is refused."""
+        if self.checkpoints is None:
+            yield
+            return
+        with self.checkpoints.lock.hold(f"rudder: {task[:60]}"):
+            yield
 
     def _note_access(self, tool: str, path: Path | None, record: StepRecord, out: Outcome, loops: LoopWatch) -> None:
         if not record.ok:
@@ -139,6 +182,7 @@ class ToolExecution:
             reason=verdict.reason,
             diff=preview(self.ws, call.tool, call.args),
             command=getattr(call.args, "command", None),
+            sensitive=verdict.sensitive,
         )
         return self._ask(request, approver)
 
@@ -165,5 +209,5 @@ def checkpoints_or_none(root: Path) -> Checkpoints | None:
     """Checkpoints need git; outside a repository the agent still runs, just without undo."""
     try:
         return Checkpoints(root)
-    except ToolError:
+    except CheckpointError:
         return None

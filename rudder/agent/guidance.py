@@ -11,6 +11,7 @@ from rudder.agent import discipline, examples, prompts
 from rudder.agent.config import AgentConfig
 from rudder.agent.constraints import CallConstraints
 from rudder.agent.context import Conversation
+from rudder.agent.filelist import FileList
 from rudder.agent.protocol import JsonProtocol, ToolCallProtocol
 from rudder.agent.records import StepRecord
 from rudder.agent.turn import TurnState
@@ -21,8 +22,8 @@ from rudder.tools.toolbox import TOOLS_BY_NAME
 
 
 class Guidance:
-    def __init__(self, engine: Engine, ws: Workspace, config: AgentConfig) -> None:
-        self.engine, self.ws, self.config = engine, ws, config
+    def __init__(self, engine: Engine, ws: Workspace, config: AgentConfig, file_list: FileList) -> None:
+        self.engine, self.ws, self.config, self.file_list = engine, ws, config, file_list
 
     def attach_named_files(
         self, conversation: Conversation, task: str, protocol: ToolCallProtocol, repo_map: str, addendum: str
@@ -43,7 +44,7 @@ class Guidance:
         if not isinstance(protocol, JsonProtocol):
             return None
         if not self.config.is_small(self.engine.info):
-            return CallConstraints(self.ws)
+            return CallConstraints(self.ws, file_list=self.file_list)
         first = not turn.steps
         return CallConstraints(
             self.ws,
@@ -53,6 +54,7 @@ class Guidance:
             foreign_prefix=examples.FILE_PREFIX,
             task=turn.task,
             read={json.dumps(self.ws.relative(p), ensure_ascii=False)[1:-1] for p in read},
+            file_list=self.file_list,
         )
 
     def tests_before_finish(self, record: StepRecord, turn: TurnState, policy: StepPolicy) -> tuple[bool, str] | None:

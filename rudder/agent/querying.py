@@ -20,7 +20,10 @@ from rudder.agent.records import StepRecord
 from rudder.agent.turn import Stop
 from rudder.engine.generation import GenerationStats, Sampling
 from rudder.interfaces import Engine, Phase, Steerer, StepPolicy
+from rudder.vectors.gate import GateReading
 from rudder.vectors.guard import CollapseGuard, GuardEvent
+from rudder.vectors.recording import ActivationRecorder
+from rudder.vectors.stepwatch import StepWatch, free_text
 
 WARM = 0.7  # temperature for the one step after a repeat (change course)
 
@@ -64,8 +67,10 @@ class ModelQuery:
         constraints: CallConstraints | None = None,
         warm: bool = False,
         max_tokens: int | None = None,
+        recorder: ActivationRecorder | None = None,
     ) -> Reply:
-        """The model's text for this step; `warm` samples warmer (change course after a repeat)."""
+        """The model's text for this step; `warm` samples warmer (change course after a repeat); `recorder`
+        keeps the step's residuals (--record-activations)."""
         kind = record.kind
         sampling = policy.sampling(kind, sampling)
         if max_tokens is not None:
@@ -85,8 +90,20 @@ class ModelQuery:
         phase = Phase.THOUGHT if grammar is None else protocol.phase("")
         self._steer(record, policy, phase, "phase")
         guard = CollapseGuard(self.steerer, on_event=lambda e: self._guarded(record, phase, e))
+        bounds = getattr(protocol, "thought_bounds", free_text) if grammar is not None else free_text
+        watch = StepWatch.start(
+            self.steerer, record.index, recorder=recorder, bounds=bounds, on_gate=lambda r: self._gated(record, r)
+        )
+        watchers = [guard] if watch is None else [guard, watch]
+        # the system prompt and examples are the same run after run: the engine keeps their KV state on disk
+        stable = self.engine.format_chat(messages[: conversation.stable_messages], add_generation_prompt=False)
         generation = self.engine.stream(
-            render(messages), sampling, grammar=grammar, watchers=[guard], token_filter=constraints
+            render(messages),
+            sampling,
+            grammar=grammar,
+            watchers=watchers,
+            token_filter=constraints,
+            stable_prefix=stable,
         )
         runaway: str | None = None
         for event in generation:
@@ -105,6 +122,8 @@ class ModelQuery:
                 phase = now_phase
                 self._steer(record, policy, phase, "mode switch" if new_policy is not None else "phase")
         _record_generation(record, generation.stats)
+        if watch is not None:
+            record.gate += watch.finish()
         if generation.stats.stop_reason == "cancelled" and self._interrupt.is_set():
             record.output = generation.text
             raise Stop("stopped")
@@ -126,6 +145,11 @@ class ModelQuery:
         record.guard.append(event.as_dict())
         reason = f"guard: {event.kind}, {event.action} to x{event.factor_after:g} ({event.detail})"
         self._emit(SteeringChanged(record.index, phase, event.plan, reason, guard=event.as_dict()))
+
+    def _gated(self, record: StepRecord, reading: GateReading) -> None:
+        """A conditional vector's gate was read: the UI's step header shows the value and the verdict."""
+        plan = self.steerer.plan.describe()
+        self._emit(SteeringChanged(record.index, Phase.THOUGHT, plan, reading.describe(), gate=reading.as_dict()))
 
 
 def with_step_addendum(messages: list[dict[str, str]], addendum: str, system_addendum: str) -> list[dict[str, str]]:

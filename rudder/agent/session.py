@@ -1,12 +1,10 @@
 """The agent loop: run → turn → step → plan / act → observe, short enough to read in one sitting.
 
-Each step has a kind (plan, explore, edit, test, review, answer). Before the model writes, the active
-mode turns (kind, phase) into a SteeringPlan and the Steerer swaps it in; inside a step the plan can
-change at a phase boundary (e.g. no steering while the model writes the tool call's JSON). Every step
-is written to the trajectory in a `finally`, so a crash never loses the run.
-
-State is explicit: collaborators `model` (querying.py), `guidance` (guidance.py) and `execution`
-(execution.py), each with its own state, and a `TurnState` per turn (turn.py).
+Each step has a kind (plan, explore, edit, test, review, answer); before the model writes, the active mode
+turns (kind, phase) into a SteeringPlan, which can change at a phase boundary inside the step (e.g. none
+while the model writes the tool call's JSON). Every step is written to the trajectory in a `finally`, so a
+crash never loses the run. The state is explicit: the collaborators `model` (querying.py), `guidance`
+(guidance.py) and `execution` (execution.py) hold their own, a `TurnState` (turn.py) the turn's.
 
 The contract for front ends (CLI, TUI, ACP server, A/B harness):
   run(task) / send(message)   one turn each, in one conversation; both block and return a RunSummary
@@ -28,6 +26,7 @@ from rudder.agent.config import AgentConfig
 from rudder.agent.context import Conversation
 from rudder.agent.events import Event, Listener, ModeSwitched, RunFinished, RunStarted, StepFinished, StepStarted
 from rudder.agent.execution import ToolExecution, checkpoints_or_none
+from rudder.agent.filelist import FileList
 from rudder.agent.guidance import Guidance
 from rudder.agent.manifest import build_manifest
 from rudder.agent.protocol import JsonProtocol, ProtocolError, ToolCall, ToolCallProtocol
@@ -40,6 +39,7 @@ from rudder.engine.generation import Sampling
 from rudder.interfaces import Engine, Steerer, StepKind, StepPolicy
 from rudder.tools.base import Access, Tool, Workspace
 from rudder.tools.toolbox import all_tools
+from rudder.vectors.recording import ActivationRecorder
 
 PLAN_TOKENS = 96
 
@@ -68,7 +68,7 @@ class Session:
         self.checkpoints = checkpoints_or_none(workspace.root)
         self.repo_map = repo_map
         self.listener: Listener = listener or (lambda event: None)
-        # what the session has done: every step of every turn, the conversation, this turn's state and totals
+        # what the session has done (every step of every turn), the conversation, this turn's state and totals
         self.history: list[StepRecord] = []
         self.conversation: Conversation | None = None
         self.state = TurnState(number=0, task="")
@@ -79,12 +79,13 @@ class Session:
         self._pending_policy: tuple[StepPolicy, bool] | None = None
         self._policy_lock = threading.Lock()
         self._busy = threading.Lock()
-        # the collaborators
-        switched = lambda step: self._take_pending_policy(step, mid_step=True)  # noqa: E731
-        self.model = ModelQuery(engine, self.steerer, self._emit, self._interrupt, switched)
-        self.guidance = Guidance(engine, workspace, self.config)
+        self.recorder: ActivationRecorder | None = None  # residuals per step (--record-activations)
+        # the collaborators; the file list is shared: execution applies each step's changes, guidance reads it
+        self.file_list, emit, interrupt = FileList(workspace), self._emit, self._interrupt
+        self.model = ModelQuery(engine, steerer, emit, interrupt, lambda i: self._take_pending_policy(i, mid_step=True))
+        self.guidance = Guidance(engine, workspace, self.config, self.file_list)
         self.execution = ToolExecution(
-            workspace, self.tools, self.config, self.checkpoints, self.trajectory, self._emit, self._interrupt
+            workspace, self.tools, self.config, self.checkpoints, self.trajectory, emit, interrupt, self.file_list
         )
 
     @property
@@ -97,8 +98,6 @@ class Session:
         """Stop the current turn: generation within one token, a running tool at once, approvals rejected."""
         self._interrupt.set()
         self.ws.cancel.set()
-
-    stop = interrupt
 
     def switch_policy(self, policy: StepPolicy, *, now: bool = False) -> None:
         """Change mode at the next step, or at the next token if `now`."""
@@ -166,8 +165,9 @@ class Session:
             self.trajectory.write("run", {**run, "repo": str(self.ws.root), "config": config, "manifest": described})
             self._emit(RunStarted(turn.number, task, self.policy.name, described))
             try:
-                while True:
-                    self.step()
+                with self.execution.hold_repo(task):
+                    while True:
+                        self.step()
             except Stop as stop:
                 summary.status, summary.answer = stop.status, stop.answer  # type: ignore[assignment]
             except Exception as exc:  # the turn ends, the trajectory keeps the reason
@@ -181,8 +181,6 @@ class Session:
 
     def close(self) -> None:
         self.trajectory.close()
-
-    # -- one step -------------------------------------------------------------------------------------
 
     def step(self) -> StepRecord:
         turn = self.state
@@ -223,7 +221,8 @@ class Session:
         constraints = self.guidance.constraints(self.protocol, self.state, read) if grammar is not None else None
         return self.model.query(
             record, self.conversation, self.policy, sampling=self.sampling, protocol=self.protocol,
-            system_addendum=self._system_addendum, grammar=grammar, constraints=constraints, warm=warm, **limits,
+            system_addendum=self._system_addendum, grammar=grammar, constraints=constraints, warm=warm,
+            recorder=self.recorder, **limits,
         )  # fmt: skip
 
     def _plan(self, record: StepRecord) -> None:
