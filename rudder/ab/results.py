@@ -78,6 +78,7 @@ def load_results(log_dir: str, quiet: bool = False) -> Results:
                 "epochs",
                 "tasks",
                 "split",
+                "suite_digest",
                 "seed",
                 "temperature",
                 "rudder_version",
