@@ -141,3 +141,21 @@ def test_a_log_dir_resumes_only_on_the_same_tasks(recorded):
         with pytest.raises(SuiteError, match="its logs were made on other tasks .* use a new --out"):
             run_ab(opts, changed)
     assert len(seen) == asked
+
+
+def test_samples_of_a_stopped_run_count_as_pending_not_as_infrastructure_failures(recorded, tmp_path):
+    from inspect_ai.log import EvalError, list_eval_logs, read_eval_log, write_eval_log
+
+    _, opts = recorded
+    out = tmp_path / "stopped"
+    out.mkdir()
+    for info in list_eval_logs(opts.out):
+        log = read_eval_log(info)
+        if log.eval.metadata["arm"] == "fast-draft":
+            log.samples[0].error = EvalError(message="CancelledError()", traceback="", traceback_ansi="")
+            log.samples[0].scores = None
+        write_eval_log(log, str(out / info.name.rsplit("/", 1)[-1]))
+    results = load_results(str(out))
+    assert results.pending == 1 and not results.infra() and len(results.rows) == 3 * 2 * 3 - 1
+    write_report(str(out), tmp_path / "report", n_boot=200)
+    assert "**Incomplete**: 1 sample(s) are not judged yet" in (tmp_path / "report" / "report.md").read_text()
