@@ -56,7 +56,14 @@ def sample_seed(seed: int, epoch: int) -> int:
 
 
 @solver
-def rudder_agent(suite: Suite, arm: str, seed: int = 0, temperature: float = 0.0):
+def rudder_agent(
+    suite: Suite,
+    arm: str,
+    seed: int = 0,
+    temperature: float = 0.0,
+    record: str | None = None,
+    record_dir: str | None = None,
+):
     tasks = {t.id: t for t in suite.tasks}
     order = {t.id: i for i, t in enumerate(suite.tasks)}
 
@@ -68,6 +75,8 @@ def rudder_agent(suite: Suite, arm: str, seed: int = 0, temperature: float = 0.0
             epoch=state.epoch,
             seed=sample_seed(seed, state.epoch),
             temperature=temperature,
+            record_layers=record,
+            record_dir=record_dir,
         )
         priority = (state.epoch, order[str(state.sample_id)], arms.index(arm) if arm in arms else 0)
         result = await _pool().run(request, priority)  # InfraError -> an Inspect sample error, counted apart
@@ -116,6 +125,8 @@ def rudder_ab(
     temperature: float = 0.0,
     max_steps: int | None = None,
     split: str | None = None,
+    record: str | None = None,
+    record_dir: str | None = None,
 ) -> Task:
     spec = select_tasks(resolve_suite(suite), tasks, split)
     if max_steps is not None:  # one cap for every task, e.g. to keep a run on a slow machine short
@@ -127,7 +138,7 @@ def rudder_ab(
     return Task(
         name=f"{spec.name}@{arm.replace('/', '+')}",  # a "/" would become a folder in the log's file name
         dataset=dataset,
-        solver=rudder_agent(spec, arm, seed, temperature),
+        solver=rudder_agent(spec, arm, seed, temperature, record, record_dir),
         scorer=checker(),
         metadata={
             "suite": spec.name,

@@ -31,6 +31,7 @@ class RunOptions(BaseModel):
     model: str | None = None
     sample_timeout: float = 900.0
     max_steps: int | None = None
+    record_layers: str | None = None  # --record-activations: saved under OUT/activations/ARM/
 
 
 def _suite_arg(spec: str) -> str:
@@ -77,6 +78,11 @@ def run_ab(opts: RunOptions, suite: Suite, progress: Callable[[int, int, int], N
             temperature=opts.temperature,
             **({"max_steps": opts.max_steps} if opts.max_steps else {}),  # unchanged task args resume old logs
             **({"split": opts.split} if opts.split else {}),
+            **(
+                {"record": opts.record_layers, "record_dir": os.path.join(os.path.abspath(opts.out), "activations")}
+                if opts.record_layers
+                else {}
+            ),
         )
         for arm in opts.arms
     ]

@@ -49,6 +49,13 @@ def run_cmd(
     ] = 900.0,
     max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="cap every task's agent steps")] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="write the report when done")] = True,
+    record_activations: Annotated[
+        str | None,
+        typer.Option(
+            "--record-activations",
+            help="LAYERS (e.g. 14 or 10,14,18): each step's residual, in OUT/activations/ARM/TASK.eN.activations.npz",
+        ),
+    ] = None,
     threads: Annotated[
         int | None,
         typer.Option(
@@ -78,6 +85,13 @@ def run_cmd(
     from rudder.ab.suite import SuiteError, select_tasks
     from rudder.modes.registry import ModeError, get_mode
 
+    if record_activations is not None:
+        from rudder.vectors.recording import RecordingError, parse_layers_arg
+
+        try:
+            parse_layers_arg(record_activations, 1 << 16)  # the syntax now; the model's range in the worker
+        except RecordingError as exc:
+            raise fail(str(exc)) from None
     if threads is not None:
         os.environ["RUDDER_THREADS"] = str(threads)  # the budget threads_per_worker splits among the workers
     if backend not in ("local", "ray"):
@@ -105,6 +119,7 @@ def run_cmd(
         model=str(model) if model else None,
         sample_timeout=timeout,
         max_steps=max_steps,
+        record_layers=record_activations,
     )
     if backend == "ray":
         import ray
