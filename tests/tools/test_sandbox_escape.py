@@ -155,3 +155,17 @@ def test_rudders_own_environment_inside_the_repository_is_read_only(
     out = sh(sandboxed, "echo 'import os' >> .venv/lib/rudder/__init__.py; echo ok > elsewhere.txt")
     assert "Read-only file system" in out and (root / "elsewhere.txt").exists()
     assert (package / "__init__.py").read_text() == "# rudder\n"
+
+
+def test_path_directories_inside_the_repository_are_read_only(
+    sandboxed: Workspace, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An activated project venv puts .venv/bin first on PATH: a `setpriv`, `bwrap` or `git` planted there
+    would be started by Rudder, outside the sandbox, on the next command."""
+    venv_bin = root / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (root / ".venv" / "lib").mkdir()
+    monkeypatch.setenv("PATH", f"{venv_bin}{os.pathsep}{os.environ['PATH']}")
+    out = sh(sandboxed, "printf '#!/bin/sh\\ntouch /tmp/x\\n' > .venv/bin/setpriv; echo ok > .venv/lib/site.txt")
+    assert "Read-only file system" in out and not (venv_bin / "setpriv").exists()
+    assert (root / ".venv" / "lib" / "site.txt").exists()  # the rest of the venv stays writable
