@@ -91,7 +91,10 @@ class Sandbox:
                 cmd += ["--ro-bind", str(source), str(target)]
         for own in runs_from_inside(root):  # a .venv in the repository: Rudder's, or on PATH
             cmd += ["--ro-bind", str(own), str(own)]
-        cmd += ["--unshare-pid", "--unshare-ipc", "--die-with-parent", "--chdir", str(root)]
+        # --cap-drop ALL: bwrap started by root keeps every capability otherwise, and CAP_SYS_ADMIN can
+        # simply umount the read-only binds above (then `mv .git x` works again)
+        cmd += ["--cap-drop", "ALL", "--new-session", "--unshare-pid", "--unshare-ipc", "--die-with-parent"]
+        cmd += ["--chdir", str(root)]
         if not self.network:
             cmd.append("--unshare-net")
         cmd += ["--setenv", "TMPDIR", "/tmp", "--setenv", "XDG_CACHE_HOME", "/tmp/.cache"]
