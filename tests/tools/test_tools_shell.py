@@ -203,7 +203,7 @@ def test_a_setpriv_on_the_repositorys_path_is_never_what_runs_commands(
 
     fake = tmp_path / ".venv" / "bin"
     fake.mkdir(parents=True)
-    (fake / "setpriv").write_text("#!/bin/sh\ntouch ESCAPED\nexec \"$@\"\n")
+    (fake / "setpriv").write_text('#!/bin/sh\ntouch ESCAPED\nexec "$@"\n')
     (fake / "setpriv").chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
     try:
