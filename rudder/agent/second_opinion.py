@@ -7,8 +7,8 @@ correct first edit, then the next step (where neutral calls finish) edited the f
 change"); and a terse-steered thought degenerated into `to 8080, to 808080, to 80808080, ...`, which the
 unsteered call then copied into the file. The two signs the harness acts on:
 
-- a write to the file the previous step of this turn changed successfully (the "is it done?" step
-  re-edits fresh work): the unsteered model decides; when it calls finish, the work stands;
+- a write to the file this turn's latest change touched (the "is it done?" step re-edits fresh work):
+  the unsteered model decides; when it calls finish, the work stands;
 - a steered thought that degenerates (repeats itself, or compresses like a loop): the call is cut and
   asked again unsteered, before it can copy the loop into a file.
 
@@ -38,16 +38,19 @@ def shapes(policy: StepPolicy, kind: StepKind) -> bool:
     return steered or bool(policy.addendum(kind).strip())
 
 
-def rewrites_fresh_change(call: ToolCall, previous: StepRecord | None, ws: Workspace) -> bool:
-    """A write to the file that the previous step of this turn changed successfully."""
-    if previous is None or not previous.ok or not previous.diff or call.tool not in WRITES:
-        return False
-    if previous.tool not in WRITES or not previous.arguments:
-        return False
+def rewrites_fresh_change(call: ToolCall, turn_steps: list[StepRecord], ws: Workspace) -> int | None:
+    """The step whose change this write would redo: the turn's latest successful change, when this call
+    writes the same file again. None otherwise."""
+    if call.tool not in WRITES:
+        return None
+    last = next((s for s in reversed(turn_steps) if s.ok and s.diff and s.tool in WRITES and s.arguments), None)
+    if last is None or last.arguments is None:
+        return None
     try:
-        return ws.resolve(str(call.arguments().get("path", ""))) == ws.resolve(str(previous.arguments["path"]))
-    except (ToolError, KeyError):
-        return False
+        same = ws.resolve(str(call.arguments().get("path", ""))) == ws.resolve(str(last.arguments.get("path", "")))
+    except ToolError:
+        return None
+    return last.index if same else None
 
 
 def degenerate_thought(thought: str) -> str | None:

@@ -309,9 +309,9 @@ class Session(ModelQuery, Guidance, ToolExecution):
                 call = self.protocol.parse(text)
             except ProtocolError:
                 return text
-            previous = self.turn_steps[-1] if self.turn_steps else None
-            if previous is not None and second_opinion.rewrites_fresh_change(call, previous, self.ws):
-                reason = f"it re-edited what step {previous.index} had just changed"
+            changed_at = second_opinion.rewrites_fresh_change(call, self.turn_steps, self.ws)
+            if changed_at is not None:
+                reason = f"it re-edited what step {changed_at} had just changed"
         if reason is None:
             return text
         record.second_opinion = f"{reason}; the mode's call: {text[:400]}"
