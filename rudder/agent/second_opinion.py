@@ -5,12 +5,14 @@ Found on the embedded model (issue 22): in fast-draft, "in config.py, change POR
 correct first edit, then the next step (where neutral calls finish) edited the fresh line again and left
 `PORT = 8080, change to 8080` (the addendum alone did it too: "make the smallest change" read as "make a
 change"); and a terse-steered thought degenerated into `to 8080, to 808080, to 80808080, ...`, which the
-unsteered call then copied into the file. The two signs the harness acts on:
+unsteered call then copied into the file; and, after a steered thought, the call's "replace" ran on as
+`PORT = 8080; 1; 2; 3; ...` to the token limit. The signs the harness acts on:
 
 - a write to the file this turn's latest change touched (the "is it done?" step re-edits fresh work):
   the unsteered model decides; when it calls finish, the work stands;
 - a steered thought that degenerates (repeats itself, or compresses like a loop): the call is cut and
-  asked again unsteered, before it can copy the loop into a file.
+  asked again unsteered, before it can copy the loop into a file;
+- a call the mode's step left unusable (not valid JSON, cut at the token limit, a runaway string).
 
 Only modes that shape the step (a steered phase or an addendum) are second-guessed; neutral never is.
 """

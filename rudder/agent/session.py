@@ -306,14 +306,17 @@ class Session(ModelQuery, Guidance, ToolExecution):
         reason = None
         if self._thought_loop is not None:
             reason = f"the steered thought looped on {self._thought_loop.strip()[:40]!r}"
+        elif self._runaway is not None:
+            reason = f"its call ran away on {self._runaway.strip()[:40]!r}"
         else:
             try:
                 call = self.protocol.parse(text)
-            except ProtocolError:
-                return text
-            changed_at = second_opinion.rewrites_fresh_change(call, self.turn_steps, self.ws)
-            if changed_at is not None:
-                reason = f"it re-edited what step {changed_at} had just changed"
+            except ProtocolError as exc:
+                reason = f"its call was not valid ({exc})"
+            else:
+                changed_at = second_opinion.rewrites_fresh_change(call, self.turn_steps, self.ws)
+                if changed_at is not None:
+                    reason = f"it re-edited what step {changed_at} had just changed"
         if reason is None:
             return text
         record.second_opinion = f"{reason}; the mode's call: {text[:400]}"

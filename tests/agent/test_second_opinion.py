@@ -102,3 +102,12 @@ def test_ordinary_thoughts_are_not_loops() -> None:
     ):
         assert degenerate_thought(thought) is None, thought
     assert degenerate_thought("To make it to make it to make it to make it to make it") is not None
+
+
+def test_a_steered_call_that_runs_on_to_the_token_limit_is_asked_again(repo: Path) -> None:
+    counting = '{"thought": "To change PORT.", "tool": "edit_file", "path": "config.py", "search": "PORT = 80", '
+    counting += '"replace": "PORT = 8080; ' + "; ".join(str(n) for n in range(1, 40))  # cut: no closing quote
+    s, _, _ = run(repo, "fast-draft", [counting, GOOD_EDIT, FINISH])
+    assert (repo / "config.py").read_text() == 'PORT = 8080\nHOST = "localhost"\n'
+    assert "not valid" in (s.history[0].second_opinion or "") and s.history[0].ok
+    assert s.summary.status == "finished" and s.summary.protocol_errors == 0
