@@ -34,6 +34,7 @@ from rudder.agent.events import (
     StepStarted,
 )
 from rudder.agent.execution import ToolExecution
+from rudder.agent.filelist import FileList
 from rudder.agent.guidance import Guidance
 from rudder.agent.manifest import build_manifest
 from rudder.agent.protocol import JsonProtocol, ProtocolError, ToolCall, ToolCallProtocol
@@ -44,8 +45,8 @@ from rudder.agent.steps import next_step_kind
 from rudder.engine.engine import ContextOverflowError
 from rudder.engine.generation import Sampling
 from rudder.interfaces import Engine, Steerer, StepKind, StepPolicy
-from rudder.tools.base import Access, Tool, ToolError, Workspace
-from rudder.tools.gitops import Checkpoints
+from rudder.tools.base import Access, Tool, Workspace
+from rudder.tools.gitops import CheckpointError, Checkpoints
 from rudder.tools.toolbox import all_tools
 from rudder.vectors.recording import ActivationRecorder
 
@@ -96,6 +97,7 @@ class Session(ModelQuery, Guidance, ToolExecution):
         self._busy = threading.Lock()
         self._change: tuple[str, str | None, str | None] | None = None
         self._changed = False
+        self.file_list = FileList(workspace)  # for the call constraints, updated from each step's changes
         self.read_paths: set[Path] = set()  # files whose content the model has seen (read, attached, written)
         self.loops = discipline.LoopWatch()
         self._warm_steps = 0  # steps left to sample warmer (after a repeat)
@@ -186,8 +188,9 @@ class Session(ModelQuery, Guidance, ToolExecution):
             )
             self._emit(RunStarted(self.turn, task, self.policy.name, manifest.model_dump(mode="json")))
             try:
-                while True:
-                    self.step()
+                with self.hold_repo(task):
+                    while True:
+                        self.step()
             except Stop as stop:
                 self.summary.status, self.summary.answer = stop.status, stop.answer  # type: ignore[assignment]
             except Exception as exc:  # the turn ends, the trajectory keeps the reason
@@ -359,7 +362,7 @@ def _checkpoints_or_none(root: Path) -> Checkpoints | None:
     """Checkpoints need git; outside a repository the agent still runs, just without undo."""
     try:
         return Checkpoints(root)
-    except ToolError:
+    except CheckpointError:
         return None
 
 

@@ -53,18 +53,17 @@ def test_the_reported_escape_conftest_renames_git_and_plants_fsmonitor(
         "    os.rename('.git', '.x')\n"
         "    shutil.copytree('.x', '.git', symlinks=True)\n"
         "except OSError as exc:\n"
-        "    print('RENAME-FAILED', exc)\n"
+        "    open('attempt.log', 'a').write(f'RENAME-FAILED {exc}\\n')\n"
         "try:\n"
         "    with open('.git/config', 'a') as config:\n"
         f"        config.write('[core]\\n\\tfsmonitor = \"echo ESCAPED-$(id -u) >> {marker}; false\"\\n')\n"
         "except OSError as exc:\n"
-        "    print('CONFIG-FAILED', exc)\n"
+        "    open('attempt.log', 'a').write(f'CONFIG-FAILED {exc}\\n')\n"
     )
     (root / "tests" / "test_ok.py").write_text("def test_ok():\n    assert True\n")
     before = git_state(root)
     out = run_tests(sandboxed, RunTestsArgs())
-    assert "tests passed" in out, out
-    assert git_state(root) == before and not (root / ".x").exists()
+    after = git_state(root)
     checkpoints = Checkpoints(root)  # the next run's own git calls
     step = checkpoints.begin("write")
     (root / "notes.txt").write_text("x\n")
@@ -72,6 +71,9 @@ def test_the_reported_escape_conftest_renames_git_and_plants_fsmonitor(
     git_status(sandboxed, GitStatusArgs())
     subprocess.run(["git", "status"], cwd=root, capture_output=True, check=False)  # and the user's own git
     assert not marker.exists(), marker.read_text()
+    attempt = (root / "attempt.log").read_text()
+    assert "tests passed" in out and "RENAME-FAILED" in attempt and "CONFIG-FAILED" in attempt, (out, attempt)
+    assert after == before and not (root / ".x").exists()
 
 
 @pytest.mark.parametrize(
@@ -80,6 +82,7 @@ def test_the_reported_escape_conftest_renames_git_and_plants_fsmonitor(
         "mv .git x",
         "g=.g; mv ${g}it .x",  # the spelling a text check cannot see
         "cp -r .git /tmp/g && printf '[core]\\n\\tfsmonitor = touch /tmp/x\\n' >> /tmp/g/config && cp -r /tmp/g/. .git",
+        "mv .git .z && cp -r .z .git && printf '[core]\\n\\tfsmonitor = touch /tmp/x\\n' >> .git/config",
         "rm -rf .git",
         "rm -rf .git/objects .git/refs .git/HEAD",
         "echo evil > .git/hooks/pre-commit; chmod +x .git/hooks/pre-commit",
