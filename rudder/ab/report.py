@@ -102,6 +102,13 @@ def markdown(a: Analysis, plots: list[str]) -> str:
         "Infrastructure failures (crashes, timeouts) are counted apart and left out of every test.",
         "",
     ]
+    if a.pending:
+        lines += [
+            f"**Incomplete**: {a.pending} sample(s) are not judged yet (the run was stopped before they "
+            "finished); every number below is over the judged samples only. `rudder ab run` with the same "
+            "arguments and --out resumes the run.",
+            "",
+        ]
     r, m = a.run, a.model
     if r or m:
         lines += [

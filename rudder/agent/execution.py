@@ -7,8 +7,11 @@ config, policy, approver, checkpoints and event listener.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,12 +20,13 @@ from rudder.agent.approval import ApprovalRequest, Approver, Decision
 from rudder.agent.config import AgentConfig
 from rudder.agent.diffs import preview, read_text, target_path, unified
 from rudder.agent.events import ApprovalRequested, Event, ToolCallFinished, ToolCallStarted
+from rudder.agent.filelist import FileList
 from rudder.agent.policy import decide
 from rudder.agent.protocol import ToolCall
 from rudder.agent.records import StepRecord, Trajectory
 from rudder.interfaces import StepPolicy
 from rudder.tools.base import Access, Tool, ToolError, Workspace
-from rudder.tools.gitops import Checkpoints
+from rudder.tools.gitops import Checkpoint, Checkpoints
 
 if TYPE_CHECKING:
     from rudder.agent.discipline import LoopWatch
@@ -38,6 +42,7 @@ class ToolExecution:
     trajectory: Trajectory
     always_allowed: set[str]
     read_paths: set[Path]
+    file_list: FileList
     loops: LoopWatch
     _interrupt: threading.Event
     _change: tuple[str, str | None, str | None] | None
@@ -79,10 +84,21 @@ class ToolExecution:
         before = read_text(self.ws, path) if writes else None
         if call.tool == "write_file" and before is not None and before == getattr(call.args, "content", None):
             return f"{self.ws.relative(path)} already has exactly this content: nothing changed."  # type: ignore[arg-type]
-        checkpoint, self._changed = None, False
+        self._changed = False
+        # outside the try: a checkpoint that cannot be recorded is Rudder's error (the turn ends with it,
+        # the user is told), never an observation for the model; and no tool runs without one
+        checkpoint = self._begin_checkpoint(call, tool, record, path) if writes else None
+        self.trajectory.write(
+            "tool",
+            {
+                "step": record.index,
+                "turn": record.turn,
+                "tool": call.tool,
+                "arguments": call.arguments(),
+                "checkpoint": record.checkpoint,
+            },
+        )
         try:
-            if self.checkpoints is not None and writes:
-                checkpoint = self.checkpoints.begin(f"step {record.index}: {call.tool}")
             return tool.run(self.ws, call.args)
         except ToolError as exc:
             record.ok, record.error_kind = False, "tool"
@@ -92,12 +108,37 @@ class ToolExecution:
                 ended = self.checkpoints.end(checkpoint)
                 record.checkpoint = ended.id or None
                 self._changed = bool(ended.changes)
+                top = self.checkpoints.work_tree
+                self.file_list.changed(os.path.relpath(top / p, self.ws.root) for p in ended.files)
+            elif writes:
+                self.file_list.invalidate()  # no checkpoint says what changed
             if writes and path is not None:
                 after = read_text(self.ws, path)
                 record.diff = unified(before, after, self.ws.relative(path))
                 if record.diff is not None:
                     self._change = (self.ws.relative(path), before, after)
             self._note_access(call.tool, path, record)
+
+    def _begin_checkpoint(self, call: ToolCall, tool: Tool, record: StepRecord, path: Path | None) -> Checkpoint | None:
+        """Write-ahead: the state before the step is recorded before the tool runs. A write tool names its
+        file, so its checkpoint holds exactly that path; a command may change anything (and delete ignored
+        files, which are kept for it)."""
+        if self.checkpoints is None:
+            return None
+        exact = [self.ws.relative(path)] if tool.access == Access.WRITE and path is not None else None
+        label = f"step {record.index}: {call.tool}"
+        checkpoint = self.checkpoints.begin(label, exact, keep_ignored=tool.access == Access.EXECUTE)
+        record.checkpoint = checkpoint.id
+        return checkpoint
+
+    @contextmanager
+    def hold_repo(self, task: str) -> Iterator[None]:
+        """The repository's run lock for one turn: a second Rudder run in this work tree is refused."""
+        if self.checkpoints is None:
+            yield
+            return
+        with self.checkpoints.lock.hold(f"rudder: {task[:60]}"):
+            yield
 
     def _note_access(self, tool: str, path: Path | None, record: StepRecord) -> None:
         if not record.ok:
@@ -131,6 +172,7 @@ class ToolExecution:
             reason=verdict.reason,
             diff=preview(self.ws, call.tool, call.args),
             command=getattr(call.args, "command", None),
+            sensitive=verdict.sensitive,
         )
         return self._ask(request)
 

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rudder.agent import discipline, prompts
+from rudder.agent import discipline, prompts, second_opinion
 from rudder.agent.approval import Approver
 from rudder.agent.config import AgentConfig
 from rudder.agent.context import Conversation
@@ -34,6 +34,7 @@ from rudder.agent.events import (
     StepStarted,
 )
 from rudder.agent.execution import ToolExecution
+from rudder.agent.filelist import FileList
 from rudder.agent.guidance import Guidance
 from rudder.agent.manifest import build_manifest
 from rudder.agent.protocol import JsonProtocol, ProtocolError, ToolCall, ToolCallProtocol
@@ -44,8 +45,8 @@ from rudder.agent.steps import next_step_kind
 from rudder.engine.engine import ContextOverflowError
 from rudder.engine.generation import Sampling
 from rudder.interfaces import Engine, Steerer, StepKind, StepPolicy
-from rudder.tools.base import Access, Tool, ToolError, Workspace
-from rudder.tools.gitops import Checkpoints
+from rudder.tools.base import Access, Tool, Workspace
+from rudder.tools.gitops import CheckpointError, Checkpoints
 from rudder.tools.toolbox import all_tools
 from rudder.vectors.recording import ActivationRecorder
 
@@ -96,10 +97,12 @@ class Session(ModelQuery, Guidance, ToolExecution):
         self._busy = threading.Lock()
         self._change: tuple[str, str | None, str | None] | None = None
         self._changed = False
+        self.file_list = FileList(workspace)  # for the call constraints, updated from each step's changes
         self.read_paths: set[Path] = set()  # files whose content the model has seen (read, attached, written)
         self.loops = discipline.LoopWatch()
         self._warm_steps = 0  # steps left to sample warmer (after a repeat)
         self._runaway: str | None = None
+        self._thought_loop: str | None = None  # the loop a steered thought fell into (query cuts it)
         self.recorder: ActivationRecorder | None = None  # residuals per step (--record-activations)
 
     # -- control from outside (any thread) ---------------------------------------------------------
@@ -185,8 +188,9 @@ class Session(ModelQuery, Guidance, ToolExecution):
             )
             self._emit(RunStarted(self.turn, task, self.policy.name, manifest.model_dump(mode="json")))
             try:
-                while True:
-                    self.step()
+                with self.hold_repo(task):
+                    while True:
+                        self.step()
             except Stop as stop:
                 self.summary.status, self.summary.answer = stop.status, stop.answer  # type: ignore[assignment]
             except Exception as exc:  # the turn ends, the trajectory keeps the reason
@@ -261,7 +265,7 @@ class Session(ModelQuery, Guidance, ToolExecution):
     def _act(self, record: StepRecord) -> None:
         assert self.conversation is not None
         try:
-            text = self.query(record, grammar=self.protocol.grammar())
+            text = self._second_opinion(record, self.query(record, grammar=self.protocol.grammar()))
         except ContextOverflowError as exc:
             raise Stop("error", str(exc)) from exc
         record.output = text
@@ -297,6 +301,39 @@ class Session(ModelQuery, Guidance, ToolExecution):
         if self._interrupt.is_set():
             raise Stop("stopped")
 
+    def _second_opinion(self, record: StepRecord, text: str) -> str:
+        """Ask again with the mode set aside when its step visibly went wrong (see second_opinion.py)."""
+        assert self.conversation is not None
+        if not second_opinion.shapes(self.policy, record.kind):
+            return text
+        reason = None
+        if self._thought_loop is not None:
+            reason = f"the steered thought looped on {self._thought_loop.strip()[:40]!r}"
+        elif self._runaway is not None:
+            reason = f"its call ran away on {self._runaway.strip()[:40]!r}"
+        else:
+            try:
+                call = self.protocol.parse(text)
+            except ProtocolError as exc:
+                reason = f"its call was not valid ({exc})"
+            else:
+                changed_at = second_opinion.rewrites_fresh_change(call, self.turn_steps, self.ws)
+                if changed_at is not None:
+                    reason = f"it re-edited what step {changed_at} had just changed"
+        if reason is None:
+            return text
+        record.second_opinion = f"{reason}; the mode's call: {text[:400]}"
+        mode, system, addendum = self.policy, self.conversation.system, self._system_addendum
+        aside = self.policy = second_opinion.ModeSetAside(mode)
+        self.conversation.system = second_opinion.without_addendum(system, addendum)
+        self._system_addendum = ""
+        try:
+            return self.query(record, grammar=self.protocol.grammar())
+        finally:
+            self.conversation.system, self._system_addendum = system, addendum
+            if self.policy is aside:  # a switch "now" during the second query stays
+                self.policy = mode
+
     def _observe(self, record: StepRecord, call: str, observation: str, summary: str) -> None:
         """Answer the call, watching for loops: a repeat changes course once, a third time ends the run."""
         assert self.conversation is not None
@@ -325,7 +362,7 @@ def _checkpoints_or_none(root: Path) -> Checkpoints | None:
     """Checkpoints need git; outside a repository the agent still runs, just without undo."""
     try:
         return Checkpoints(root)
-    except ToolError:
+    except CheckpointError:
         return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,10 +13,11 @@ from rich.console import Console
 from rich.text import Text
 
 from rudder.agent.records import RunSummary, StepRecord
-from rudder.cli import display
+from rudder.cli import display, say
 from rudder.cli.options import RepoOpt, fail
 from rudder.tools.base import ToolError
-from rudder.tools.gitops import Checkpoints, find_repo_root
+from rudder.tools.gitops import CheckpointError, Checkpoints, NeedsConfirmation, find_repo_root
+from rudder.tools.runlock import RepoBusy
 from rudder.util.validation import describe_validation_error
 
 console = Console(stderr=True)
@@ -31,7 +33,17 @@ class RunRecord(BaseModel):
     model: str = "?"
 
 
-_RECORDS: dict[str, type[BaseModel]] = {"run": RunRecord, "step": StepRecord, "end": RunSummary}
+class ToolStarted(BaseModel):
+    """Written just before a tool runs; with no `step` record after it, the run stopped during that tool."""
+
+    model_config = ConfigDict(extra="allow")
+
+    step: int
+    tool: str
+    checkpoint: str | None = None
+
+
+_RECORDS: dict[str, type[BaseModel]] = {"run": RunRecord, "tool": ToolStarted, "step": StepRecord, "end": RunSummary}
 
 
 def read_records(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
@@ -46,13 +58,16 @@ def read_records(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[str
         raise ValueError(f"{path}: cannot read: {exc.strerror}") from None
     records: list[tuple[str, dict[str, Any]]] = []
     skipped: list[str] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    lines = text.splitlines()
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
+            if number == len(lines) and not text.endswith("\n"):
+                continue  # the last line, cut short when the run was killed while writing it
             raise ValueError(f"{where}: not a JSON line ({exc.msg})") from None
         if not isinstance(data, dict):
             raise ValueError(f"{where}: expected a JSON object with a 'type', got {type(data).__name__}")
@@ -78,7 +93,15 @@ def replay(path: Annotated[Path, typer.Argument(help="a trajectory JSONL file", 
         records, skipped = read_records(path)
     except ValueError as exc:
         raise fail(str(exc)) from None
+    started: dict[int, dict[str, Any]] = {}  # tools begun whose step record has not come yet
     for kind, record in records:
+        if kind == "tool":
+            started[record["step"]] = record
+            continue
+        if kind == "step":
+            started.pop(record["index"], None)
+        else:
+            _print_unfinished(started)
         if kind == "run":
             console.print(Text.assemble(("task:", "bold"), f" {record['task']}"))
             console.print(display.plain(f"mode {record['mode']}, model {record['model']}", "dim"))
@@ -92,6 +115,7 @@ def replay(path: Annotated[Path, typer.Argument(help="a trajectory JSONL file", 
                     f": {outcome} ({record['steps']} steps, {record['tokens']} tokens, {record['wall_seconds']:.1f} s)",
                 )
             )
+    _print_unfinished(started)
     if skipped:
         plural = "" if len(skipped) == 1 else "s"
         console.print(
@@ -99,15 +123,40 @@ def replay(path: Annotated[Path, typer.Argument(help="a trajectory JSONL file", 
         )
 
 
+def _print_unfinished(started: dict[int, dict[str, Any]]) -> None:
+    for index, record in sorted(started.items()):
+        undo = (
+            f"; `rudder undo {record['checkpoint']}` restores the files as they were before it"
+            if record.get("checkpoint")
+            else ""
+        )
+        console.print(
+            Text.assemble(
+                (f"step {index}: {record['tool']}", "bold"),
+                (f" unfinished: the run stopped while this tool ran{undo}", "yellow"),
+            )
+        )
+    started.clear()
+
+
 def undo(
     checkpoint: Annotated[str | None, typer.Argument(help="checkpoint id [default: the latest step]")] = None,
     repo: RepoOpt = Path("."),
     list_: Annotated[bool, typer.Option("--list", help="list checkpoints instead")] = False,
-    force: Annotated[bool, typer.Option(help="undo even if the files changed again since")] = False,
+    force: Annotated[
+        bool, typer.Option(help="do not ask, and undo even files that changed again since the step")
+    ] = False,
+    path: Annotated[
+        list[str] | None,
+        typer.Option("--path", help="undo only this file of the step, as --list shows it (repeatable)"),
+    ] = None,
 ) -> None:
-    """Undo an agent step: restore exactly the files it changed, leaving your commits and other files alone."""
+    """Undo an agent step: restore exactly the files it changed, leaving your commits and other files alone.
+
+    A shell command's step may include files someone else changed while it ran: undo lists them and asks
+    (without a terminal it refuses unless --force; --path picks the files to undo)."""
     try:
-        checkpoints = Checkpoints(find_repo_root(repo))
+        checkpoints = Checkpoints(find_repo_root(repo), notice=say.warning)
         if list_:
             entries = checkpoints.list()
             if not entries:
@@ -115,7 +164,23 @@ def undo(
             for entry in entries:
                 console.print(display.plain(entry.describe()))
             return
-        result = checkpoints.undo(checkpoint, force=force)
-    except ToolError as exc:
+        try:
+            result = checkpoints.undo(checkpoint, force=force, paths=path)
+        except NeedsConfirmation as question:
+            result = checkpoints.undo(question.checkpoint.id, confirmed=_confirm(question), paths=path)
+    except (ToolError, CheckpointError, RepoBusy) as exc:
         raise fail(str(exc)) from None
     console.print(display.plain(result.summary()))
+
+
+def _confirm(question: NeedsConfirmation) -> bool:
+    """Show a shell step's changes and ask whether to undo all of them; refuse without a terminal."""
+    cid = question.checkpoint.id
+    how = f"`rudder undo {cid} --force` to undo all of them, or add `--path FILE` for each one to undo"
+    if not sys.stdin.isatty():
+        raise fail(f"{question}\nno terminal to ask on: nothing undone; run {how}")
+    console.print(display.plain(str(question)))
+    if not typer.confirm("undo all of these?", default=False, err=True):
+        console.print(display.plain(f"nothing undone; to undo only some of them, run {how}"))
+        raise typer.Exit(1)
+    return True

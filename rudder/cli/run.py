@@ -36,7 +36,9 @@ from rudder.engine.engine import Engine
 from rudder.engine.model_file import ModelLoadError
 from rudder.modes.registry import ModeError, get_mode, scan_modes
 from rudder.tools.base import ToolError
-from rudder.tools.gitops import find_repo_root
+from rudder.tools.gitops import CheckpointError, Checkpoints, find_repo_root
+from rudder.tools.gitrepo import read_only_problem
+from rudder.tools.runlock import RepoBusy
 from rudder.tools.sandbox import SandboxUnavailable
 from rudder.vectors.recording import RecordingError, parse_layers_arg, recording_path
 from rudder.vectors.vector import VectorError
@@ -52,9 +54,24 @@ def _repo(path: Path) -> Path:
         raise fail(str(exc)) from None
 
 
+def _refuse_if_busy(root: Path) -> None:
+    """A second run in this work tree is refused before the model loads (the session's lock decides)."""
+    try:
+        owner = Checkpoints(root).lock.owner()
+    except CheckpointError:
+        return  # no checkpoints here (not possible in a repo found above): the session runs without them
+    if owner is not None:
+        raise fail(str(RepoBusy.held_by(owner)))
+
+
 def _ask(request: ApprovalRequest) -> Decision:
     if not sys.stdin.isatty():
-        request.message = "no terminal to ask on (use --approval auto to allow without asking)"
+        request.message = (
+            "no terminal to ask on: changes to .git, .rudder and .rudder.toml always need a person's yes, "
+            "whatever --approval says (run interactively, or make that change yourself)"
+            if request.sensitive
+            else "no terminal to ask on (use --approval auto to allow without asking)"
+        )
         return Decision.REJECT
     console.print(Text.assemble((request.tool, "yellow"), f" wants to {request.access}: {request.reason}"))
     detail = request.diff or request.command or json.dumps(request.arguments, ensure_ascii=False)[:2000]
@@ -144,6 +161,9 @@ def run(
     if not task.strip():
         raise fail('the task is empty; say what the agent should do, e.g. rudder run "fix the typo in README.md"')
     root = _repo(repo)
+    if problem := read_only_problem(root):
+        raise fail(problem)
+    _refuse_if_busy(root)
     agent = {"max_steps": max_steps, "approval": approval, "plan_first": plan}
     config = build_config(
         root,
