@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from rudder.agent import discipline
+from rudder.agent import discipline, second_opinion
+from rudder.agent.callstream import CallStream
 from rudder.agent.constraints import CallConstraints
 from rudder.agent.context import Conversation
 from rudder.agent.events import Listener, SteeringChanged, Token
 from rudder.agent.protocol import ToolCallProtocol
 from rudder.agent.records import StepRecord
-from rudder.agent.turn import Stop
+from rudder.agent.turn import Reply, Stop
 from rudder.engine.generation import GenerationStats, Sampling
 from rudder.interfaces import Engine, Phase, Steerer, StepPolicy
 from rudder.vectors.gate import GateReading
@@ -26,12 +26,6 @@ from rudder.vectors.recording import ActivationRecorder
 from rudder.vectors.stepwatch import StepWatch, free_text
 
 WARM = 0.7  # temperature for the one step after a repeat (change course)
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    runaway: str | None = None  # the repeating unit when the call was cut off for repeating itself
 
 
 def no_switch(step: int) -> StepPolicy | None:
@@ -58,8 +52,8 @@ class ModelQuery:
         self,
         record: StepRecord,
         conversation: Conversation,
-        policy: StepPolicy,
         *,
+        policy: StepPolicy,
         sampling: Sampling,
         protocol: ToolCallProtocol,
         system_addendum: str,
@@ -106,10 +100,21 @@ class ModelQuery:
             stable_prefix=stable,
         )
         runaway: str | None = None
+        thought_loop: str | None = None
+        # a JSON call's thought reaches readers as its words only, without the JSON around it
+        pieces = CallStream() if grammar is not None and getattr(protocol, "with_thought", False) else None
         for event in generation:
-            self._emit(Token(record.index, event.text, phase, event.erase))
+            if pieces is None:
+                self._emit(Token(record.index, event.text, phase, event.erase))
+            else:
+                for piece_phase, text, erase in pieces.feed(generation.text) or [(phase, "", 0)]:
+                    self._emit(Token(record.index, text, piece_phase, erase))
             if self._interrupt.is_set():
                 generation.cancel()
+            if pieces is not None and phase == Phase.THOUGHT and not self.steerer.plan.empty:
+                thought_loop = second_opinion.degenerate_thought(pieces.thought)
+                if thought_loop is not None:  # cut before the call copies the loop into a file
+                    generation.cancel()
             if grammar is not None and phase == Phase.TOOL_CALL and runaway is None:
                 runaway = discipline.runaway(generation.text)
                 if runaway is not None:  # a degenerating string: stop now, not at max_tokens
@@ -127,7 +132,7 @@ class ModelQuery:
         if generation.stats.stop_reason == "cancelled" and self._interrupt.is_set():
             record.output = generation.text
             raise Stop("stopped")
-        return Reply(generation.text, runaway)
+        return Reply(generation.text, runaway, thought_loop)
 
     def _steer(self, record: StepRecord, policy: StepPolicy, phase: Phase, reason: str) -> None:
         plan = policy.plan(record.kind, phase)

@@ -1,10 +1,9 @@
 """The agent loop: run → turn → step → plan / act → observe, short enough to read in one sitting.
 
-Each step has a kind (plan, explore, edit, test, review, answer); before the model writes, the active mode
-turns (kind, phase) into a SteeringPlan, which can change at a phase boundary inside the step (e.g. none
-while the model writes the tool call's JSON). Every step is written to the trajectory in a `finally`, so a
-crash never loses the run. The state is explicit: the collaborators `model` (querying.py), `guidance`
-(guidance.py) and `execution` (execution.py) hold their own, a `TurnState` (turn.py) the turn's.
+Each step has a kind (plan, explore, edit, test, review, answer) from which the mode picks its steering;
+every step is written to the trajectory in a `finally`, so a crash never loses the run. The state is
+explicit: the collaborators `model` (querying.py), `guidance` (guidance.py) and `execution` (execution.py)
+hold their own, a `TurnState` (turn.py) the turn's.
 
 The contract for front ends (CLI, TUI, ACP server, A/B harness):
   run(task) / send(message)   one turn each, in one conversation; both block and return a RunSummary
@@ -16,11 +15,12 @@ The contract for front ends (CLI, TUI, ACP server, A/B harness):
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from typing import Any
 
-from rudder.agent import discipline, prompts
+from rudder.agent import discipline, prompts, second_opinion
 from rudder.agent.approval import Approver
 from rudder.agent.config import AgentConfig
 from rudder.agent.context import Conversation
@@ -30,16 +30,17 @@ from rudder.agent.filelist import FileList
 from rudder.agent.guidance import Guidance
 from rudder.agent.manifest import build_manifest
 from rudder.agent.protocol import JsonProtocol, ProtocolError, ToolCall, ToolCallProtocol
-from rudder.agent.querying import ModelQuery, Reply
+from rudder.agent.querying import ModelQuery
 from rudder.agent.records import RunSummary, StepRecord, Trajectory
 from rudder.agent.steps import next_step_kind
-from rudder.agent.turn import Stop, TurnState
+from rudder.agent.turn import Reply, Stop, TurnState
 from rudder.engine.engine import ContextOverflowError
 from rudder.engine.generation import Sampling
 from rudder.interfaces import Engine, Steerer, StepKind, StepPolicy
 from rudder.tools.base import Access, Tool, Workspace
 from rudder.tools.toolbox import all_tools
 from rudder.vectors.recording import ActivationRecorder
+from rudder.vectors.steerer import Steerer as NativeSteerer
 
 PLAN_TOKENS = 96
 
@@ -55,11 +56,7 @@ class Session:
         self.engine, self.ws, self.policy = engine, workspace, policy
         self.config = config or AgentConfig()
         self.sampling = sampling or Sampling(max_tokens=768)
-        if steerer is None:  # the native hook; scripted engines in tests pass a recording steerer
-            from rudder.vectors.steerer import Steerer as NativeSteerer
-
-            steerer = NativeSteerer(engine)  # type: ignore[arg-type]
-        self.steerer: Steerer = steerer
+        self.steerer: Steerer = steerer if steerer is not None else NativeSteerer(engine)  # type: ignore[arg-type]
         self.tools = tools if tools is not None else all_tools()
         # a short free-text "thought" opens every call: the phase a mode steers even when calls are unsteered
         self.protocol = protocol or JsonProtocol(self.tools, with_thought=True)
@@ -74,7 +71,6 @@ class Session:
         self.state = TurnState(number=0, task="")
         self.summary = RunSummary(status="stopped")
         self._system_addendum = ""  # the mode's addendum in the system prompt (a step's own rides on its message)
-        # control from other threads
         self._interrupt = threading.Event()
         self._pending_policy: tuple[StepPolicy, bool] | None = None
         self._policy_lock = threading.Lock()
@@ -82,7 +78,8 @@ class Session:
         self.recorder: ActivationRecorder | None = None  # residuals per step (--record-activations)
         # the collaborators; the file list is shared: execution applies each step's changes, guidance reads it
         self.file_list, emit, interrupt = FileList(workspace), self._emit, self._interrupt
-        self.model = ModelQuery(engine, steerer, emit, interrupt, lambda i: self._take_pending_policy(i, mid_step=True))
+        switched = functools.partial(self._take_pending_policy, mid_step=True)
+        self.model = ModelQuery(engine, self.steerer, emit, interrupt, switched)
         self.guidance = Guidance(engine, workspace, self.config, self.file_list)
         self.execution = ToolExecution(
             workspace, self.tools, self.config, self.checkpoints, self.trajectory, emit, interrupt, self.file_list
@@ -91,8 +88,6 @@ class Session:
     @property
     def turn(self) -> int:
         return self.state.number
-
-    # -- control from outside (any thread) ---------------------------------------------------------
 
     def interrupt(self) -> None:
         """Stop the current turn: generation within one token, a running tool at once, approvals rejected."""
@@ -179,12 +174,9 @@ class Session:
                 self._emit(RunFinished(turn.number, summary))
             return summary
 
-    def close(self) -> None:
-        self.trajectory.close()
-
     def step(self) -> StepRecord:
         turn = self.state
-        self._check_limits(turn)
+        turn.check_limits(self._interrupt.is_set(), self.config, self.summary.tokens)
         index = len(self.history)
         self._take_pending_policy(index, mid_step=False)
         kind = next_step_kind(turn.steps, plan_first=self.config.plan_first, max_steps=self.config.max_steps)
@@ -205,24 +197,17 @@ class Session:
             self._emit(StepFinished(record))
         return record
 
-    def _check_limits(self, turn: TurnState) -> None:
-        if self._interrupt.is_set():
-            raise Stop("stopped")
-        if len(turn.steps) >= self.config.max_steps:
-            raise Stop("max_steps")
-        if self.summary.tokens >= self.config.token_budget:
-            raise Stop("token_budget")
-
-    def _query(self, record: StepRecord, *, grammar: str | None, **limits: Any) -> Reply:
+    def _query(self, record: StepRecord, *, grammar: str | None, **overrides: Any) -> Reply:
+        """The model's reply; `overrides` (policy, system_addendum, max_tokens) replace the session's own."""
         assert self.conversation is not None
         warm = grammar is not None and self.state.warm_steps > 0  # change course: one warmer step after a repeat
         self.state.warm_steps -= warm
         read = self.execution.read_paths
         constraints = self.guidance.constraints(self.protocol, self.state, read) if grammar is not None else None
+        asked = {"policy": self.policy, "system_addendum": self._system_addendum, **overrides}
         return self.model.query(
-            record, self.conversation, self.policy, sampling=self.sampling, protocol=self.protocol,
-            system_addendum=self._system_addendum, grammar=grammar, constraints=constraints, warm=warm,
-            recorder=self.recorder, **limits,
+            record, self.conversation, sampling=self.sampling, protocol=self.protocol, grammar=grammar,
+            constraints=constraints, warm=warm, recorder=self.recorder, **asked,
         )  # fmt: skip
 
     def _plan(self, record: StepRecord) -> None:
@@ -238,7 +223,7 @@ class Session:
     def _act(self, record: StepRecord, turn: TurnState) -> None:
         assert self.conversation is not None
         try:
-            reply = self._query(record, grammar=self.protocol.grammar())
+            reply = self._second_opinion(record, turn, self._query(record, grammar=self.protocol.grammar()))
         except ContextOverflowError as exc:
             raise Stop("error", str(exc)) from exc
         text = record.output = reply.text
@@ -279,6 +264,22 @@ class Session:
         record.observation = f"{answer}\n\n{report[1]}" if report else answer
         self.conversation.add(text, None, "finished")
         raise Stop("finished", record.observation)
+
+    def _second_opinion(self, record: StepRecord, turn: TurnState, reply: Reply) -> Reply:
+        """Ask again with the mode set aside when its step visibly went wrong (see second_opinion.py)."""
+        assert self.conversation is not None
+        if not second_opinion.shapes(self.policy, record.kind):
+            return reply
+        reason = second_opinion.reason(reply, self.protocol, turn.steps, self.ws)
+        if reason is None:
+            return reply
+        record.second_opinion = f"{reason}; the mode's call: {reply.text[:400]}"
+        system, aside = self.conversation.system, second_opinion.ModeSetAside(self.policy)
+        self.conversation.system = second_opinion.without_addendum(system, self._system_addendum)
+        try:  # a switch "now" during the second query still lands in self.policy
+            return self._query(record, grammar=self.protocol.grammar(), policy=aside, system_addendum="")
+        finally:
+            self.conversation.system = system
 
     def _observe(self, record: StepRecord, turn: TurnState, call: str, observation: str, summary: str) -> None:
         """Answer the call, watching for loops: a repeat changes course once, a third time ends the run."""
