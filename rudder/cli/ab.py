@@ -13,9 +13,14 @@ from typing import Annotated
 
 import typer
 
-from rudder.cli.options import fail
+from rudder.cli.options import fail, finite
 
-app = typer.Typer(help="A/B experiments: suite × arms (modes) × epochs, then paired statistics.", no_args_is_help=True)
+app = typer.Typer(
+    help="A/B experiments: suite × arms (modes) × epochs, then paired statistics.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
 
 
 @app.command("run")
@@ -30,7 +35,9 @@ def run_cmd(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="worker processes (one engine each)")] = 1,
     backend: Annotated[str, typer.Option("--backend", help="local or ray")] = "local",
     seed: Annotated[int, typer.Option("--seed", help="sampling seed")] = 0,
-    temperature: Annotated[float, typer.Option("--temperature", "-t", help="0 = greedy")] = 0.0,
+    temperature: Annotated[
+        float, typer.Option("--temperature", "-t", min=0.0, callback=finite, help="0 = greedy")
+    ] = 0.0,
     model: Annotated[Path | None, typer.Option("--model", "-m", help="GGUF model [default: embedded]")] = None,
     timeout: Annotated[
         float, typer.Option("--sample-timeout", help="seconds before a sample counts as an infrastructure failure")

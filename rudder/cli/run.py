@@ -19,6 +19,7 @@ from rich.text import Text
 from rudder.agent.approval import ApprovalRequest, Decision
 from rudder.agent.events import Event, Listener, ModeSwitched, StepFinished, StepStarted, Token
 from rudder.agent.factory import open_session
+from rudder.agent.session import trajectory_path
 from rudder.cli import display
 from rudder.cli.options import (
     CtxOpt,
@@ -107,19 +108,45 @@ def _ctrl_c_stops(session: Any) -> Iterator[list[bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _trajectory_file(root: Path, given: Path) -> Path:
+    """--trajectory: a file, or a directory to put a new one in (named as by default); checked writable before
+    the model loads."""
+    path = trajectory_path(root, given.resolve()) if given.is_dir() else given
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise fail(f"--trajectory {given}: cannot write {exc.filename or path}: {exc.strerror}") from None
+    return path
+
+
 def print_summary(summary: dict[str, Any]) -> None:
     display.print_summary(console, summary)
 
 
 def run(
-    task: Annotated[str, typer.Argument(help="what the agent should do")],
+    task: Annotated[str, typer.Argument(metavar="TASK", help="what the agent should do")],
     repo: RepoOpt = Path("."),
-    mode: Annotated[str | None, typer.Option("--mode", help="mode name (rudder modes list)")] = None,
-    max_steps: Annotated[int | None, typer.Option("--max-steps", help="tool calls before stopping")] = None,
-    approval: Annotated[str | None, typer.Option(help="auto, ask or read-only")] = None,
-    plan: Annotated[bool | None, typer.Option("--plan/--no-plan", help="start with a free-text plan step")] = None,
+    mode: Annotated[
+        str | None, typer.Option("--mode", help="mode name (rudder modes list) [default: the config's, neutral]")
+    ] = None,
+    max_steps: Annotated[
+        int | None, typer.Option("--max-steps", min=1, help="tool calls before stopping [default: 20]")
+    ] = None,
+    approval: Annotated[
+        str | None,
+        typer.Option(
+            help="auto, ask or read-only [default: writes run, shell runs in the sandbox or needs a yes, "
+            ".git/.rudder writes always need a yes]"
+        ),
+    ] = None,
+    plan: Annotated[
+        bool | None, typer.Option("--plan/--no-plan", help="start with a free-text plan step [default: no-plan]")
+    ] = None,
     trajectory: Annotated[
-        Path | None, typer.Option(help="trajectory file [default: .git/rudder/trajectories/]")
+        Path | None,
+        typer.Option(help="trajectory file, or a directory to put it in [default: .git/rudder/trajectories/]"),
     ] = None,
     stream: Annotated[bool, typer.Option(help="show the model's tokens as they come")] = False,
     model: ModelOpt = None,
@@ -153,6 +180,8 @@ def run(
     except ModeError as exc:
         raise fail(str(exc)) from None
     warn_mode_problems(scan_modes(root).problems, except_name=selected.split("/")[0])
+    if trajectory is not None:
+        trajectory = _trajectory_file(root, trajectory)
     try:
         engine = Engine(config.model)
         session = open_session(

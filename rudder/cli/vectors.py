@@ -14,7 +14,17 @@ from rich.table import Column, Table
 
 from rudder.cli.display import plain
 from rudder.cli.lazy import lazy_group
-from rudder.cli.options import CtxOpt, MaxTokOpt, ModelOpt, ThreadsOpt, WeightsOpt, build_config, fail, warn
+from rudder.cli.options import (
+    CtxOpt,
+    MaxTokOpt,
+    ModelOpt,
+    ThreadsOpt,
+    WeightsOpt,
+    build_config,
+    fail,
+    finite,
+    warn,
+)
 from rudder.cli.progress import LateProgress
 from rudder.cli.views import find_vector_file, show_vector
 from rudder.engine import CaptureWeights
@@ -42,6 +52,8 @@ app = typer.Typer(
     ),
     help="Extract, inspect, convert and try steering vectors.",
     no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
 )
 console = Console()
 
@@ -278,7 +290,7 @@ def convert_cmd(
 def apply_cmd(
     vector_ref: VectorArg,
     prompt: Annotated[str, typer.Argument(help="a user message")],
-    scale: Annotated[float, typer.Option("--scale", "-s", help="strength (see --scale-mode)")] = 0.05,
+    scale: Annotated[float, typer.Option("--scale", "-s", callback=finite, help="strength (see --scale-mode)")] = 0.05,
     scale_mode: Annotated[ScaleMode, typer.Option(help="relative: x residual norm; raw: x stored vector")] = (
         ScaleMode.RELATIVE
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from rudder.cli.options import ModelOpt, ThreadsOpt, WeightsOpt, fail
+from rudder.cli.options import ModelOpt, ThreadsOpt, WeightsOpt, fail, finite
 from rudder.cli.vectors import LayersOpt, _engine, _layers
 from rudder.cli.views import find_vector_file
 from rudder.engine.engine import EngineError
@@ -46,8 +47,12 @@ def check_cmd(
     vector_ref: VectorArg,
     dataset: DatasetOpt = None,
     layers: LayersOpt = None,
-    scale: Annotated[float | None, typer.Option(help="relative scale for the steering probe")] = None,
-    holdout: Annotated[float | None, typer.Option(help="share of pairs (the last) held out")] = None,
+    scale: Annotated[
+        float | None, typer.Option(callback=finite, help="relative scale for the steering probe [default: the card's]")
+    ] = None,
+    holdout: Annotated[
+        float | None, typer.Option(min=0.0, max=0.9, help="share of pairs (the last) held out [default: 0.25]")
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="use only the first N pairs")] = None,
     permutations: Annotated[int, typer.Option(help="label permutations for the null")] = 1000,
     save_card_: SaveCardOpt = False,
@@ -123,7 +128,7 @@ def _scales(spec: str) -> list[float]:
         values = [float(part) for part in spec.split(",") if part.strip()]
     except ValueError:
         raise fail(f"--scales: expected comma-separated numbers such as 0.02,0.04,0.08, got {spec!r}") from None
-    if not values or any(v <= 0 for v in values):
+    if not values or not all(math.isfinite(v) and v > 0 for v in values):
         raise fail("--scales: give positive magnitudes (use --negative to push the other way)")
     return values
 
