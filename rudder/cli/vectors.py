@@ -19,6 +19,7 @@ from rudder.cli.options import (
     MaxTokOpt,
     ModelOpt,
     ThreadsOpt,
+    VerboseOpt,
     WeightsOpt,
     build_config,
     fail,
@@ -78,12 +79,16 @@ LayersOpt = Annotated[str | None, typer.Option("--layers", "-l", help="e.g. 10-1
 
 
 def _engine(
-    model: Path | None, n_ctx: int | None = None, threads: int | None = None, weights: CaptureWeights | None = None
+    model: Path | None,
+    n_ctx: int | None = None,
+    threads: int | None = None,
+    weights: CaptureWeights | None = None,
+    verbose: bool = False,
 ) -> Engine:
     from rudder.engine.engine import Engine
     from rudder.engine.model_file import ModelLoadError
 
-    config = build_config(Path.cwd(), model=model, n_ctx=n_ctx, threads=threads, weights=weights)
+    config = build_config(Path.cwd(), model=model, n_ctx=n_ctx, threads=threads, weights=weights, verbose=verbose)
     try:
         return Engine(config.model)
     except ModelLoadError as exc:
@@ -130,6 +135,7 @@ def extract_cmd(
     n_ctx: CtxOpt = None,
     threads: ThreadsOpt = None,
     weights: WeightsOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Extract a steering vector from a contrastive dataset (positive minus negative activations).
 
@@ -155,7 +161,7 @@ def extract_cmd(
         data = load_dataset(dataset, limit)  # a bad file is refused before the model loads
     except VectorError as exc:
         raise fail(str(exc)) from None
-    engine = _engine(model, n_ctx, threads, weights)
+    engine = _engine(model, n_ctx, threads, weights, verbose)
     try:
         chosen = _layers(layers, list(range(1, engine.info.n_layer - 1)))
         started = time.perf_counter()
@@ -235,11 +241,12 @@ def sites_cmd(
     model: ModelOpt = None,
     all_nodes: Annotated[bool, typer.Option("--all", help="every node, not only residual-sized ones")] = False,
     threads: ThreadsOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """List the graph nodes this model offers for capture and steering (discovered, not hard-coded)."""
     from rudder.engine.sites import steerable_sites
 
-    engine = _engine(model, threads=threads)
+    engine = _engine(model, threads=threads, verbose=verbose)
     try:
         sites = engine.sites
         shown = sites if all_nodes else steerable_sites(sites, engine.info.n_embd)
@@ -301,6 +308,7 @@ def apply_cmd(
     model: ModelOpt = None,
     n_ctx: CtxOpt = None,
     threads: ThreadsOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Answer PROMPT with and without the vector, side by side (greedy, so the difference is the vector's)."""
     from rudder.engine.engine import EngineError
@@ -313,7 +321,7 @@ def apply_cmd(
         _warn_past_calibration(find_vector_file(vector_ref), scale, scale_mode)  # before the model loads
     except VectorError as exc:
         raise fail(str(exc)) from None
-    engine = _engine(model, n_ctx, threads)
+    engine = _engine(model, n_ctx, threads, verbose=verbose)
     try:
         vector_path = find_vector_file(vector_ref, engine.info.identity)
         vector = load_vector(vector_path, model=engine.info.identity)

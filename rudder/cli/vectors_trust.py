@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from rudder.cli.options import ModelOpt, ThreadsOpt, WeightsOpt, fail, finite
+from rudder.cli.options import ModelOpt, ThreadsOpt, VerboseOpt, WeightsOpt, fail, finite
 from rudder.cli.vectors import LayersOpt, _engine, _layers
 from rudder.cli.views import find_vector_file
 from rudder.engine.engine import EngineError
@@ -59,6 +59,7 @@ def check_cmd(
     model: ModelOpt = None,
     threads: ThreadsOpt = None,
     weights: WeightsOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Health check: pair consistency, held-out AUROC, permutation nulls, steering direction, best layers.
 
@@ -71,7 +72,7 @@ def check_cmd(
     except VectorError as exc:
         raise fail(str(exc)) from None
     recipe = card.recipe
-    engine = _engine(model, threads=threads, weights=weights)
+    engine = _engine(model, threads=threads, weights=weights, verbose=verbose)
     try:
         vector = load_vector(vector_path, model=engine.info.identity)
         vector.check_model(engine.info.identity, source=str(vector_path))
@@ -176,6 +177,7 @@ def calibrate_cmd(
     save_card_: SaveCardOpt = False,
     model: ModelOpt = None,
     threads: ThreadsOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Sweep scales on held-out prompts; pick the largest before damage passes the threshold; plot it."""
     try:
@@ -192,7 +194,7 @@ def calibrate_cmd(
         updates["max_tokens"] = max_tokens
     recipe = recipe.model_copy(update=updates)
     magnitudes = _scales(scales) if scales is not None else None
-    engine = _engine(model, threads=threads)
+    engine = _engine(model, threads=threads, verbose=verbose)
     table = Table("scale", recipe.metric, "change", "perplexity", "repetition", "damaged", "guard", "first answer")
 
     def row_done(row: CalibrationRow) -> None:
