@@ -23,6 +23,11 @@ def error(message: str) -> None:
     print(_styled(f"error: {message}", "31"), file=sys.stderr, flush=True)
 
 
+def note(message: str) -> None:
+    """Something the user should know about how a result was made (not a problem)."""
+    print(_styled(f"note: {message}", "36"), file=sys.stderr, flush=True)
+
+
 def warning(message: str) -> None:
     print(_styled(f"warning: {message}", "33"), file=sys.stderr, flush=True)
 

@@ -11,16 +11,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from rudder.cli import say
 from rudder.cli.options import ModelOpt, ThreadsOpt, VerboseOpt, WeightsOpt, fail, finite
 from rudder.cli.vectors import LayersOpt, _engine, _layers
 from rudder.cli.views import find_vector_file
-from rudder.engine.engine import EngineError
+from rudder.engine.engine import Engine, EngineError
 from rudder.util.layers import layer_spans
 from rudder.vectors.calibrate import DEFAULT_PROMPTS, DEFAULT_SCALES, calibrate, plot
 from rudder.vectors.card import CalibrationRow, Health, Recipe, VectorCard, load_card, save_card
 from rudder.vectors.dataset import load_dataset
+from rudder.vectors.extract import render_prompts
 from rudder.vectors.formats import load_vector
 from rudder.vectors.health import check_vector
+from rudder.vectors.norms import measure_norms, missing_norms, with_norms
 from rudder.vectors.vector import SteeringVector, VectorError
 
 console = Console()
@@ -78,6 +81,8 @@ def check_cmd(
         vector.check_model(engine.info.identity, source=str(vector_path))
         default_layers = recipe.layers if recipe else None
         steer = _layers(layers or default_layers, vector.layers)
+        if missing := missing_norms(vector, steer):  # check_vector measures them on the dataset it reads
+            say.note(_measured_norms_note(vector, missing, f"the {2 * len(data)} prompts of {data.name}"))
         if scale is None:
             scale = card.calibration.scale if card.calibration else 0.05
         health = check_vector(
@@ -146,15 +151,27 @@ def _calibration_layers(path: Path, vector: SteeringVector, layers: str | None, 
             f"layers ({layer_spans(vector.layers)}) at once wrecks answers at any scale; choose them with --layers "
             "(e.g. 10-15 on SmolLM2-135M; `rudder vectors check VECTOR --dataset FILE` recommends a range)"
         )
-    chosen = _layers(layers if layers is not None else (recipe.layers if recipe else None), vector.layers)
-    missing = [layer for layer in chosen if not vector.meta.layer_norms.get(layer)]
-    if missing:
-        raise VectorError(
-            f"{path}: no residual norm recorded for layer(s) {layer_spans(missing)} (a plain llama.cpp control "
-            "vector?); calibration sweeps relative scales, which need them: re-extract it with `rudder vectors "
-            "extract`"
-        )
-    return chosen
+    return _layers(layers if layers is not None else (recipe.layers if recipe else None), vector.layers)
+
+
+def _norm_prompts(engine: Engine, recipe: Recipe, dataset: Path | None) -> tuple[list[str], str]:
+    """What calibrate measures a foreign vector's residual norms on: --dataset, else the recipe's dataset,
+    else the calibration questions themselves (as the model reads them); and a name for it."""
+    path = dataset if dataset is not None else (recipe.dataset_path() if recipe.dataset != "-" else None)
+    if path is not None:
+        data = load_dataset(path)
+        return render_prompts(engine, [*data.positives, *data.negatives]), str(path)
+    system = [{"role": "system", "content": recipe.system}] if recipe.system else []
+    questions = recipe.prompts or list(DEFAULT_PROMPTS)
+    chats = [engine.format_chat([*system, {"role": "user", "content": q}]) for q in questions]
+    return chats, f"the {len(chats)} calibration questions"
+
+
+def _measured_norms_note(vector: SteeringVector, layers: list[int], where: str) -> str:
+    return (
+        f"{vector.meta.name}: the file records no residual norm for layer(s) {layer_spans(layers)} (a llama.cpp "
+        f"control vector?); relative scales use the model's, measured on {where}"
+    )
 
 
 def calibrate_cmd(
@@ -170,6 +187,15 @@ def calibrate_cmd(
     ] = None,
     negative: Annotated[bool, typer.Option("--negative", help="sweep -scale (e.g. verbose from terse)")] = False,
     prompts: Annotated[int | None, typer.Option(help="use only the first N calibration prompts")] = None,
+    dataset: Annotated[
+        Path | None,
+        typer.Option(
+            "--dataset",
+            "-d",
+            help="contrastive JSONL to measure residual norms on, for a vector without them [default: the "
+            "recipe's, else the calibration questions]",
+        ),
+    ] = None,
     max_tokens: Annotated[int | None, typer.Option(help="tokens per answer [default: the recipe's]")] = None,
     max_damaged: Annotated[float, typer.Option(help="share of damaged answers a scale may have")] = 0.1,
     max_perplexity: Annotated[float, typer.Option(help="allowed median perplexity x the unsteered one")] = 4.0,
@@ -208,6 +234,10 @@ def calibrate_cmd(
         vector = load_vector(vector_path, model=engine.info.identity)
         vector.check_model(engine.info.identity, source=str(vector_path))
         chosen = _calibration_layers(vector_path, vector, layers, card.recipe)
+        if missing := missing_norms(vector, chosen):
+            texts, where = _norm_prompts(engine, recipe, dataset)
+            vector = with_norms(vector, measure_norms(engine, texts, missing, vector.meta.site))
+            say.note(_measured_norms_note(vector, missing, where))
         result = calibrate(
             engine, vector, recipe, layers=chosen, scales=magnitudes, sign=-1.0 if negative else 1.0,
             max_damaged=max_damaged, max_perplexity=max_perplexity, guarded=guard, progress=row_done,
