@@ -48,15 +48,35 @@ def _messages(result: SampleResult) -> list[Any]:
     return messages
 
 
+def sample_seed(seed: int, epoch: int) -> int:
+    """Each epoch samples with its own seed (seed, seed + 1, ...): with one seed for all, every epoch of a
+    task at temperature > 0 replayed the first token for token. Arms share it, so they are compared on the
+    same random draws."""
+    return seed + epoch - 1
+
+
 @solver
-def rudder_agent(suite: Suite, arm: str, seed: int = 0, temperature: float = 0.0):
+def rudder_agent(
+    suite: Suite,
+    arm: str,
+    seed: int = 0,
+    temperature: float = 0.0,
+    record: str | None = None,
+    record_dir: str | None = None,
+):
     tasks = {t.id: t for t in suite.tasks}
     order = {t.id: i for i, t in enumerate(suite.tasks)}
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         arms = _state["arms"]
         request = SampleRequest(
-            task=tasks[str(state.sample_id)], arm=arm, epoch=state.epoch, seed=seed, temperature=temperature
+            task=tasks[str(state.sample_id)],
+            arm=arm,
+            epoch=state.epoch,
+            seed=sample_seed(seed, state.epoch),
+            temperature=temperature,
+            record_layers=record,
+            record_dir=record_dir,
         )
         priority = (state.epoch, order[str(state.sample_id)], arms.index(arm) if arm in arms else 0)
         result = await _pool().run(request, priority)  # InfraError -> an Inspect sample error, counted apart
@@ -104,8 +124,11 @@ def rudder_ab(
     seed: int = 0,
     temperature: float = 0.0,
     max_steps: int | None = None,
+    split: str | None = None,
+    record: str | None = None,
+    record_dir: str | None = None,
 ) -> Task:
-    spec = select_tasks(resolve_suite(suite), tasks)
+    spec = select_tasks(resolve_suite(suite), tasks, split)
     if max_steps is not None:  # one cap for every task, e.g. to keep a run on a slow machine short
         spec.tasks = [t.model_copy(update={"max_steps": max_steps}) for t in spec.tasks]
     dataset = [
@@ -115,7 +138,7 @@ def rudder_ab(
     return Task(
         name=f"{spec.name}@{arm.replace('/', '+')}",  # a "/" would become a folder in the log's file name
         dataset=dataset,
-        solver=rudder_agent(spec, arm, seed, temperature),
+        solver=rudder_agent(spec, arm, seed, temperature, record, record_dir),
         scorer=checker(),
         metadata={
             "suite": spec.name,
@@ -124,5 +147,6 @@ def rudder_ab(
             "rudder_version": __version__,
             "seed": seed,
             "temperature": temperature,
+            "split": split,
         },
     )

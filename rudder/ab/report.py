@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 from rudder.ab.analysis import METRICS, Analysis, analyze
+from rudder.ab.provenance import describe_machine
 from rudder.ab.results import load_results
 
 
@@ -107,7 +108,12 @@ def markdown(a: Analysis, plots: list[str]) -> str:
             f"Run: model {m.get('name', '?')} (sha256 {str(m.get('sha256'))[:12]}), temperature "
             f"{r.get('temperature')}, seed {r.get('seed')}, max steps {r.get('max_steps') or 'per task'}, "
             f"tasks {r.get('tasks') or 'all'}, backend {r.get('backend')} with {r.get('jobs')} worker(s) × "
-            f"{r.get('threads_per_worker')} thread(s), rudder {r.get('rudder_version')}.",
+            f"{r.get('threads_per_worker')} thread(s), rudder {r.get('rudder_version')}"
+            + (f", split {r['split']}" if r.get("split") else "")
+            + ".",
+            "",
+            f"Made with: commit {r.get('commit') or 'not recorded'}; machine {describe_machine(r.get('machine'))}; "
+            f"started {r.get('started') or 'not recorded'}.",
             "",
         ]
     lines += ["## Verdict", ""] + [f"- {c.verdict}" for c in a.comparisons] + [""]

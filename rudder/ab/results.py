@@ -77,9 +77,13 @@ def load_results(log_dir: str, quiet: bool = False) -> Results:
                 "threads_per_worker",
                 "epochs",
                 "tasks",
+                "split",
                 "seed",
                 "temperature",
                 "rudder_version",
+                "commit",
+                "machine",
+                "started",
             )
         }
         run["max_steps"] = (log.eval.task_args or {}).get("max_steps")

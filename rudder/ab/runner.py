@@ -21,6 +21,7 @@ class RunOptions(BaseModel):
     suite: str
     arms: list[str] = Field(min_length=1)
     tasks: str | None = None
+    split: str | None = None
     epochs: int = Field(1, ge=1)
     jobs: int = Field(1, ge=1)
     backend: str = "local"
@@ -30,6 +31,7 @@ class RunOptions(BaseModel):
     model: str | None = None
     sample_timeout: float = 900.0
     max_steps: int | None = None
+    record_layers: str | None = None  # --record-activations: saved under OUT/activations/ARM/
 
 
 def _suite_arg(spec: str) -> str:
@@ -43,6 +45,7 @@ def run_ab(opts: RunOptions, suite: Suite, progress: Callable[[int, int, int], N
     from rudder import __version__
     from rudder.ab.evaltask import rudder_ab, set_pool
     from rudder.ab.pool import Pool, threads_per_worker
+    from rudder.ab.provenance import provenance
 
     total = len(suite.tasks) * len(opts.arms) * opts.epochs
     done_before = len(load_results(opts.out, quiet=True).finished()) if _exists(opts.out) else 0
@@ -67,6 +70,12 @@ def run_ab(opts: RunOptions, suite: Suite, progress: Callable[[int, int, int], N
             seed=opts.seed,
             temperature=opts.temperature,
             **({"max_steps": opts.max_steps} if opts.max_steps else {}),  # unchanged task args resume old logs
+            **({"split": opts.split} if opts.split else {}),
+            **(
+                {"record": opts.record_layers, "record_dir": os.path.join(os.path.abspath(opts.out), "activations")}
+                if opts.record_layers
+                else {}
+            ),
         )
         for arm in opts.arms
     ]
@@ -92,6 +101,10 @@ def run_ab(opts: RunOptions, suite: Suite, progress: Callable[[int, int, int], N
                 "epochs": opts.epochs,
                 "suite": suite.name,
                 "tasks": opts.tasks,
+                "split": opts.split,
+                "seed": opts.seed,
+                "temperature": opts.temperature,
+                **provenance(),
             },
         )
     finally:

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from rudder.ab.suite import TaskDef
+from rudder.tools.safegit import run_git
 
 CHECK_OUTPUT_LIMIT = 4000
 
@@ -34,6 +35,8 @@ class SampleRequest(BaseModel):
     seed: int = 0
     temperature: float = 0.0
     plan_first: bool = False
+    record_layers: str | None = None  # --record-activations: residuals per step, saved under record_dir
+    record_dir: str | None = None
 
 
 class SampleResult(BaseModel):
@@ -58,15 +61,16 @@ class SampleResult(BaseModel):
     worker: str = ""
 
 
+_IDENTITY = {
+    "GIT_AUTHOR_NAME": "ab",
+    "GIT_AUTHOR_EMAIL": "ab@rudder",
+    "GIT_COMMITTER_NAME": "ab",
+    "GIT_COMMITTER_EMAIL": "ab@rudder",
+}
+
+
 def _git(repo: Path, *args: str) -> None:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "ab",
-        "GIT_AUTHOR_EMAIL": "ab@rudder",
-        "GIT_COMMITTER_NAME": "ab",
-        "GIT_COMMITTER_EMAIL": "ab@rudder",
-    }
-    subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+    run_git(repo, *args, env=_IDENTITY, repository=args[0] != "init")
 
 
 def make_repo(task: TaskDef, parent: Path) -> Path:
@@ -119,12 +123,21 @@ def prose_words(step: dict[str, Any]) -> int | None:
     return len(text.split()) if text.strip() else None
 
 
+def recording_file(request: SampleRequest) -> Path:
+    """Where a sample's recorded activations go: RECORD_DIR/ARM/TASK.eEPOCH.activations.npz."""
+    from rudder.vectors.recording import SUFFIX
+
+    arm = request.arm.replace("/", "+")
+    return Path(request.record_dir or ".") / arm / f"{request.task.id.replace('/', '+')}.e{request.epoch}{SUFFIX}"
+
+
 def run_sample(engine: Any, request: SampleRequest, worker: str = "") -> SampleResult:
     """Run one (task, arm, epoch) on a loaded engine; raises InfraError when the harness failed."""
     from rudder.agent.config import AgentConfig
     from rudder.agent.events import Event, RunStarted
-    from rudder.agent.factory import open_session
+    from rudder.agent.factory import open_session, save_recording
     from rudder.engine.generation import Sampling
+    from rudder.vectors.recording import parse_layers_arg
 
     task = request.task
     started = time.perf_counter()
@@ -148,7 +161,10 @@ def run_sample(engine: Any, request: SampleRequest, worker: str = "") -> SampleR
         )
         sampling = Sampling(temperature=request.temperature, seed=request.seed, max_tokens=512)
         try:
-            session = open_session(engine, repo, config, sampling, mode=request.arm, listener=listen, record=False)
+            layers = parse_layers_arg(request.record_layers, engine.info.n_layer) if request.record_layers else None
+            session = open_session(
+                engine, repo, config, sampling, mode=request.arm, listener=listen, record=False, record_layers=layers
+            )
             summary = session.run(task.instruction)
         except Exception as exc:
             raise InfraError(f"agent crashed: {type(exc).__name__}: {exc}") from exc
@@ -157,6 +173,18 @@ def run_sample(engine: Any, request: SampleRequest, worker: str = "") -> SampleR
         steps = [s.model_dump(mode="json") for s in session.history]
         code, output, timed_out = run_check(task, repo, summary.answer)
         words = [w for s in steps if (w := prose_words(s)) is not None]
+        if request.record_dir and session.recorder is not None:
+            save_recording(
+                session,
+                recording_file(request),
+                task=task.instruction,
+                files=list(task.files),
+                passed=code == 0,
+                task_id=task.id,
+                arm=request.arm,
+                epoch=request.epoch,
+                split=getattr(task, "split", None),
+            )
         return SampleResult(
             task_id=task.id,
             arm=request.arm,

@@ -2,7 +2,7 @@
 
     suites/NAME/suite.toml            name, description
     suites/NAME/TASK_ID/task.toml     instruction, check (shell command, exit 0 = pass), timeout, max_steps,
-                                      tags, optional budget (tokens)
+                                      tags, optional budget (tokens), optional split (train, dev or test)
     suites/NAME/TASK_ID/repo/...      fixture files, copied to a fresh git repo before each run
     suites/NAME/TASK_ID/check/...     optional hidden files (tests), added to the repo only for the checker
 
@@ -16,6 +16,7 @@ import random
 import re
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -44,6 +45,9 @@ class TaskFile(BaseModel):
     max_steps: int = Field(12, ge=1, le=200, description="agent tool calls")
     tags: list[str] = Field(default_factory=list)
     budget: int | None = Field(None, ge=1000, description="prompt + generated tokens for the run")
+    split: Literal["train", "dev", "test"] | None = Field(
+        None, description="the fixed split the task belongs to (`rudder ab run --split`); none for unsplit suites"
+    )
 
 
 class SuiteFile(BaseModel):
@@ -134,8 +138,25 @@ def load_suite(path: Path) -> Suite:
     return Suite(name=meta.name, description=meta.description, source=str(path), tasks=tasks)
 
 
-def select_tasks(suite: Suite, spec: str | None) -> Suite:
-    """`--tasks`: ids (`a,b`), index ranges (`0-19`, `5`) or a seeded sample (`sample:20:SEED`)."""
+SPLITS = ("train", "dev", "test")
+
+
+def select_split(suite: Suite, split: str | None) -> Suite:
+    """`--split`: the tasks whose task.toml records that split (train, dev or test)."""
+    if not split:
+        return suite
+    if split not in SPLITS:
+        raise SuiteError(f"--split {split!r}: expected one of {', '.join(SPLITS)}")
+    chosen = [t for t in suite.tasks if t.split == split]
+    if not chosen:
+        raise SuiteError(f"--split {split}: suite {suite.name!r} records no {split} tasks (task.toml: split = ...)")
+    return suite.model_copy(update={"tasks": chosen})
+
+
+def select_tasks(suite: Suite, spec: str | None, split: str | None = None) -> Suite:
+    """`--split` first, then `--tasks` within it: ids (`a,b`), index ranges (`0-19`, `5`) or a seeded
+    sample (`sample:20:SEED`)."""
+    suite = select_split(suite, split)
     if not spec:
         return suite
     tasks = suite.tasks

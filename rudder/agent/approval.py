@@ -29,6 +29,7 @@ class ApprovalRequest:
     reason: str  # why approval is needed ("approval policy is ask", "writes Rudder's own config", ...)
     diff: str | None = None  # what a write would change, when it can be computed before running it
     command: str | None = None  # what a shell call would run
+    sensitive: bool = False  # about Rudder's or git's own files: no approval setting allows it unasked
     _answered: threading.Event = field(default_factory=threading.Event, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     decision: Decision | None = None

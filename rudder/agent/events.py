@@ -43,6 +43,7 @@ class SteeringChanged:
     steering: list[dict[str, Any]]
     reason: str = "phase"
     guard: dict[str, Any] | None = None  # the collapse guard's action (GuardEvent.as_dict()) when it is the reason
+    gate: dict[str, Any] | None = None  # a gate reading (GateReading.as_dict()) when it is the reason
 
 
 @dataclass(frozen=True)

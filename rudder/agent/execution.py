@@ -131,6 +131,7 @@ class ToolExecution:
             reason=verdict.reason,
             diff=preview(self.ws, call.tool, call.args),
             command=getattr(call.args, "command", None),
+            sensitive=verdict.sensitive,
         )
         return self._ask(request)
 

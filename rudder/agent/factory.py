@@ -20,6 +20,8 @@ from rudder.tools.base import Tool, Workspace
 from rudder.tools.sandbox import choose_sandbox
 from rudder.tools.toolbox import all_tools
 from rudder.vectors.library import VectorResolver
+from rudder.vectors.recording import ActivationRecorder, steps_meta
+from rudder.vectors.runlabels import step_labels
 from rudder.vectors.steerer import Steerer
 
 
@@ -61,7 +63,9 @@ def open_session(
     listener: Listener | None = None,
     trajectory: Path | None = None,
     record: bool = True,
+    record_layers: tuple[int, ...] | None = None,
 ) -> Session:
+    """`record_layers`: keep each step's residual at these layers (session.recorder; saved by the caller)."""
     policy = activate_mode(engine, repo, mode or config.mode)
     sandbox = choose_sandbox(config.sandbox, config.network)  # SandboxUnavailable when required and missing
     workspace = Workspace(repo, shell_timeout=config.shell_timeout, sandbox=sandbox)
@@ -74,7 +78,7 @@ def open_session(
     path = None
     if record:
         path = trajectory or trajectory_path(repo, config.trajectory_dir)
-    return Session(
+    session = Session(
         engine,
         workspace,
         policy,
@@ -88,3 +92,30 @@ def open_session(
         repo_map=repo_map,
         listener=listener,
     )
+    if record_layers:
+        session.recorder = ActivationRecorder(
+            tuple(record_layers), engine.info.n_embd, engine.profile.sites.default_site
+        )
+        session.steerer.record(session.recorder.nodes)  # type: ignore[attr-defined]
+    return session
+
+
+def save_recording(
+    session: Session, path: Path, *, task: str, files: list[str], passed: bool | None, **run: object
+) -> Path | None:
+    """Write the session's recorded residuals with each step's labels (vectors/runlabels.py) to `path`."""
+    if session.recorder is None:
+        return None
+    steps = [record.model_dump(mode="json") for record in session.history]
+    labels = step_labels(steps, instruction=f"{task}\n{session.repo_map}", files=files, passed=passed)
+    meta = {
+        "model": session.engine.info.identity.model_dump(mode="json"),
+        "mode": session.policy.name,
+        "temperature": session.sampling.temperature,
+        "seed": session.sampling.seed,
+        "task": task,
+        "passed": passed,
+        **run,
+        "steps": steps_meta(steps, labels),
+    }
+    return session.recorder.save(path, meta)

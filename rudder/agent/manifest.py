@@ -74,13 +74,16 @@ def _file_ref(path: Path | None) -> FileRef | None:
 
 
 def git_state(root: Path) -> dict[str, Any]:
-    from rudder.tools.gitrepo import open_repo
+    from rudder.tools.base import ToolError
+    from rudder.tools.gitrepo import run_git
 
     state: dict[str, Any] = {"root": str(root), "head": None, "dirty": None}
     try:
-        repo = open_repo(root)
-        state["head"] = repo.head.commit.hexsha if repo.head.is_valid() else None
-        state["dirty"] = repo.is_dirty(untracked_files=True)
+        try:
+            state["head"] = run_git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+        except ToolError:
+            state["head"] = None  # no commit yet
+        state["dirty"] = bool(run_git(root, "status", "--porcelain", "--untracked-files=normal"))
     except Exception as exc:  # no git, an empty repo, a broken one: the manifest says so instead of failing
         state["error"] = f"{type(exc).__name__}: {exc}"
     return state

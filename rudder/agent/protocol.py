@@ -161,18 +161,36 @@ class JsonProtocol:
             return Phase.THOUGHT
         return Phase.TOOL_CALL if _string_closed(partial, value) else Phase.THOUGHT
 
+    def thought_bounds(self, partial: str) -> tuple[int | None, int | None]:
+        """Where the thought's text starts and where the call after it starts (character offsets into
+        `partial`; None: not written yet). Without a thought field the call starts at once."""
+        if not self.with_thought:
+            return None, 0
+        key = partial.find('"thought"')
+        colon = partial.find(":", key) if key != -1 else -1
+        value = partial.find('"', colon + 1) if colon != -1 else -1
+        if value == -1:
+            return None, None
+        end = _string_end(partial, value)
+        return value + 1, (end + 1 if end is not None else None)
+
 
 def _string_closed(text: str, start: int) -> bool:
     """Whether the JSON string opening at text[start] is closed (escapes respected)."""
+    return _string_end(text, start) is not None
+
+
+def _string_end(text: str, start: int) -> int | None:
+    """The index of the quote closing the JSON string that opens at text[start], or None."""
     i = start + 1
     while i < len(text):
         if text[i] == "\\":
             i += 2
             continue
         if text[i] == '"':
-            return True
+            return i
         i += 1
-    return False
+    return None
 
 
 def _first_json_object(text: str) -> dict[str, Any]:

@@ -16,7 +16,10 @@ from rudder.agent.protocol import ToolCallProtocol
 from rudder.agent.records import StepRecord
 from rudder.engine.generation import GenerationStats, Sampling
 from rudder.interfaces import Engine, Phase, Steerer, StepKind, StepPolicy
+from rudder.vectors.gate import GateReading
 from rudder.vectors.guard import CollapseGuard, GuardEvent
+from rudder.vectors.recording import ActivationRecorder
+from rudder.vectors.stepwatch import StepWatch, free_text
 
 WARM = 0.7  # temperature for the one step after a repeat (change course)
 
@@ -40,6 +43,7 @@ class ModelQuery:
     _warm_steps: int
     _runaway: str | None
     _system_addendum: str
+    recorder: ActivationRecorder | None
 
     def _emit(self, event: Event) -> None:
         raise NotImplementedError
@@ -72,8 +76,13 @@ class ModelQuery:
         self._steer(record, phase, "phase")
         guard = CollapseGuard(self.steerer, on_event=lambda e: self._guarded(record, phase, e))
         constraints = self._constraints() if grammar is not None else None
+        bounds = getattr(self.protocol, "thought_bounds", free_text) if grammar is not None else free_text
+        watch = StepWatch.start(
+            self.steerer, record.index, recorder=self.recorder, bounds=bounds, on_gate=lambda r: self._gated(record, r)
+        )
+        watchers = [guard] if watch is None else [guard, watch]
         generation = self.engine.stream(
-            render(messages), sampling, grammar=grammar, watchers=[guard], token_filter=constraints
+            render(messages), sampling, grammar=grammar, watchers=watchers, token_filter=constraints
         )
         for event in generation:
             self._emit(Token(record.index, event.text, phase, event.erase))
@@ -89,6 +98,8 @@ class ModelQuery:
                 phase = now_phase
                 self._steer(record, phase, "mode switch" if switched else "phase")
         self._record_generation(record, generation.stats)
+        if watch is not None:
+            record.gate += watch.finish()
         if generation.stats.stop_reason == "cancelled" and self._interrupt.is_set():
             record.output = generation.text
             raise Stop("stopped")
@@ -119,6 +130,11 @@ class ModelQuery:
         record.guard.append(event.as_dict())
         reason = f"guard: {event.kind}, {event.action} to x{event.factor_after:g} ({event.detail})"
         self._emit(SteeringChanged(record.index, phase, event.plan, reason, guard=event.as_dict()))
+
+    def _gated(self, record: StepRecord, reading: GateReading) -> None:
+        """A conditional vector's gate was read: the UI's step header shows the value and the verdict."""
+        plan = self.steerer.plan.describe()
+        self._emit(SteeringChanged(record.index, Phase.THOUGHT, plan, reading.describe(), gate=reading.as_dict()))
 
     @staticmethod
     def _record_generation(record: StepRecord, stats: GenerationStats) -> None:

@@ -30,6 +30,9 @@ class StepRecord(BaseModel):
     guard: list[dict[str, Any]] = Field(
         default_factory=list, description="collapse-guard actions: loop/entropy seen, scale backed off, tokens rewound"
     )
+    gate: list[dict[str, Any]] = Field(
+        default_factory=list, description="conditional steering: each gate reading (axis, value, threshold, fired)"
+    )
     output: str = ""  # the model's raw text
     thought: str = ""  # the free-text "thought" written before the call (the phase modes steer)
     tool: str | None = None

@@ -47,6 +47,7 @@ from rudder.interfaces import Engine, Steerer, StepKind, StepPolicy
 from rudder.tools.base import Access, Tool, ToolError, Workspace
 from rudder.tools.gitops import Checkpoints
 from rudder.tools.toolbox import all_tools
+from rudder.vectors.recording import ActivationRecorder
 
 PLAN_TOKENS = 96
 
@@ -99,6 +100,7 @@ class Session(ModelQuery, Guidance, ToolExecution):
         self.loops = discipline.LoopWatch()
         self._warm_steps = 0  # steps left to sample warmer (after a repeat)
         self._runaway: str | None = None
+        self.recorder: ActivationRecorder | None = None  # residuals per step (--record-activations)
 
     # -- control from outside (any thread) ---------------------------------------------------------
 

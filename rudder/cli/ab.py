@@ -30,11 +30,23 @@ def run_cmd(
         str, typer.Option("--arms", help="comma-separated modes, e.g. neutral,fast-draft,fast-draft/prompt-only")
     ] = "neutral",
     out: Annotated[str, typer.Option("--out", help="log dir (a folder or any fsspec URL)")] = "ab-logs",
-    tasks: Annotated[str | None, typer.Option("--tasks", help="ids (a,b), a range (0-19) or sample:N[:SEED]")] = None,
+    tasks: Annotated[
+        str | None, typer.Option("--tasks", help="ids (a,b), a range (0-19) or sample:N[:SEED], within --split")
+    ] = None,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split",
+            help="train, dev or test: only the tasks whose task.toml records that split (suites/micro has all "
+            "three: tune on train/dev, judge on test)",
+        ),
+    ] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="runs of every (task, arm)")] = 1,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="worker processes (one engine each)")] = 1,
     backend: Annotated[str, typer.Option("--backend", help="local or ray")] = "local",
-    seed: Annotated[int, typer.Option("--seed", help="sampling seed")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="sampling seed of epoch 1; epoch k samples with SEED + k - 1")
+    ] = 0,
     temperature: Annotated[
         float, typer.Option("--temperature", "-t", min=0.0, callback=finite, help="0 = greedy")
     ] = 0.0,
@@ -44,6 +56,13 @@ def run_cmd(
     ] = 900.0,
     max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="cap every task's agent steps")] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="write the report when done")] = True,
+    record_activations: Annotated[
+        str | None,
+        typer.Option(
+            "--record-activations",
+            help="LAYERS (e.g. 14 or 10,14,18): each step's residual, in OUT/activations/ARM/TASK.eN.activations.npz",
+        ),
+    ] = None,
     threads: Annotated[
         int | None,
         typer.Option(
@@ -55,7 +74,8 @@ def run_cmd(
 ) -> None:
     """Run every (task, arm, epoch) once; re-running the same command resumes and skips finished samples.
 
-    Example: rudder ab run --suite suites/starter --arms neutral,fast-draft --epochs 3 --jobs 2 --out ab/
+    Example: rudder ab run --suite suites/micro --split test --arms neutral,fast-draft --epochs 3 -t 0.7 \\
+    --jobs 2 --out ab/
     """
     from rich.console import Console
     from rich.progress import (
@@ -72,6 +92,13 @@ def run_cmd(
     from rudder.ab.suite import SuiteError, select_tasks
     from rudder.modes.registry import ModeError, get_mode
 
+    if record_activations is not None:
+        from rudder.vectors.recording import RecordingError, parse_layers_arg
+
+        try:
+            parse_layers_arg(record_activations, 1 << 16)  # the syntax now; the model's range in the worker
+        except RecordingError as exc:
+            raise fail(str(exc)) from None
     if threads is not None:
         os.environ["RUDDER_THREADS"] = str(threads)  # the budget threads_per_worker splits among the workers
     if backend not in ("local", "ray"):
@@ -82,13 +109,14 @@ def run_cmd(
     try:
         for arm in arm_list:
             get_mode(arm)
-        chosen = select_tasks(resolve_suite(suite), tasks)
+        chosen = select_tasks(resolve_suite(suite), tasks, split)
     except (SuiteError, ModeError) as exc:
         raise fail(str(exc)) from None
     opts = RunOptions(
         suite=suite,
         arms=arm_list,
         tasks=tasks,
+        split=split,
         epochs=epochs,
         jobs=jobs,
         backend=backend,
@@ -98,6 +126,7 @@ def run_cmd(
         model=str(model) if model else None,
         sample_timeout=timeout,
         max_steps=max_steps,
+        record_layers=record_activations,
     )
     if backend == "ray":
         import ray

@@ -33,6 +33,16 @@ def print_step(console: Console, step: dict[str, Any], *, header: bool = True) -
         if vectors:
             used = ", ".join(f"{v.get('vector')} ×{v.get('scale', 0):g}" for v in vectors)
             console.print(plain(f"  steering ({phase}): {used}", "magenta"))
+    for reading in step.get("gate") or []:
+        side = ">" if reading.get("above", True) else "<"
+        verdict = "fired" if reading.get("fired") else "quiet"
+        console.print(
+            plain(
+                f"  gate {reading.get('axis')}: {verdict} ({float(reading.get('value', 0)):+.3f} vs "
+                f"{side}{float(reading.get('threshold', 0)):+.3f}, token {reading.get('at_token')})",
+                "magenta",
+            )
+        )
     if step.get("tool"):
         arguments = json.dumps(step.get("arguments") or {}, ensure_ascii=False)[:200]
         console.print(Text.assemble("  ", (str(step["tool"]), "cyan"), f" {arguments}"))

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from rudder.agent.approval import ApprovalRequest, Decision
 from rudder.agent.events import Event, Listener, ModeSwitched, StepFinished, StepStarted, Token
-from rudder.agent.factory import open_session
+from rudder.agent.factory import open_session, save_recording
 from rudder.agent.session import trajectory_path
 from rudder.cli import display
 from rudder.cli.options import (
@@ -39,6 +39,7 @@ from rudder.modes.registry import ModeError, get_mode, scan_modes
 from rudder.tools.base import ToolError
 from rudder.tools.gitops import find_repo_root
 from rudder.tools.sandbox import SandboxUnavailable
+from rudder.vectors.recording import RecordingError, parse_layers_arg, recording_path
 from rudder.vectors.vector import VectorError
 
 console = Console(stderr=True)
@@ -54,7 +55,12 @@ def _repo(path: Path) -> Path:
 
 def _ask(request: ApprovalRequest) -> Decision:
     if not sys.stdin.isatty():
-        request.message = "no terminal to ask on (use --approval auto to allow without asking)"
+        request.message = (
+            "no terminal to ask on: changes to .git, .rudder and .rudder.toml always need a person's yes, "
+            "whatever --approval says (run interactively, or make that change yourself)"
+            if request.sensitive
+            else "no terminal to ask on (use --approval auto to allow without asking)"
+        )
         return Decision.REJECT
     console.print(Text.assemble((request.tool, "yellow"), f" wants to {request.access}: {request.reason}"))
     detail = request.diff or request.command or json.dumps(request.arguments, ensure_ascii=False)[:2000]
@@ -149,6 +155,13 @@ def run(
         typer.Option(help="trajectory file, or a directory to put it in [default: .git/rudder/trajectories/]"),
     ] = None,
     stream: Annotated[bool, typer.Option(help="show the model's tokens as they come")] = False,
+    record_activations: Annotated[
+        str | None,
+        typer.Option(
+            "--record-activations",
+            help="LAYERS (e.g. 14 or 10,14,18): keep each step's residual there, beside the trajectory",
+        ),
+    ] = None,
     model: ModelOpt = None,
     temperature: TempOpt = None,
     seed: SeedOpt = None,
@@ -184,6 +197,7 @@ def run(
         trajectory = _trajectory_file(root, trajectory)
     try:
         engine = Engine(config.model)
+        layers = parse_layers_arg(record_activations, engine.info.n_layer) if record_activations else None
         session = open_session(
             engine,
             root,
@@ -193,8 +207,9 @@ def run(
             approver=_ask,
             listener=make_listener(stream),
             trajectory=trajectory,
+            record_layers=layers,
         )
-    except (ModelLoadError, ModeError, VectorError, SandboxUnavailable) as exc:
+    except (ModelLoadError, ModeError, VectorError, SandboxUnavailable, RecordingError) as exc:
         raise fail(str(exc)) from None
     try:
         with _ctrl_c_stops(session) as interrupted:
@@ -205,6 +220,9 @@ def run(
         console.print(display.plain(f"interrupted; trajectory: {session.trajectory.path}", "yellow"))
         raise typer.Exit(130) from None
     finally:
+        if session.recorder is not None and session.trajectory.path is not None:
+            saved = save_recording(session, recording_path(session.trajectory.path), task=task, files=[], passed=None)
+            console.print(display.plain(f"activations: {saved}", "dim"))
         engine.close()
     print_summary(summary.model_dump(mode="json"))
     if summary.answer:

@@ -49,6 +49,10 @@ app = typer.Typer(
                 "rudder.cli.vectors_trust:calibrate_cmd",
                 "Sweep scales on held-out prompts; pick the largest before damage passes the threshold; plot it.",
             ),
+            "gate": (
+                "rudder.cli.vectors_runs:gate_cmd",
+                "Calibrate a conditional-steering gate's threshold on recorded dev runs; written into the card.",
+            ),
         }
     ),
     help="Extract, inspect, convert and try steering vectors.",
@@ -109,7 +113,25 @@ def _layers(spec: str | None, default: list[int]) -> list[int]:
 
 @app.command("extract")
 def extract_cmd(
-    dataset: Annotated[Path, typer.Argument(help="contrastive JSONL (see rudder/vectors/dataset.py)", exists=True)],
+    dataset: Annotated[
+        Path | None, typer.Argument(help="contrastive JSONL (see rudder/vectors/dataset.py)", exists=True)
+    ] = None,
+    from_runs: Annotated[
+        Path | None,
+        typer.Option("--from-runs", help="recorded agent runs of the TRAIN split (--record-activations) instead"),
+    ] = None,
+    labels: Annotated[
+        str, typer.Option(help="--from-runs: fail-run, loop, premature-finish, off-target (several: Gram-Schmidt)")
+    ] = "fail-run",
+    step_position: Annotated[
+        str, typer.Option("--step-position", help="--from-runs: thought or call (the step's first token of it)")
+    ] = "thought",
+    dev: Annotated[
+        Path | None, typer.Option("--dev", help="--from-runs: recorded DEV runs for the health check")
+    ] = None,
+    allow_unsplit: Annotated[
+        bool, typer.Option("--allow-unsplit", help="--from-runs: accept runs of a suite without splits")
+    ] = False,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="where to write the vector")] = None,
     save: Annotated[str | None, typer.Option("--save", help="name it and put it in your vector library")] = None,
     layers: LayersOpt = None,
@@ -151,6 +173,27 @@ def extract_cmd(
     from rudder.vectors.formats import save_vector
     from rudder.vectors.library import user_library_path
 
+    if from_runs is not None:
+        from rudder.cli.vectors_runs import extract_from_runs
+
+        if dataset is not None:
+            raise fail("give a DATASET or --from-runs LOGDIR, not both")
+        if step_position not in ("thought", "call"):
+            raise fail(f"--step-position {step_position!r}: expected thought or call")
+        extract_from_runs(
+            from_runs,
+            output=output,
+            save=save,
+            labels=labels,
+            position=step_position,  # type: ignore[arg-type]
+            layers=layers,
+            dev=dev,
+            allow_unsplit=allow_unsplit,
+            description=description,
+        )
+        return
+    if dataset is None:
+        raise fail("give a contrastive DATASET (JSONL) or --from-runs LOGDIR")
     if output is None and save is None:
         raise fail("say where the vector goes: --output FILE and/or --save NAME")
     try:

@@ -8,9 +8,11 @@ from pathlib import Path
 
 from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind
-from rudder.modes.mode import Mode, VectorSpec
+from rudder.modes.mode import Mode, VectorSpec, WhenSpec
+from rudder.vectors.card import load_card
+from rudder.vectors.gate import Gate
 from rudder.vectors.plan import UNSTEERED, SteeringPlan, VectorUse, build_plan
-from rudder.vectors.vector import SteeringVector
+from rudder.vectors.vector import SteeringVector, VectorError
 
 VectorResolver = Callable[[str], SteeringVector]
 
@@ -59,4 +61,30 @@ def _use(spec: VectorSpec, resolve: VectorResolver) -> VectorUse:
         op=spec.op,
         scope=spec.scope,
         scale_mode=spec.scale_mode,
+        gate=_gate(spec.when, resolve) if spec.when is not None else None,
+    )
+
+
+def _gate(when: WhenSpec, resolve: VectorResolver) -> Gate:
+    """The gate a `when` describes; "calibrated" thresholds and the default layer come from the axis card."""
+    axis = resolve(when.axis)
+    source = getattr(resolve, "sources", {}).get(when.axis)
+    card = load_card(source) if source is not None else None
+    calibrated = card.gate if card is not None else None
+    value = when.above if when.above is not None else when.below
+    if value == "calibrated":
+        if calibrated is None:
+            raise VectorError(f"gate on {when.axis!r}: its card has no calibrated gate (run rudder vectors gate)")
+        value = calibrated.threshold
+    probe = card.runs.probe_layer if card is not None and card.runs is not None else None
+    layer = when.layer if when.layer is not None else calibrated.layer if calibrated else probe or max(axis.layers)
+    if layer not in axis.layers:
+        raise VectorError(f"gate on {when.axis!r}: the axis has no layer {layer} (it has {axis.layers})")
+    return Gate(
+        axis=axis.meta.name,
+        node=f"{axis.meta.site}-{layer}",
+        direction=axis.unit(layer).astype("float32"),
+        threshold=float(value),
+        above=when.above is not None,
+        every=when.every,
     )

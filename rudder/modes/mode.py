@@ -19,6 +19,11 @@ per-step-kind overrides. TOML in, a validated `Mode` out.
     op = "add"                        # add | project-out | ablate
     scope = "all"                     # all | generated
 
+    [[vectors]]                       # conditional steering (CAST/TACT): only on steps whose residual at the
+    vector = "drift"                  # thought's first token points along the axis (cosine above 0.12)
+    scale = -0.1
+    when = { axis = "drift", above = 0.12 }   # or below = X; "calibrated": the axis card's gate; layer, every
+
     [steps.review]                    # plan, explore, edit, test, review, answer
     scale_factor = 1.5                # multiply every vector's scale on review steps
     read_only = true
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -58,6 +64,24 @@ def parse_layers(spec: str | list[int] | None) -> tuple[int, ...] | None:
     return tuple(sorted(set(layers)))
 
 
+class WhenSpec(BaseModel):
+    """A gate: the vector runs on a step only when the step's residual crosses the threshold on the axis."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    axis: str = Field(min_length=1, description="vector whose direction is read (library name or path)")
+    above: float | Literal["calibrated"] | None = None
+    below: float | Literal["calibrated"] | None = None
+    layer: int | None = Field(None, ge=0, description="layer read [default: the card's gate or probe layer]")
+    every: int | None = Field(None, ge=1, description="read again every N tokens until it fires")
+
+    @model_validator(mode="after")
+    def _one_side(self) -> WhenSpec:
+        if (self.above is None) == (self.below is None):
+            raise ValueError("a gate needs exactly one of above = X or below = X")
+        return self
+
+
 class VectorSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -67,6 +91,7 @@ class VectorSpec(BaseModel):
     layers: tuple[int, ...] | None = None
     op: SteeringOp | None = Field(None, description="default: the vector's own op")
     scope: Scope = Scope.ALL
+    when: WhenSpec | None = Field(None, description="conditional: only on steps where this gate fires")
 
     @field_validator("layers", mode="before")
     @classmethod

@@ -106,15 +106,15 @@ class Checkpoints:
             repo = open_repo(root)
         except ToolError as exc:
             raise CheckpointError(f"checkpoints need a git repository: {exc}") from exc
-        self.work_tree = Path(str(repo.working_tree_dir)).resolve()
+        self.work_tree = repo.work_tree
         # only the workspace is snapshotted: a workspace inside a huge repository (or a home directory
         # under version control) must not cost a scan of everything around it
         self.scope = Path(root).resolve().relative_to(self.work_tree).as_posix()
-        self.git_dir = Path(repo.git_dir).resolve()
+        self.git_dir = repo.git_dir
         self.state = self.git_dir / "rudder"
         self.index = self.state / "index"
         self.log = self.state / "checkpoints.jsonl"
-        linked = self.git_dir != Path(repo.common_dir).resolve()  # refs are shared by all worktrees
+        linked = self.git_dir != repo.common_dir  # refs are shared by all worktrees
         self.ref_prefix = f"refs/rudder/worktrees/{self.git_dir.name}/" if linked else "refs/rudder/checkpoints/"
 
     # -- recording --------------------------------------------------------------------------------------

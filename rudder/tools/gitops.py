@@ -1,7 +1,9 @@
 """Git tools (status, diff, commit) and the helpers that find and drive the repository.
 
 Checkpoints (undo for every agent step) live in checkpoints.py and are re-exported here.
-Nothing in this module amends, resets, checks out or touches any branch but the current one.
+Nothing in this module amends, resets, checks out or touches any branch but the current one. Every git
+command runs through safegit.run_git: the repository's hooks, fsmonitor, filters and signing programs do
+not run (a commit made here skips the repository's pre-commit hooks and is not signed).
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ class GitDiffArgs(ToolArgs):
 @tool(access=Access.READ, step_kind=StepKind.REVIEW)
 def git_diff(ws: Workspace, args: GitDiffArgs) -> str:
     """Show uncommitted changes as a unified diff (staged=true for the staged ones)."""
-    cmd = ["diff", "--relative", "--no-color", "--no-ext-diff"]
+    cmd = ["diff", "--relative", "--no-color", "--no-ext-diff", "--no-textconv"]
     if args.staged:
         cmd.append("--cached")
     if args.path is not None:
@@ -118,9 +120,11 @@ def git_commit(ws: Workspace, args: GitCommitArgs) -> str:
         if "nothing to commit" in str(exc) or "no changes added" in str(exc):
             raise ToolError("nothing to commit: the given files have no changes") from exc
         raise
-    repo = open_repo(ws.root)
-    sha = repo.head.commit.hexsha[:8]
-    branch = "detached HEAD" if repo.head.is_detached else repo.active_branch.name
+    sha = run_git(ws.root, "rev-parse", "--short=8", "HEAD")
+    try:
+        branch = run_git(ws.root, "symbolic-ref", "--short", "HEAD")
+    except ToolError:  # HEAD is not a branch
+        branch = "detached HEAD"
     files = run_git(ws.root, "diff-tree", "--no-commit-id", "--name-only", "-r", "--root", "HEAD").splitlines()
     shown = ", ".join(files[:10]) + (f", ... ({len(files) - 10} more)" if len(files) > 10 else "")
     return f"committed {sha} on {branch}: {args.message.splitlines()[0]}\n{len(files)} files: {shown}"

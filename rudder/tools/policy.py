@@ -1,9 +1,16 @@
 """Which tool calls touch the files that control Rudder or git, and so always need a person's yes.
 
 `.rudder.toml` and `.rudder/` (modes, vectors) configure Rudder for the repository; `.git/` holds hooks and
-config that git runs outside any sandbox. An agent that could write them unasked could change its own
-steering or plant code that runs later. The agent layer (rudder/agent/policy.py) asks for approval
+config that git runs outside any sandbox. The agent layer (rudder/agent/policy.py) asks for approval
 whenever `sensitive_write_reason` names a reason, whatever the approval policy says.
+
+For file tools the path is known, so the check is exact. For shell commands it is not: no reading of a
+command's text can tell what it will write (`g=.g; mv ${g}it .x`, a script, a test's conftest.py). So:
+- in the sandbox, the sandbox itself keeps .git, .rudder and .rudder.toml read-only (tools/sandbox.py), and
+  a command is not asked about: a yes could not make such a write work there anyway;
+- without a sandbox, a command whose text names them is asked about, as a courtesy. It is not a defence:
+  without a sandbox, only approval (the default asks before every command) stands between a command and
+  these files, and `approval = "auto"` without a sandbox trusts every command. See docs/security.md.
 """
 
 from __future__ import annotations
@@ -42,6 +49,6 @@ def sensitive_write_reason(ws: Workspace, tool: Tool, args: ToolArgs) -> str | N
         reason = sensitive_path_reason(rel)
         return f"{tool.name} writes {reason}" if reason else None
     command = getattr(args, "command", None)
-    if isinstance(command, str) and _COMMAND_MENTIONS.search(command):
-        return f"{tool.name}: the command mentions .git or .rudder, which hold git's and Rudder's own settings"
+    if ws.sandbox is None and isinstance(command, str) and _COMMAND_MENTIONS.search(command):
+        return f"{tool.name}: the command names .git or .rudder (git's and Rudder's own settings) and runs unsandboxed"
     return None

@@ -2,9 +2,18 @@
 
 Inside: `/` read-only, the repository read-write, a private empty /tmp, fresh /dev and /proc, its own
 process namespace (the command sees and can signal only its own processes), and no network unless the
-user allows it. Git's hooks and config and Rudder's own files in the repository stay read-only, because
-git runs hooks outside the sandbox later. HOME stays readable (git and tools read their config there)
-but not writable; caches go to the private /tmp.
+user allows it. HOME stays readable (git and tools read their config there) but not writable; caches go
+to the private /tmp.
+
+What Rudder itself reads or runs later stays out of the command's reach, because Rudder (and git, through
+it) acts on it outside the sandbox: `.git`, `.rudder/` and `.rudder.toml` are read-only mount points. A
+mount point cannot be renamed, deleted or replaced (EBUSY), so `mv .git x; cp -r x .git` fails, and
+`.git`'s content (hooks, config, objects, Rudder's checkpoints and trajectories) is read-only: git
+commands that only read work inside, commits go through the git_commit tool. Where `.rudder` or
+`.rudder.toml` does not exist, an empty read-only placeholder is mounted there for the command's duration
+(the mount point appears on the host while it runs and is removed when it ends, if still empty), so the
+command cannot create them either. Rudder's own installation, when it lies inside the repository
+(a .venv there), is read-only too. See docs/security.md.
 
 `choose_sandbox("auto" | "off" | "required", network)` gives a Sandbox where `bwrap` exists and works
 (unprivileged user namespaces may be disabled), None otherwise; "required" raises instead.
@@ -16,14 +25,19 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from rudder.tools.base import ToolError
 from rudder.util.dirs import REPO_CONFIG, REPO_DIR
 
-# paths inside the repository that stay read-only even in the sandbox (when they exist)
-PROTECTED = (".git/hooks", ".git/config", REPO_DIR, REPO_CONFIG)
+# read-only mount points inside the sandbox; the value says which placeholder stands in for a missing one
+PROTECTED = {".git": None, REPO_DIR: "dir", REPO_CONFIG: "file"}
+RUDDER_PACKAGE = Path(__file__).resolve().parents[1]
 
 
 class SandboxUnavailable(Exception):
@@ -35,15 +49,47 @@ class Sandbox:
     bwrap: str
     network: bool = False
 
-    def wrap(self, argv: list[str], root: Path) -> list[str]:
-        """`argv` run by bwrap with `root` (absolute, resolved) as the only writable directory."""
+    @contextmanager
+    def command(self, argv: list[str], root: Path) -> Iterator[list[str]]:
+        """`argv` run by bwrap in `root` (absolute, resolved); the placeholders it mounts are removed from
+        the host again when the block ends."""
+        for rel in PROTECTED:
+            if (root / rel).is_symlink():
+                raise ToolError(
+                    f"{rel} in {root} is a symbolic link; the sandbox can only protect a real file or directory "
+                    f"there (replace the link with what it points to)"
+                )
+        missing = [rel for rel in PROTECTED if PROTECTED[rel] and not os.path.lexists(root / rel)]
+        with tempfile.TemporaryDirectory(prefix="rudder-sandbox-") as scratch:
+            empty = {"dir": Path(scratch) / "empty", "file": Path(scratch) / "empty.toml"}
+            empty["dir"].mkdir()
+            empty["file"].touch()
+            placeholders = {rel: empty[str(PROTECTED[rel])] for rel in missing}
+            exclude = root / ".git" / "info" / "exclude"
+            if missing and exclude.is_file() and not exclude.is_symlink():
+                # git inside the sandbox is not to list the placeholders as untracked files
+                hidden = Path(scratch) / "exclude"
+                hidden.write_bytes(exclude.read_bytes() + "".join(f"\n/{rel}" for rel in missing).encode())
+                placeholders[".git/info/exclude"] = hidden
+            try:
+                yield self.wrap(argv, root, placeholders)
+            finally:
+                _remove_placeholders(root, missing)
+
+    def wrap(self, argv: list[str], root: Path, placeholders: dict[str, Path]) -> list[str]:
+        """The bwrap command line; `placeholders` maps a protected name to what is bound there instead (an
+        empty directory or file for a missing one, git's exclude file with the placeholders added)."""
         cmd = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
         for tool_dir in tool_dirs_under_tmp():  # e.g. Rudder's own venv in a clone under /tmp
             cmd += ["--ro-bind", str(tool_dir), str(tool_dir)]
         cmd += ["--bind", str(root), str(root)]  # after --tmpfs /tmp, so a repository under /tmp stays visible
-        for rel in PROTECTED:
-            if (root / rel).exists():
-                cmd += ["--ro-bind", str(root / rel), str(root / rel)]
+        for rel in [*PROTECTED, *(rel for rel in placeholders if rel not in PROTECTED)]:
+            target = root / rel
+            source = placeholders.get(rel, target if os.path.lexists(target) else None)
+            if source is not None:
+                cmd += ["--ro-bind", str(source), str(target)]
+        for own in rudder_dirs_inside(root):  # a .venv in the repository that Rudder runs from
+            cmd += ["--ro-bind", str(own), str(own)]
         cmd += ["--unshare-pid", "--unshare-ipc", "--die-with-parent", "--chdir", str(root)]
         if not self.network:
             cmd.append("--unshare-net")
@@ -52,7 +98,32 @@ class Sandbox:
 
     def describe(self) -> str:
         net = "network on" if self.network else "no network"
-        return f"bubblewrap sandbox: only the repository and a private /tmp are writable, {net}"
+        return (
+            "bubblewrap sandbox: only the repository and a private /tmp are writable, and in the repository "
+            f".git, .rudder and .rudder.toml are read-only (commit with the git_commit tool); {net}"
+        )
+
+
+def _remove_placeholders(root: Path, missing: list[str]) -> None:
+    """Remove the mount points bwrap made on the host for missing names, if nobody has put anything there."""
+    for rel in missing:
+        path = root / rel
+        try:
+            if PROTECTED[rel] == "dir" and path.is_dir() and not path.is_symlink():
+                path.rmdir()  # fails (and so keeps it) unless empty
+            elif path.is_file() and not path.is_symlink() and path.stat().st_size == 0:
+                path.unlink()
+        except OSError:
+            continue
+
+
+def rudder_dirs_inside(root: Path) -> list[Path]:
+    """Rudder's own package and Python environment, where they lie inside `root`: code Rudder runs later."""
+    found: list[Path] = []
+    for path in (RUDDER_PACKAGE, Path(sys.prefix).resolve()):
+        if (path == root or root in path.parents) and path.is_dir() and path not in found:
+            found.append(path)
+    return found
 
 
 def tool_dirs_under_tmp() -> list[Path]:

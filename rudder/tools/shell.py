@@ -22,7 +22,9 @@ MAX_TIMEOUT = 600.0  # seconds a model may ask for, unless the configured defaul
 _VENVS = (".venv", "venv", "env")
 _PYTEST_FLAGS = ["-q", "--tb=short"]
 # what a command blocked by the sandbox prints; the model is then told what the sandbox allows
-_SANDBOX_HINTS = re.compile(r"Read-only file system|Network is unreachable|Temporary failure in name resolution")
+_SANDBOX_HINTS = re.compile(
+    r"Read-only file system|Device or resource busy|Network is unreachable|Temporary failure in name resolution"
+)
 
 
 class RunShellArgs(ToolArgs):
@@ -166,8 +168,13 @@ def _timeout(ws: Workspace, requested: float | None) -> tuple[float, bool]:
 
 
 def _run(ws: Workspace, argv: list[str], timeout: float) -> CommandResult:
-    if ws.sandbox is not None:
-        argv = ws.sandbox.wrap(argv, ws.root)
+    if ws.sandbox is None:
+        return _start(ws, argv, timeout)
+    with ws.sandbox.command(argv, ws.root) as wrapped:
+        return _start(ws, wrapped, timeout)
+
+
+def _start(ws: Workspace, argv: list[str], timeout: float) -> CommandResult:
     try:
         return run_process(argv, cwd=ws.root, timeout=timeout, env=ws.env, cancel=ws.cancel)
     except OSError as exc:

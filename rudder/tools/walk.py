@@ -7,13 +7,13 @@ what the user sees in `git status`; elsewhere the .gitignore files are read with
 from __future__ import annotations
 
 import os
-import subprocess
 from functools import lru_cache
 from pathlib import Path
 
 import pathspec
 
 from rudder.tools.base import ToolError, Workspace
+from rudder.tools.safegit import run_git
 
 _NEVER = {".git"}  # never listed, whatever the ignore files say
 
@@ -38,14 +38,11 @@ def visible_files(ws: Workspace, start: Path, glob: str | None = None) -> list[s
 
 def _git_files(start: Path) -> list[str] | None:
     """Paths relative to `start`, or None when `start` is not inside a git work tree (or git is missing)."""
-    cmd = ["git", "-C", str(start), "ls-files", "--cached", "--others", "--exclude-standard", "-z"]
     try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+        out = run_git(start, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    except ToolError:  # not in a work tree, git missing, or a .git Rudder does not run git in
         return None
-    if proc.returncode != 0:
-        return None
-    names = proc.stdout.decode("utf-8", errors="surrogateescape").split("\0")
+    names = out.split("\0")
     return list(dict.fromkeys(name for name in names if name))  # unmerged entries appear once per stage
 
 

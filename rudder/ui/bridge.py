@@ -22,6 +22,7 @@ from rudder.agent.records import RunSummary, read_trajectory
 from rudder.agent.session import Session
 from rudder.config import RudderConfig
 from rudder.engine.engine import Engine
+from rudder.interfaces import Phase, StepKind
 from rudder.modes.active import ActiveMode
 from rudder.modes.mode import Mode, VectorSpec
 from rudder.modes.registry import ModeError, load_modes
@@ -32,6 +33,12 @@ from rudder.vectors.meter import ConceptMeter, Probe
 from rudder.vectors.vector import VectorError
 
 Listener = Callable[[Event], Any]
+
+
+def gate_probes(active: ActiveMode) -> list[Probe]:
+    """The meter also watches what each conditional vector's gate reads (its axis at its layer)."""
+    gates = {g.key: g for kind in StepKind for phase in Phase for g in active.plan(kind, phase).gates}
+    return [Probe(f"gate {g.axis}", g.node, g.direction) for g in gates.values()]
 
 
 def mode_vectors(mode: Mode) -> dict[str, VectorSpec]:
@@ -222,7 +229,7 @@ class Bridge:
         return probes
 
     def _watch(self, session: Session, active: ActiveMode) -> None:
-        self._use_meter(session, self.probes(active.mode))
+        self._use_meter(session, [*self.probes(active.mode), *gate_probes(active)])
 
     def _use_meter(self, session: Session, probes: list[Probe]) -> None:
         self.meter = ConceptMeter(probes)

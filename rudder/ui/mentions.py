@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 from textual.fuzzy import Matcher
+
+from rudder.tools.base import ToolError
+from rudder.tools.safegit import run_git
 
 MENTION = re.compile(r"(?<!\S)@([\w./+-]+)")
 ATTACH_CAP = 8000  # characters of one attached file
@@ -15,15 +17,8 @@ ATTACH_CAP = 8000  # characters of one attached file
 def repo_files(repo: Path, limit: int = 5000) -> list[str]:
     """Tracked and untracked-but-not-ignored files (what `git ls-files` shows), at most `limit`."""
     try:
-        out = subprocess.run(
-            ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
+        out = run_git(repo, "ls-files", "--cached", "--others", "--exclude-standard")
+    except ToolError:
         return []
     return sorted(set(out.splitlines()))[:limit]
 

@@ -95,10 +95,56 @@ class Calibration(BaseModel):
     rows: list[CalibrationRow]
 
 
+class LabelCount(BaseModel):
+    label: str
+    positives: int  # drifted steps the mean difference took
+    negatives: int  # contrast steps
+
+
+class DevSeparation(BaseModel):
+    layer: int
+    auroc: float  # dev steps with the label vs contrast steps, projected on the direction (cosine)
+    null95: float  # 95th percentile of the same with the labels permuted
+    p: float
+    positives: int
+    negatives: int
+
+
+class RunsRecipe(BaseModel):
+    """A direction built from recorded agent runs (`rudder vectors extract --from-runs`)."""
+
+    label: str  # the label this direction points towards
+    labels: list[LabelCount]  # every label of the extraction, in Gram-Schmidt order
+    position: str  # thought | call: where in each step the residual was read
+    layers: list[int]
+    split: str  # the split the runs came from (train)
+    runs: list[str]  # the recording files
+    dev_runs: list[str] = Field(default_factory=list)
+    dev: list[DevSeparation] = Field(default_factory=list)
+    probe_layer: int | None = None  # best dev AUROC (train when there is no dev)
+
+
+class GateCalibration(BaseModel):
+    """A conditional-steering threshold calibrated on dev runs (`rudder vectors gate`)."""
+
+    label: str
+    layer: int
+    position: str
+    threshold: float  # on the cosine with the direction at this layer
+    above: bool
+    tpr: float  # dev drifted steps the gate fires on
+    fpr: float  # dev contrast steps it fires on
+    positives: int
+    negatives: int
+    runs: list[str]
+
+
 class VectorCard(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     recipe: Recipe | None = None
+    runs: RunsRecipe | None = None
+    gate: GateCalibration | None = None
     health: Health | None = None
     calibration: Calibration | None = None
     negative_calibration: Calibration | None = None  # the same sweep with -scale (e.g. verbose from terse)

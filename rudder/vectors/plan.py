@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from rudder.vectors.gate import Gate
 from rudder.vectors.kinds import ScaleMode, Scope, SteeringOp
 from rudder.vectors.vector import SteeringVector, VectorError
 
@@ -24,6 +25,7 @@ class PlannedOp:
     direction: np.ndarray  # add: the exact push vector; project-out/ablate: the unit direction
     scale: float  # add: 1.0 (already in direction); project-out: fraction removed; ablate: 1.0
     source: str  # "<vector> ×<scale>" for trajectories and the UI
+    gate: Gate | None = None  # runs only while this gate is open (vectors/gate.py); None: always
 
     @property
     def node(self) -> str:
@@ -43,6 +45,15 @@ class SteeringPlan:
     def describe(self) -> list[dict[str, Any]]:
         return [dict(item) for item in self.summary]
 
+    @property
+    def gates(self) -> tuple[Gate, ...]:
+        """The plan's distinct gates (by key), in first-use order."""
+        seen: dict[str, Gate] = {}
+        for op in self.ops:
+            if op.gate is not None:
+                seen.setdefault(op.gate.key, op.gate)
+        return tuple(seen.values())
+
 
 UNSTEERED = SteeringPlan()
 
@@ -57,6 +68,7 @@ class VectorUse:
     op: SteeringOp | None = None  # None = the vector's own op
     scope: Scope = Scope.ALL
     scale_mode: ScaleMode = ScaleMode.RELATIVE
+    gate: Gate | None = None  # conditional: only on steps where this gate fires
 
 
 def build_plan(uses: list[VectorUse], label: str = "") -> SteeringPlan:
@@ -71,17 +83,18 @@ def build_plan(uses: list[VectorUse], label: str = "") -> SteeringPlan:
         op = use.op or vector.meta.op
         for layer in layers:
             ops.append(_planned(vector, layer, op, use))
-        summary.append(
-            {
-                "vector": vector.meta.name,
-                "scale": use.scale,
-                "scale_mode": str(use.scale_mode),
-                "layers": layers,
-                "op": str(op),
-                "scope": str(use.scope),
-                "site": vector.meta.site,
-            }
-        )
+        line: dict[str, Any] = {
+            "vector": vector.meta.name,
+            "scale": use.scale,
+            "scale_mode": str(use.scale_mode),
+            "layers": layers,
+            "op": str(op),
+            "scope": str(use.scope),
+            "site": vector.meta.site,
+        }
+        if use.gate is not None:
+            line["when"] = use.gate.describe()
+        summary.append(line)
     if not ops:
         return UNSTEERED  # one canonical empty plan: swapping between "no steering"s is free
     return SteeringPlan(tuple(ops), label or "+".join(u.vector.meta.name for u in uses), tuple(summary))
@@ -92,6 +105,6 @@ def _planned(vector: SteeringVector, layer: int, op: SteeringOp, use: VectorUse)
     if op == SteeringOp.ADD:
         relative = use.scale_mode == ScaleMode.RELATIVE
         push = vector.push(layer, use.scale, relative=relative)
-        return PlannedOp(vector.meta.site, layer, op, use.scope, push, 1.0, source)
+        return PlannedOp(vector.meta.site, layer, op, use.scope, push, 1.0, source, use.gate)
     scale = 1.0 if op == SteeringOp.ABLATE else use.scale
-    return PlannedOp(vector.meta.site, layer, op, use.scope, vector.unit(layer), scale, source)
+    return PlannedOp(vector.meta.site, layer, op, use.scope, vector.unit(layer), scale, source, use.gate)

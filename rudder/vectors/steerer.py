@@ -7,6 +7,10 @@ Two paths with one API:
             project-out / ablate, scope "all" or "generated". Costs a few percent of throughput.
 `backend="auto"` sends each op down the native path when it can go there, else the callback.
 Both paths give the same logits for the same additive op (tested); clearing restores them bit-for-bit.
+
+Reading the residual (behind the steering, on generated tokens only): the concept meter's probes, the
+nodes an activation recorder asked for (`record`) and the nodes of the active plan's gates. Gated ops
+(conditional steering, vectors/gate.py) run only while their gate is open (`open_gates`).
 """
 
 from __future__ import annotations
@@ -46,6 +50,12 @@ class Steerer:
         self._pending_meter: tuple[ConceptMeter | None] | None = None
         self._meter_lock = threading.Lock()
         self._meter_offset = 0  # the meter's first capture entry in the hook table
+        self._open: frozenset[str] = frozenset()  # keys of the gates open now (gated ops run)
+        self._record_nodes: tuple[str, ...] = ()
+        self._tap_nodes: tuple[str, ...] = ()
+        self._tap_offset = 0  # the taps' first capture entry in the hook table
+        self._capture_on = False
+        self.residual: dict[str, np.ndarray] = {}  # node -> its row at the latest generated token
 
     @property
     def sites(self) -> dict[str, Site]:
@@ -72,6 +82,30 @@ class Steerer:
             require_site(self.sites, op.site, [op.layer], n_embd)
             if op.direction.shape != (n_embd,):
                 raise VectorError(f"{op.source}: direction has shape {op.direction.shape}, expected ({n_embd},)")
+        for gate in plan.gates:
+            site, _, layer = gate.node.rpartition("-")
+            require_site(self.sites, site, [int(layer)], n_embd)
+            if gate.direction.shape != (n_embd,):
+                raise VectorError(f"gate on {gate.axis}: direction has shape {gate.direction.shape}")
+
+    def open_gates(self, keys: set[str] | frozenset[str]) -> None:
+        """The gates open from the next decode on (a new step closes them all: `open_gates(set())`)."""
+        keys = frozenset(keys)
+        with self._lock, self.engine.hook.atomic_swap():
+            if keys != self._open:
+                self._open = keys
+                self._apply_locked(self.plan, force=True)
+
+    @property
+    def open(self) -> frozenset[str]:
+        return self._open
+
+    def record(self, nodes: tuple[str, ...]) -> None:
+        """Read these nodes on every generated token into `residual` (an activation recorder's layers)."""
+        self._ensure_capture()
+        with self._lock, self.engine.hook.atomic_swap():
+            self._record_nodes = tuple(nodes)
+            self._apply_locked(self.plan, force=True)
 
     def watch(self, meter: ConceptMeter | None) -> None:
         """Read `meter`'s probes on every generated token (None stops). Safe from any thread: it takes
@@ -85,10 +119,22 @@ class Steerer:
         if pending is None:
             return False
         self.meter = pending[0]
-        self.engine.hook.set_capture(self._on_capture if self.meter is not None else None)
+        self._ensure_capture()
         return True
 
+    def _ensure_capture(self) -> None:
+        """One capture callback for the meter and the taps, installed once (it waits for a decode to end)."""
+        if not self._capture_on:
+            self.engine.hook.set_capture(self._on_capture, copy=False)
+            self._capture_on = True
+
     def _on_capture(self, index: int, rows: np.ndarray) -> None:
+        """Runs inside llama.cpp's decode: `rows` is a view valid only during the call."""
+        if index >= self._tap_offset:
+            tap = index - self._tap_offset
+            if tap < len(self._tap_nodes) and rows.shape[0] == 1:
+                self.residual[self._tap_nodes[tap]] = rows[0].copy()
+            return
         meter = self.meter
         if meter is not None:
             meter.record(index - self._meter_offset, rows)
@@ -99,14 +145,17 @@ class Steerer:
         if not plan.empty:
             self.validate(plan)
         meter_changed = self._take_meter()  # set_capture waits for the decode lock: outside the swap lock
+        if plan.gates:
+            self._ensure_capture()
         with self._lock, self.engine.hook.atomic_swap():
             self._apply_locked(plan, force=meter_changed)
 
     def _apply_locked(self, plan: SteeringPlan, force: bool = False) -> None:
         if plan is self.plan and not force:
             return
-        native = [op for op in plan.ops if self._goes_native(op)]
-        hooked = [op for op in plan.ops if not self._goes_native(op)]
+        ops = [op for op in plan.ops if op.gate is None or op.gate.key in self._open]
+        native = [op for op in ops if self._goes_native(op)]
+        hooked = [op for op in ops if not self._goes_native(op)]
         self._apply_native(native)
         entries = [
             HookEntry(
@@ -121,6 +170,10 @@ class Steerer:
         self._meter_offset = len(entries)  # captures go last: they see the steered rows
         if self.meter is not None:
             entries += [HookEntry(probe.node, HookOp.CAPTURE) for probe in self.meter.probes]
+        self._tap_offset = len(entries)
+        taps = tuple(dict.fromkeys([*self._record_nodes, *(gate.node for gate in plan.gates)]))
+        entries += [HookEntry(node, HookOp.CAPTURE, scope=HookScope.GENERATED) for node in taps]
+        self._tap_nodes = taps
         self.engine.hook.set_entries(entries)
         self.plan = plan
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rudder.tools.base import Workspace
 from rudder.tools.policy import sensitive_path_reason, sensitive_write_reason
+from rudder.tools.sandbox import Sandbox
 from rudder.tools.toolbox import TOOLS_BY_NAME as TOOLS
 
 
@@ -39,7 +42,16 @@ def test_sensitive_write_reason_per_tool(ws: Workspace) -> None:
     assert reason("write_file", path="notes.txt", content="") is None
     assert reason("read_file", path=".rudder.toml") is None  # reading is never sensitive
     assert reason("write_file", path="../escape", content="") is None  # the tool refuses it itself
-    assert "mentions .git or .rudder" in reason("run_shell", command="echo x > .git/hooks/pre-commit")
-    assert "mentions .git or .rudder" in reason("run_shell", command="cp evil.toml .rudder.toml")
+    assert "names .git or .rudder" in reason("run_shell", command="echo x > .git/hooks/pre-commit")
+    assert "names .git or .rudder" in reason("run_shell", command="cp evil.toml .rudder.toml")
     assert reason("run_shell", command="cat .gitignore; git status") is None
     assert reason("run_tests") is None
+
+
+def test_in_the_sandbox_commands_are_not_asked_about_the_sandbox_stops_them(root: Path) -> None:
+    """A command's text cannot show what it writes (`g=.g; mv ${g}it .x`); in the sandbox .git, .rudder and
+    .rudder.toml are read-only mount points whatever the text, and a yes could not make such a write work."""
+    sandboxed = Workspace(root, sandbox=Sandbox("/usr/bin/bwrap"))
+    tool = TOOLS["run_shell"]
+    for command in ("echo x > .git/hooks/pre-commit", "g=.g; mv ${g}it .x"):
+        assert sensitive_write_reason(sandboxed, tool, tool.args(command=command)) is None

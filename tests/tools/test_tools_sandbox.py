@@ -40,7 +40,7 @@ def test_writes_outside_the_repo_fail_inside_succeed(sandboxed: Workspace, root:
     assert not (outside / "evil.txt").exists() and not (Path.home() / ".rudder-evil").exists()
     assert (root / "inside.txt").read_text() == "ok\n"
     assert "Read-only file system" in out
-    assert "only the repository and a private /tmp are writable, no network" in out  # the model is told why
+    assert "only the repository and a private /tmp are writable" in out and "no network" in out  # told why
     same = run_shell(Workspace(root), RunShellArgs(command=f"echo written > {outside}/plain.txt"))
     assert same.endswith("[exit code 0]") and (outside / "plain.txt").exists()  # the control: no sandbox
 
@@ -58,13 +58,10 @@ def test_private_tmp_and_protected_repo_files(sandboxed: Workspace, root: Path) 
 
 
 @needs_bwrap
-def test_git_and_python_work_inside(sandboxed: Workspace, root: Path) -> None:
+def test_git_reads_and_python_work_inside(sandboxed: Workspace, root: Path) -> None:
     python = f"{sys.executable} -c 'import pathlib; print(pathlib.Path(\"n.txt\").read_text())'"
-    out = sh(
-        sandboxed,
-        f"echo new > n.txt && git add n.txt && git commit -qm inside && git log --oneline | wc -l && {python}",
-    )
-    assert out.splitlines()[:2] == ["2", "new"], out
+    out = sh(sandboxed, f"echo new > n.txt && git status --short && git log --oneline | wc -l && {python}")
+    assert out.splitlines()[:3] == ["?? n.txt", "1", "new"], out  # .git is read-only inside: commits fail
     (root / "test_ok.py").write_text("def test_ok():\n    assert True\n")
     assert "tests passed" in run_tests(sandboxed, RunTestsArgs())
 

@@ -153,6 +153,11 @@ class AgentView(Screen[None]):
         reason = event.reason
         if event.guard is not None:
             reason = f"guard ×{float(event.guard.get('factor_after', 0.0)):g}"
+        if event.gate is not None:  # conditional steering: the header shows the reading and the verdict
+            side = ">" if event.gate.get("above", True) else "<"
+            verdict = "fired" if event.gate.get("fired") else "quiet"
+            value, threshold = float(event.gate.get("value", 0.0)), float(event.gate.get("threshold", 0.0))
+            reason = f"gate {event.gate.get('axis')} {verdict}: {value:+.3f} {side} {threshold:+.3f}"
         self._steering[str(event.phase)] = event.steering
         block = self.transcript.step(event.step)
         if block is not None:

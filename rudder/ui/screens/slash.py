@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.screen import Screen
 
+from rudder.tools.base import ToolError
+from rudder.tools.safegit import run_git
 from rudder.ui.commands import help_text, parse_slash
 from rudder.ui.dialogs.sessions import SessionPicker
 from rudder.ui.sessions import list_sessions
@@ -85,7 +87,10 @@ class SlashCommands(Screen[None]):
     @work(thread=True, exit_on_error=False)
     def show_diff(self) -> None:
         assert self.bridge is not None
-        diff = _run(["git", "diff", "HEAD"], self.bridge.repo)
+        try:
+            diff = run_git(self.bridge.repo, "diff", "--no-ext-diff", "--no-textconv", "HEAD")
+        except ToolError as exc:
+            diff = f"({exc})"
         if diff.strip():
             self.app.call_from_thread(self.transcript.diff, diff)
         else:
@@ -116,10 +121,3 @@ class SlashCommands(Screen[None]):
             self.app.call_from_thread(self.notify, str(exc), title="cannot resume", severity="error")
             return
         self.app.call_from_thread(self.replay, records)
-
-
-def _run(command: list[str], cwd: Path) -> str:
-    try:
-        return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"({exc})"

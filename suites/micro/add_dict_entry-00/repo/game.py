@@ -1,0 +1,1 @@
+LIMITS = {'mango': 78, 'melon': 58, 'kiwi': 2}

@@ -1,0 +1,1 @@
+STOCK = {'peach': 63, 'mango': 21, 'banana': 43}

@@ -1,0 +1,1 @@
+LIMITS = {'mango': 97, 'grape': 24}

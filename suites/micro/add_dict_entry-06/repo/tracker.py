@@ -1,0 +1,1 @@
+WEIGHTS = {'lemon': 21, 'peach': 11}

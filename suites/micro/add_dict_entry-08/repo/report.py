@@ -1,0 +1,1 @@
+AGES = {'grape': 68, 'cherry': 52, 'plum': 67}

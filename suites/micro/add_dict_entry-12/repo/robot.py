@@ -1,0 +1,1 @@
+AGES = {'mango': 85, 'cherry': 51}

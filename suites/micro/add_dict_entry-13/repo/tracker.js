@@ -1,0 +1,3 @@
+const AGES = { pear: 16, grape: 29 };
+
+module.exports = { AGES };

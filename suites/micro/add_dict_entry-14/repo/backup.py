@@ -1,0 +1,1 @@
+AGES = {'mango': 5, 'pear': 14}

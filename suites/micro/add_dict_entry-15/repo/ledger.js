@@ -1,0 +1,3 @@
+const AGES = { melon: 31, banana: 45 };
+
+module.exports = { AGES };

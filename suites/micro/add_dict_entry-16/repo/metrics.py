@@ -1,0 +1,1 @@
+WEIGHTS = {'mango': 48, 'plum': 60}

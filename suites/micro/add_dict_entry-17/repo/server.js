@@ -1,0 +1,3 @@
+const AGES = { mango: 98, cherry: 2 };
+
+module.exports = { AGES };

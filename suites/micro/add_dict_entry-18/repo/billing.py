@@ -1,0 +1,1 @@
+LIMITS = {'cherry': 28, 'apple': 69}

@@ -1,0 +1,3 @@
+const LIMITS = { cherry: 62, lemon: 16 };
+
+module.exports = { LIMITS };

@@ -1,0 +1,3 @@
+const CITIES = ['delhi', 'dublin'];
+
+module.exports = { CITIES };

@@ -1,0 +1,1 @@
+COLORS = ['yellow', 'brown', 'purple']

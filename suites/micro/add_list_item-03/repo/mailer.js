@@ -1,0 +1,3 @@
+const FRUITS = ['cherry', 'pear'];
+
+module.exports = { FRUITS };

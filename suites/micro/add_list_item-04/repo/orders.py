@@ -1,0 +1,1 @@
+FRUITS = ['plum', 'mango', 'fig']

@@ -1,0 +1,3 @@
+const COLORS = ['white', 'green', 'purple'];
+
+module.exports = { COLORS };

@@ -1,0 +1,1 @@
+CITIES = ['lima', 'rome', 'madrid', 'berlin']

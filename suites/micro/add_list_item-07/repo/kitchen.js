@@ -1,0 +1,3 @@
+const ANIMALS = ['horse', 'frog'];
+
+module.exports = { ANIMALS };

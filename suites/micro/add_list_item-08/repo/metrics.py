@@ -1,0 +1,1 @@
+COLORS = ['red', 'yellow', 'green']

@@ -1,0 +1,3 @@
+const CITIES = ['oslo', 'berlin', 'rome'];
+
+module.exports = { CITIES };

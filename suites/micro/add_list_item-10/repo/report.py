@@ -1,0 +1,1 @@
+CITIES = ['rome', 'lima', 'delhi']

@@ -1,0 +1,3 @@
+const ANIMALS = ['dog', 'lion'];
+
+module.exports = { ANIMALS };

@@ -1,0 +1,1 @@
+ANIMALS = ['fox', 'rabbit', 'wolf', 'goat']

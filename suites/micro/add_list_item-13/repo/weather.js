@@ -1,0 +1,3 @@
+const ANIMALS = ['lion', 'owl', 'horse'];
+
+module.exports = { ANIMALS };

@@ -1,0 +1,1 @@
+CITIES = ['paris', 'berlin', 'tokyo', 'seoul']

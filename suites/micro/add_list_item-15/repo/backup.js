@@ -1,0 +1,3 @@
+const FRUITS = ['kiwi', 'pear'];
+
+module.exports = { FRUITS };

@@ -1,0 +1,3 @@
+const COLORS = ['yellow', 'pink'];
+
+module.exports = { COLORS };

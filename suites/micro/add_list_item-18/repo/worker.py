@@ -1,0 +1,1 @@
+COLORS = ['purple', 'white', 'brown']

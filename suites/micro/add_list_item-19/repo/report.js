@@ -1,0 +1,3 @@
+const ANIMALS = ['cat', 'horse'];
+
+module.exports = { ANIMALS };

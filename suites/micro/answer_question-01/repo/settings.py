@@ -1,0 +1,3 @@
+HOST = "cache01"
+PORT = 6394
+USER = "carla"

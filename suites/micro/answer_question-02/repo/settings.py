@@ -1,0 +1,3 @@
+HOST = "db.local"
+PORT = 3976
+USER = "dev"

@@ -1,0 +1,3 @@
+HOST = "db.local"
+PORT = 5864
+USER = "farid"

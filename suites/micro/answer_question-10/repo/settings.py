@@ -1,0 +1,3 @@
+HOST = "api.example.org"
+PORT = 4006
+USER = "gina"

@@ -1,0 +1,3 @@
+HOST = "cache01"
+PORT = 1080
+USER = "ann"

@@ -1,0 +1,3 @@
+DELAY = 30
+INTERVAL = 16
+PORT = 3

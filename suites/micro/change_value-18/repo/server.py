@@ -1,0 +1,3 @@
+WORKERS = 7
+MAX_USERS = 46
+PORT = 71

@@ -1,0 +1,1 @@
+update the report

@@ -1,0 +1,1 @@
+pay the order

@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+NAME="Hugo"
+echo "Hello, $NAEM"

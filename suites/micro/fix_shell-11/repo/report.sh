@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+NAME="Iris"
+echo "Hello, $NAEM"

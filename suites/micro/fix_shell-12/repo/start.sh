@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+if true
+  echo "Going to Lima"
+fi

@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+A=4
+B=27
+echo $((A - B))

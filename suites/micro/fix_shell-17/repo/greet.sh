@@ -1,0 +1,2 @@
+#!/usr/bin/env bash
+ech "Visit Paris"

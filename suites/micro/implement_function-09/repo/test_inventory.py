@@ -1,0 +1,5 @@
+from inventory import reverse
+
+
+def test_reverse():
+    assert reverse('abc') == 'cba'

@@ -1,0 +1,5 @@
+from report import biggest
+
+
+def test_biggest():
+    assert biggest([3, 9, 2]) == 9

@@ -1,0 +1,5 @@
+from inventory import shout
+
+
+def test_shout():
+    assert shout('hi') == 'HI'

@@ -1,0 +1,5 @@
+from store import count_items
+
+
+def test_count_items():
+    assert count_items([1, 2]) == 2

@@ -1,0 +1,2 @@
+def letter(a, b):
+    return string.ascii_lowercase[a + b]

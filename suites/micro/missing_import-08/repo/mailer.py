@@ -1,0 +1,2 @@
+def to_json(a, b):
+    return json.dumps({'a': a, 'b': b})

@@ -1,0 +1,2 @@
+def hypotenuse(a, b):
+    return math.sqrt(a * a + b * b)

@@ -1,0 +1,2 @@
+def middle(a, b):
+    return statistics.median([a, b, a + b])

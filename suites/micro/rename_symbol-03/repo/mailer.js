@@ -1,0 +1,9 @@
+function load(a, b) {
+  return a - b;
+}
+
+function applyAll(items) {
+  return items.map((x) => load(x, 2));
+}
+
+module.exports = { load, applyAll };

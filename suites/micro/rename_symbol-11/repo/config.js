@@ -1,0 +1,9 @@
+function load(a, b) {
+  return a - b;
+}
+
+function applyAll(items) {
+  return items.map((x) => load(x, 6));
+}
+
+module.exports = { load, applyAll };

@@ -1,0 +1,5 @@
+function multiply(a, b) {
+  return a + b;
+}
+
+module.exports = { multiply };

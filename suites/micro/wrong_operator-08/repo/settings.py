@@ -1,0 +1,2 @@
+def is_bigger(a, b):
+    return a < b

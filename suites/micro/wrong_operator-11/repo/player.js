@@ -1,0 +1,5 @@
+function remainder(a, b) {
+  return a * b;
+}
+
+module.exports = { remainder };

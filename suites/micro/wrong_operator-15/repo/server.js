@@ -1,0 +1,5 @@
+function isBigger(a, b) {
+  return a < b;
+}
+
+module.exports = { isBigger };
