@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +24,7 @@ from rudder.agent.protocol import ToolCall
 from rudder.agent.records import StepRecord, Trajectory
 from rudder.interfaces import StepPolicy
 from rudder.tools.base import Access, Tool, ToolError, Workspace
-from rudder.tools.gitops import Checkpoints
+from rudder.tools.gitops import Checkpoint, Checkpoints
 
 if TYPE_CHECKING:
     from rudder.agent.discipline import LoopWatch
@@ -79,10 +81,21 @@ class ToolExecution:
         before = read_text(self.ws, path) if writes else None
         if call.tool == "write_file" and before is not None and before == getattr(call.args, "content", None):
             return f"{self.ws.relative(path)} already has exactly this content: nothing changed."  # type: ignore[arg-type]
-        checkpoint, self._changed = None, False
+        self._changed = False
+        # outside the try: a checkpoint that cannot be recorded is Rudder's error (the turn ends with it,
+        # the user is told), never an observation for the model; and no tool runs without one
+        checkpoint = self._begin_checkpoint(call, tool, record, path) if writes else None
+        self.trajectory.write(
+            "tool",
+            {
+                "step": record.index,
+                "turn": record.turn,
+                "tool": call.tool,
+                "arguments": call.arguments(),
+                "checkpoint": record.checkpoint,
+            },
+        )
         try:
-            if self.checkpoints is not None and writes:
-                checkpoint = self.checkpoints.begin(f"step {record.index}: {call.tool}")
             return tool.run(self.ws, call.args)
         except ToolError as exc:
             record.ok, record.error_kind = False, "tool"
@@ -98,6 +111,27 @@ class ToolExecution:
                 if record.diff is not None:
                     self._change = (self.ws.relative(path), before, after)
             self._note_access(call.tool, path, record)
+
+    def _begin_checkpoint(self, call: ToolCall, tool: Tool, record: StepRecord, path: Path | None) -> Checkpoint | None:
+        """Write-ahead: the state before the step is recorded before the tool runs. A write tool names its
+        file, so its checkpoint holds exactly that path; a command may change anything (and delete ignored
+        files, which are kept for it)."""
+        if self.checkpoints is None:
+            return None
+        exact = [self.ws.relative(path)] if tool.access == Access.WRITE and path is not None else None
+        label = f"step {record.index}: {call.tool}"
+        checkpoint = self.checkpoints.begin(label, exact, keep_ignored=tool.access == Access.EXECUTE)
+        record.checkpoint = checkpoint.id
+        return checkpoint
+
+    @contextmanager
+    def hold_repo(self, task: str) -> Iterator[None]:
+        """The repository's run lock for one turn: a second Rudder run in this work tree is refused."""
+        if self.checkpoints is None:
+            yield
+            return
+        with self.checkpoints.lock.hold(f"rudder: {task[:60]}"):
+            yield
 
     def _note_access(self, tool: str, path: Path | None, record: StepRecord) -> None:
         if not record.ok:

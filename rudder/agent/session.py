@@ -44,8 +44,8 @@ from rudder.agent.steps import next_step_kind
 from rudder.engine.engine import ContextOverflowError
 from rudder.engine.generation import Sampling
 from rudder.interfaces import Engine, Steerer, StepKind, StepPolicy
-from rudder.tools.base import Access, Tool, ToolError, Workspace
-from rudder.tools.gitops import Checkpoints
+from rudder.tools.base import Access, Tool, Workspace
+from rudder.tools.gitops import CheckpointError, Checkpoints
 from rudder.tools.toolbox import all_tools
 from rudder.vectors.recording import ActivationRecorder
 
@@ -185,8 +185,9 @@ class Session(ModelQuery, Guidance, ToolExecution):
             )
             self._emit(RunStarted(self.turn, task, self.policy.name, manifest.model_dump(mode="json")))
             try:
-                while True:
-                    self.step()
+                with self.hold_repo(task):
+                    while True:
+                        self.step()
             except Stop as stop:
                 self.summary.status, self.summary.answer = stop.status, stop.answer  # type: ignore[assignment]
             except Exception as exc:  # the turn ends, the trajectory keeps the reason
@@ -325,7 +326,7 @@ def _checkpoints_or_none(root: Path) -> Checkpoints | None:
     """Checkpoints need git; outside a repository the agent still runs, just without undo."""
     try:
         return Checkpoints(root)
-    except ToolError:
+    except CheckpointError:
         return None
 
 

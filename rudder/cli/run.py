@@ -37,7 +37,8 @@ from rudder.engine.engine import Engine
 from rudder.engine.model_file import ModelLoadError
 from rudder.modes.registry import ModeError, get_mode, scan_modes
 from rudder.tools.base import ToolError
-from rudder.tools.gitops import find_repo_root
+from rudder.tools.gitops import CheckpointError, Checkpoints, find_repo_root
+from rudder.tools.runlock import RepoBusy
 from rudder.tools.sandbox import SandboxUnavailable
 from rudder.vectors.recording import RecordingError, parse_layers_arg, recording_path
 from rudder.vectors.vector import VectorError
@@ -51,6 +52,16 @@ def _repo(path: Path) -> Path:
         return find_repo_root(path)
     except ToolError as exc:
         raise fail(str(exc)) from None
+
+
+def _refuse_if_busy(root: Path) -> None:
+    """A second run in this work tree is refused before the model loads (the session's lock decides)."""
+    try:
+        owner = Checkpoints(root).lock.owner()
+    except CheckpointError:
+        return  # no checkpoints here (not possible in a repo found above): the session runs without them
+    if owner is not None:
+        raise fail(str(RepoBusy.held_by(owner)))
 
 
 def _ask(request: ApprovalRequest) -> Decision:
@@ -176,6 +187,7 @@ def run(
     if not task.strip():
         raise fail('the task is empty; say what the agent should do, e.g. rudder run "fix the typo in README.md"')
     root = _repo(repo)
+    _refuse_if_busy(root)
     agent = {"max_steps": max_steps, "approval": approval, "plan_first": plan}
     config = build_config(
         root,

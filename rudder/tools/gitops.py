@@ -12,7 +12,7 @@ from pydantic import Field
 
 from rudder.interfaces import StepKind
 from rudder.tools.base import Access, ToolArgs, ToolError, Workspace, tool, truncate
-from rudder.tools.checkpoints import Checkpoint, CheckpointError, Checkpoints, UndoResult
+from rudder.tools.checkpoints import Checkpoint, CheckpointError, Checkpoints, NeedsConfirmation, UndoResult
 from rudder.tools.gitrepo import find_repo_root, open_repo, run_git
 
 _LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
@@ -134,6 +134,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "Checkpoints",
+    "NeedsConfirmation",
     "UndoResult",
     "find_repo_root",
     "git_commit",

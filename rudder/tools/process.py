@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -27,6 +28,11 @@ GRACE = 2.0  # seconds between SIGTERM and SIGKILL
 _DRAIN = 1.0  # seconds to wait for the pipe to close once the command has exited
 POLL = 0.02  # seconds between looks at the cancel event
 CANCEL_GRACE = 0.05  # seconds between SIGTERM and SIGKILL when the user interrupts
+# If Rudder itself is killed (kill -9, a crash), the command must not go on changing files that `rudder undo`
+# is about to restore: the kernel sends it SIGKILL when its parent dies (the sandbox's bwrap does the same
+# for everything inside it with --die-with-parent). util-linux's setpriv sets that up without a preexec_fn.
+_SETPRIV = shutil.which("setpriv")
+_DIE_WITH_RUDDER = [_SETPRIV, "--pdeathsig", "KILL", "--"] if _SETPRIV else []
 
 
 class OutputCollector:
@@ -93,7 +99,7 @@ def run_process(
     read_fd, write_fd = os.pipe()
     try:
         proc = subprocess.Popen(
-            argv,
+            [*_DIE_WITH_RUDDER, *argv],
             cwd=cwd,
             env=_environment(env),
             stdin=subprocess.DEVNULL,

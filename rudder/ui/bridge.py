@@ -26,7 +26,7 @@ from rudder.interfaces import Phase, StepKind
 from rudder.modes.active import ActiveMode
 from rudder.modes.mode import Mode, VectorSpec
 from rudder.modes.registry import ModeError, load_modes
-from rudder.tools.checkpoints import Checkpoints
+from rudder.tools.checkpoints import CheckpointError, Checkpoints, NeedsConfirmation
 from rudder.vectors.card import load_card
 from rudder.vectors.library import LibraryEntry, VectorResolver, list_library
 from rudder.vectors.meter import ConceptMeter, Probe
@@ -258,4 +258,9 @@ class Bridge:
     # -- undo --------------------------------------------------------------------------------------
 
     def undo(self) -> str:
-        return Checkpoints(self.repo).undo().summary()
+        try:
+            return Checkpoints(self.repo).undo().summary()
+        except NeedsConfirmation as question:
+            cid = question.checkpoint.id
+            how = f"to undo them, run `rudder undo {cid}` in a terminal (it asks)"
+            raise CheckpointError(f"{question}\n{how}") from None

@@ -90,8 +90,10 @@ def test_a_run_edits_then_finishes_and_records_every_step(repo: Path) -> None:
     assert all(g is not None for g in engine.grammars)  # every tool step is grammar-constrained
     assert "Result of read_file:" in engine.prompts[1] and "wrold" in engine.prompts[1]
     records = read_trajectory(repo / ".git" / "run.jsonl")
-    assert [r["type"] for r in records] == ["run", "step", "step", "step", "end"]
-    assert records[2]["tool"] == "edit_file" and records[2]["checkpoint"] == "1"
+    # a `tool` record goes ahead of each tool (a run killed during one shows it as unfinished)
+    assert [r["type"] for r in records] == ["run", "tool", "step", "tool", "step", "step", "end"]
+    assert records[3]["tool"] == "edit_file" and records[3]["checkpoint"] == "1"
+    assert records[4]["tool"] == "edit_file" and records[4]["checkpoint"] == "1"
     assert records[-1]["status"] == "finished"
 
 

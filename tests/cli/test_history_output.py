@@ -55,7 +55,7 @@ def test_undo_list_prints_checkpoints_on_stdout(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     make_repo(repo, {"README.md": "hi\n"})
     checkpoints = Checkpoints(repo)
-    begun = checkpoints.begin("step 0: write_file [notes]")
+    begun = checkpoints.begin("step 0: write_file [notes]", ["notes.txt"])  # a write step naming its file
     (repo / "notes.txt").write_text("done\n")
     checkpoints.end(begun)
     listed = _rudder("undo", "--list", cwd=repo)

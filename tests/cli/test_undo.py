@@ -13,7 +13,7 @@ from tests.helpers import make_repo
 
 def _agent_step(repo: Path, label: str, files: dict[str, str]) -> None:
     checkpoints = Checkpoints(repo)
-    begun = checkpoints.begin(label)
+    begun = checkpoints.begin(label, list(files))  # a write step: exactly the files it names
     for name, content in files.items():
         (repo / name).write_text(content)
     checkpoints.end(begun)

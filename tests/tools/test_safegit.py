@@ -12,7 +12,7 @@ import pytest
 
 from rudder.agent.manifest import git_state
 from rudder.tools.base import ToolError, Workspace
-from rudder.tools.checkpoints import Checkpoints
+from rudder.tools.checkpoints import CheckpointError, Checkpoints
 from rudder.tools.gitops import GitCommitArgs, GitDiffArgs, GitStatusArgs, git_commit, git_diff, git_status
 from rudder.tools.safegit import RepositoryError, locate, run_git
 from rudder.tools.walk import visible_files
@@ -55,7 +55,7 @@ def test_hostile_repo_config_never_runs_through_rudders_git(root: Path, tmp_path
     hostile_config(root, marker)
     ws = Workspace(root)
     checkpoints = Checkpoints(root)
-    step = checkpoints.begin("edit")  # snapshots through git add: fsmonitor, clean filter
+    step = checkpoints.begin("edit", keep_ignored=True)  # git add, ls-files --ignored: fsmonitor, clean filter
     (root / "src" / "app.py").write_text("def main():\n    return 2\n")
     (root / "src" / "new.py").write_text("x = 1\n")
     checkpoints.end(step)
@@ -63,7 +63,7 @@ def test_hostile_repo_config_never_runs_through_rudders_git(root: Path, tmp_path
     diff = git_diff(ws, GitDiffArgs())  # external diff, textconv, diff driver, pager
     visible_files(ws, root)
     git_state(root)
-    checkpoints.undo()  # checkout-index: smudge filter
+    checkpoints.undo(confirmed=True)  # checkout-index: smudge filter (a whole-tree checkpoint asks first)
     restored = (root / "src" / "app.py").read_text()
     (root / "src" / "app.py").write_text("def main():\n    return 3\n")
     try:
@@ -116,7 +116,7 @@ def test_a_git_entry_rudder_did_not_expect_is_refused(root: Path, shape: str) ->
         dot_git.write_text("not git\n")
     with pytest.raises(RepositoryError, match="refusing to run git in .*\\.git"):
         run_git(root, "status")
-    with pytest.raises(ToolError, match="refusing to run git"):
+    with pytest.raises(CheckpointError, match="refusing to run git"):  # Rudder's error, not a tool's
         Checkpoints(root)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import git
 import pytest
 
-from rudder.tools import checkpoints as checkpoints_module
+from rudder.tools import snapshots
 from rudder.tools.gitops import CheckpointError, Checkpoints
 
 BINARY = bytes(range(256)) * 4
@@ -66,7 +66,7 @@ def test_undo_restores_modified_created_deleted_binary_and_mode(setup: Path, rep
     ]
     assert _user_state(root, repo) == before
 
-    result = cps.undo()
+    result = cps.undo(confirmed=True)  # a checkpoint of the whole tree (a shell step's) asks first
     assert result.checkpoint.id == "1"
     assert result.removed == ["new/deep/made.py"]
     assert sorted(result.restored) == ["README.md", "data.bin", "run.sh", "src/app.py", "staged.txt"]
@@ -102,7 +102,7 @@ def test_undo_refuses_when_a_file_changed_after_the_step(setup: Path) -> None:
     cps.end(cp)
     (root / "README.md").write_text("the user edited it again\n")
     with pytest.raises(CheckpointError, match=r"changed after it: README\.md\. Undo the later steps first"):
-        cps.undo()
+        cps.undo(confirmed=True)
     assert (root / "src" / "app.py").read_text() == "step one\n"  # refusal changes nothing
     result = cps.undo(force=True)
     assert (root / "README.md").read_text() == "# Demo\n"
@@ -112,10 +112,10 @@ def test_undo_refuses_when_a_file_changed_after_the_step(setup: Path) -> None:
 def test_undo_order_ids_and_double_undo(setup: Path) -> None:
     root = setup
     cps = Checkpoints(root)
-    first = cps.begin("step 1")
+    first = cps.begin("step 1", ["one.txt"])
     (root / "one.txt").write_text("1\n")
     cps.end(first)
-    second = cps.begin("step 2")
+    second = cps.begin("step 2", ["two.txt"])
     (root / "two.txt").write_text("2\n")
     cps.end(second)
     cps.end(cps.begin("step 3: read only"))  # changed nothing: skipped by the default undo
@@ -137,10 +137,10 @@ def test_undo_order_ids_and_double_undo(setup: Path) -> None:
 def test_undo_an_older_step_keeps_later_independent_changes(setup: Path) -> None:
     root = setup
     cps = Checkpoints(root)
-    first = cps.begin("step 1")
+    first = cps.begin("step 1", ["README.md"])
     (root / "README.md").write_text("step 1\n")
     cps.end(first)
-    second = cps.begin("step 2")
+    second = cps.begin("step 2", ["src/app.py"])
     (root / "src" / "app.py").write_text("step 2\n")
     cps.end(second)
     cps.undo("1")
@@ -156,7 +156,7 @@ def test_ignored_and_untouched_files_are_left_alone(setup: Path) -> None:
     (root / "README.md").write_text("changed\n")
     cps.end(cp)
     (root / "notes.txt").write_text("the user kept writing notes\n")
-    cps.undo()
+    cps.undo(confirmed=True)
     assert (root / "agent.log").read_text() == "ignored output\n"
     assert (root / "notes.txt").read_text() == "the user kept writing notes\n"
 
@@ -169,12 +169,12 @@ def test_symlinks_round_trip(setup: Path) -> None:
     (root / "link").unlink()
     (root / "link").symlink_to("src/app.py")
     cps.end(cp)
-    cps.undo()
+    cps.undo(confirmed=True)
     assert os.readlink(root / "link") == "README.md"
 
 
 def test_large_untracked_files_are_not_snapshotted(setup: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(checkpoints_module, "MAX_SNAPSHOT_FILE", 100)
+    monkeypatch.setattr(snapshots, "MAX_SNAPSHOT_FILE", 100)
     root = setup
     cps = Checkpoints(root)
     cp = cps.begin("step 1")
@@ -195,7 +195,7 @@ def test_repository_without_commits_and_workspace_in_a_subdirectory(tmp_path: Pa
     (root / "pkg" / ".rudder").mkdir()
     (root / "pkg" / ".rudder" / "trajectory.jsonl").write_text("{}\n")
     assert cps.end(cp).changes == [("M", "pkg/a.txt")]
-    cps.undo()
+    cps.undo(confirmed=True)
     assert (root / "pkg" / "a.txt").read_text() == "a\n"
     assert (root / "outside-the-workspace.txt").exists() and (root / "pkg" / ".rudder" / "trajectory.jsonl").exists()
     assert not repo.head.is_valid()  # still no commits on any branch
