@@ -59,6 +59,7 @@ class Analysis:
     infra_errors: list[Row]
     run: dict = field(default_factory=dict)
     model: dict = field(default_factory=dict)
+    incomplete: str = ""  # "n of N samples" when the run was interrupted, else empty
 
 
 def _metric(row: Row, name: str) -> float | None:
@@ -169,6 +170,7 @@ def analyze(results: Results, baseline: str | None = None, n_boot: int = 10_000)
         results.infra(),
         results.run,
         manifest.get("model", {}),
+        results.progress() if results.incomplete else "",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 from rudder.ab.analysis import METRICS, Analysis, analyze
@@ -97,6 +98,12 @@ def _plots(a: Analysis) -> dict[str, bytes]:
 
 def markdown(a: Analysis, plots: list[str]) -> str:
     lines = [f"# A/B report: {a.suite}", ""]
+    if a.incomplete:
+        lines += [
+            f"**Incomplete run: {a.incomplete}.** The run was interrupted; re-run the same `rudder ab run` "
+            "command to finish it (finished samples are kept). Every number below is from the samples done.",
+            "",
+        ]
     lines += [
         f"Baseline arm: **{a.baseline}**. Tasks: {len(a.tasks)}, epochs: {a.epochs}. "
         "Infrastructure failures (crashes, timeouts) are counted apart and left out of every test.",
@@ -213,7 +220,13 @@ def to_html(md_text: str, title: str, images: dict[str, bytes]) -> str:
     )
 
 
-def write_report(log_dir: str, out: Path, baseline: str | None = None, n_boot: int = 10_000) -> list[Path]:
+def write_report(
+    log_dir: str,
+    out: Path,
+    baseline: str | None = None,
+    n_boot: int = 10_000,
+    warn: Callable[[str], None] | None = None,
+) -> list[Path]:
     try:
         results = load_results(log_dir)
     except FileNotFoundError:
@@ -227,6 +240,8 @@ def write_report(log_dir: str, out: Path, baseline: str | None = None, n_boot: i
     images = _plots(analysis)
     out.mkdir(parents=True, exist_ok=True)
     md_text = markdown(analysis, list(images))
+    if analysis.incomplete and warn is not None:
+        warn(f"{log_dir}: the run is incomplete ({analysis.incomplete}); the report covers the samples done")
     paths = []
     for name, data in images.items():
         (out / name).write_bytes(data)

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from rudder.cli.options import fail, finite
+from rudder.cli.options import fail, finite, warn
 
 app = typer.Typer(
     help="A/B experiments: suite × arms (modes) × epochs, then paired statistics.",
@@ -156,6 +156,8 @@ def run_cmd(
                 console.print(f"{done}/{total} samples, {infra} infra, {time.monotonic() - started:.0f} s, ETA {eta}")
 
         counts = run_ab(opts, chosen, progress)
+    if counts.get("stale_removed"):
+        console.print(f"removed {counts['stale_removed']} temporary sample repos a killed run left behind")
     console.print(
         f"{counts['finished']}/{counts['total']} samples judged, {counts['infra']} infrastructure "
         f"failures; logs in {out} (inspect view --log-dir {out})"
@@ -178,7 +180,7 @@ def report_cmd(
 
     target = out or Path(log_dir) / "report"
     try:
-        paths = write_report(log_dir, target, baseline=baseline, n_boot=bootstrap)
+        paths = write_report(log_dir, target, baseline=baseline, n_boot=bootstrap, warn=warn)
     except ReportError as exc:
         raise fail(str(exc)) from None
     for path in paths:
