@@ -33,6 +33,7 @@ from rudder.cli.options import (
     fail,
     warn_mode_problems,
 )
+from rudder.cli.progress import StepSpinner
 from rudder.engine.engine import Engine
 from rudder.engine.model_file import ModelLoadError
 from rudder.modes.registry import ModeError, get_mode, scan_modes
@@ -44,6 +45,7 @@ from rudder.vectors.recording import RecordingError, parse_layers_arg, recording
 from rudder.vectors.vector import VectorError
 
 console = Console(stderr=True)
+spinner = StepSpinner(console)  # the current step on a terminal, unless the tokens themselves are shown
 _prompting = threading.Event()  # an approval prompt is waiting for the user (Ctrl-C must unblock it)
 
 
@@ -65,6 +67,7 @@ def _refuse_if_busy(root: Path) -> None:
 
 
 def _ask(request: ApprovalRequest) -> Decision:
+    spinner.stop()  # the question needs the line; the spinner comes back with the next step
     if not sys.stdin.isatty():
         request.message = (
             "no terminal to ask on: changes to .git, .rudder and .rudder.toml always need a person's yes, "
@@ -94,11 +97,17 @@ def make_listener(show_tokens: bool) -> Listener:
     def listen(event: Event) -> None:
         if isinstance(event, StepStarted):
             display.print_step_start(console, event.index, event.kind, event.mode)
-        elif isinstance(event, Token) and show_tokens:
-            console.print(display.plain(event.text), end="")
+            if not show_tokens:
+                spinner.start(f"step {event.index} ({event.kind}, mode {event.mode})")
+        elif isinstance(event, Token):
+            if show_tokens:
+                console.print(display.plain(event.text), end="")
+            else:
+                spinner.token()
         elif isinstance(event, ModeSwitched):
             console.print(display.plain(f"mode {event.old} -> {event.new}", "magenta"))
         elif isinstance(event, StepFinished):
+            spinner.stop()
             display.print_step(console, event.record.model_dump(mode="json"), header=False)
 
     return listen
@@ -232,6 +241,7 @@ def run(
         console.print(display.plain(f"interrupted; trajectory: {session.trajectory.path}", "yellow"))
         raise typer.Exit(130) from None
     finally:
+        spinner.stop()  # a run that ends inside a step (an error, Ctrl-C) leaves no spinner line behind
         if session.recorder is not None and session.trajectory.path is not None:
             saved = save_recording(session, recording_path(session.trajectory.path), task=task, files=[], passed=None)
             console.print(display.plain(f"activations: {saved}", "dim"))
