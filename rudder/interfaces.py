@@ -74,6 +74,7 @@ class Engine(Protocol):
         overflow: Literal["error", "truncate"] = "error",
         watchers: Sequence[Any] = (),
         token_filter: Any = None,
+        stable_prefix: str = "",
     ) -> Generation: ...
 
     def reset(self) -> None:

@@ -98,17 +98,22 @@ def _plots(a: Analysis) -> dict[str, bytes]:
 
 def markdown(a: Analysis, plots: list[str]) -> str:
     lines = [f"# A/B report: {a.suite}", ""]
-    if a.incomplete:
-        lines += [
-            f"**Incomplete run: {a.incomplete}.** The run was interrupted; re-run the same `rudder ab run` "
-            "command to finish it (finished samples are kept). Every number below is from the samples done.",
-            "",
-        ]
     lines += [
         f"Baseline arm: **{a.baseline}**. Tasks: {len(a.tasks)}, epochs: {a.epochs}. "
         "Infrastructure failures (crashes, timeouts) are counted apart and left out of every test.",
         "",
     ]
+    if a.pending or a.incomplete:
+        why = (
+            f"{a.pending} sample(s) are not judged yet (the run was stopped before they finished)"
+            if a.pending
+            else "the run was killed (or is still running) before every sample was run"
+        )
+        lines += [
+            f"**Incomplete**: {why}; {a.incomplete or 'not every sample is'} done. Every number below is over "
+            "the judged samples only. `rudder ab run` with the same arguments and --out resumes the run.",
+            "",
+        ]
     r, m = a.run, a.model
     if r or m:
         lines += [

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from rudder.ab.results import load_results
 from rudder.ab.sample import remove_stale_sample_dirs
-from rudder.ab.suite import Suite
+from rudder.ab.suite import Suite, SuiteError, suite_digest
 
 
 class RunOptions(BaseModel):
@@ -49,7 +49,14 @@ def run_ab(opts: RunOptions, suite: Suite, progress: Callable[[int, int, int], N
     from rudder.ab.provenance import provenance
 
     total = len(suite.tasks) * len(opts.arms) * opts.epochs
-    done_before = len(load_results(opts.out, quiet=True).finished()) if _exists(opts.out) else 0
+    digest = suite_digest(suite)
+    before = load_results(opts.out, quiet=True) if _exists(opts.out) else None
+    if before is not None and before.run.get("suite_digest") not in (None, digest):
+        raise SuiteError(
+            f"{opts.out}: its logs were made on other tasks than suite {suite.name!r} holds now (task digest "
+            f"{before.run['suite_digest']}, now {digest}): resuming would mix the two; use a new --out"
+        )
+    done_before = len(before.finished()) if before is not None else 0
     counter = {"done": done_before, "infra": 0}
 
     def on_done(failed: bool) -> None:
@@ -104,6 +111,7 @@ def run_ab(opts: RunOptions, suite: Suite, progress: Callable[[int, int, int], N
                 "suite": suite.name,
                 "tasks": opts.tasks,
                 "split": opts.split,
+                "suite_digest": digest,
                 "seed": opts.seed,
                 "temperature": opts.temperature,
                 **provenance(),

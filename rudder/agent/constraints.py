@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 
 from rudder.agent.discipline import PATH_WORD
+from rudder.agent.filelist import FileList
+from rudder.agent.filelist import escaped as _escaped
 from rudder.tools.base import ToolError, Workspace
 from rudder.tools.walk import visible_files
 
@@ -64,11 +66,6 @@ def _has_prefix(ordered: list[str], prefix: str) -> bool:
     return i < len(ordered) and ordered[i].startswith(prefix)
 
 
-def _escaped(text: str) -> str:
-    """Text as it appears inside a JSON string (what the model writes)."""
-    return json.dumps(text, ensure_ascii=False)[1:-1]
-
-
 def _closing_quote(piece: str) -> int:
     """Index of the first unescaped quote in a token's text (-1: none). A piece starting a string value
     never starts with a backslash that escapes into the value before it, so a local scan is enough."""
@@ -110,6 +107,7 @@ class CallConstraints:
     foreign_prefix: str = ""
     task: str = ""
     read: set[str] = field(default_factory=set)  # files the run has read (relative paths, JSON-escaped)
+    file_list: FileList | None = None  # the session's, kept up to date between steps (else listed here)
     _files: list[str] | None = field(default=None, init=False)
     _contents: dict[str, str | None] = field(default_factory=dict, init=False)
     new_paths: list[str] = field(default_factory=list, init=False)  # files the task names that do not exist
@@ -121,6 +119,8 @@ class CallConstraints:
         self.new_paths = sorted(p for p in named if p not in self.files())
 
     def files(self) -> list[str]:
+        if self._files is None and self.file_list is not None:
+            self._files = self.file_list.files()
         if self._files is None:
             try:
                 self._files = sorted(_escaped(f) for f in visible_files(self.ws, self.ws.root))

@@ -66,6 +66,11 @@ class Conversation:
             out += turn.messages()
         return out
 
+    @property
+    def stable_messages(self) -> int:
+        """How many leading messages stay the same from run to run (the system prompt and the examples)."""
+        return 1 + (len(self.example) if self.include_example else 0)
+
     def fit(self, count_tokens: Callable[[list[Message]], int], limit: int) -> list[Message]:
         """The messages, shrunk step by step until `count_tokens(messages) <= limit` (or nothing is left to
         shrink: the caller's engine then reports the overflow clearly)."""

@@ -7,6 +7,7 @@ config, policy, approver, checkpoints and event listener.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from rudder.agent.approval import ApprovalRequest, Approver, Decision
 from rudder.agent.config import AgentConfig
 from rudder.agent.diffs import preview, read_text, target_path, unified
 from rudder.agent.events import ApprovalRequested, Event, ToolCallFinished, ToolCallStarted
+from rudder.agent.filelist import FileList
 from rudder.agent.policy import decide
 from rudder.agent.protocol import ToolCall
 from rudder.agent.records import StepRecord, Trajectory
@@ -40,6 +42,7 @@ class ToolExecution:
     trajectory: Trajectory
     always_allowed: set[str]
     read_paths: set[Path]
+    file_list: FileList
     loops: LoopWatch
     _interrupt: threading.Event
     _change: tuple[str, str | None, str | None] | None
@@ -105,6 +108,10 @@ class ToolExecution:
                 ended = self.checkpoints.end(checkpoint)
                 record.checkpoint = ended.id or None
                 self._changed = bool(ended.changes)
+                top = self.checkpoints.work_tree
+                self.file_list.changed(os.path.relpath(top / p, self.ws.root) for p in ended.files)
+            elif writes:
+                self.file_list.invalidate()  # no checkpoint says what changed
             if writes and path is not None:
                 after = read_text(self.ws, path)
                 record.diff = unified(before, after, self.ws.relative(path))

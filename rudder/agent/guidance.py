@@ -12,6 +12,7 @@ from rudder.agent.config import AgentConfig
 from rudder.agent.constraints import CallConstraints
 from rudder.agent.context import Conversation
 from rudder.agent.discipline import LoopWatch
+from rudder.agent.filelist import FileList
 from rudder.agent.protocol import ToolCallProtocol
 from rudder.agent.records import StepRecord
 from rudder.interfaces import Engine, StepPolicy
@@ -29,6 +30,7 @@ class Guidance:
     conversation: Conversation | None
     repo_map: str
     read_paths: set[Path]
+    file_list: FileList
     loops: LoopWatch
     turn_steps: list[StepRecord]
     turn_task: str
@@ -56,7 +58,7 @@ class Guidance:
         if not self._constrain:
             return None
         if not self.config.is_small(self.engine.info):
-            return CallConstraints(self.ws)
+            return CallConstraints(self.ws, file_list=self.file_list)
         first = not self.turn_steps
         return CallConstraints(
             self.ws,
@@ -66,6 +68,7 @@ class Guidance:
             foreign_prefix=examples.FILE_PREFIX,
             task=self.turn_task,
             read={json.dumps(self.ws.relative(p), ensure_ascii=False)[1:-1] for p in self.read_paths},
+            file_list=self.file_list,
         )
 
     def _tests_before_finish(self, record: StepRecord) -> tuple[bool, str] | None:

@@ -81,8 +81,15 @@ class ModelQuery:
             self.steerer, record.index, recorder=self.recorder, bounds=bounds, on_gate=lambda r: self._gated(record, r)
         )
         watchers = [guard] if watch is None else [guard, watch]
+        # the system prompt and examples are the same run after run: the engine keeps their KV state on disk
+        stable = self.engine.format_chat(messages[: self.conversation.stable_messages], add_generation_prompt=False)
         generation = self.engine.stream(
-            render(messages), sampling, grammar=grammar, watchers=watchers, token_filter=constraints
+            render(messages),
+            sampling,
+            grammar=grammar,
+            watchers=watchers,
+            token_filter=constraints,
+            stable_prefix=stable,
         )
         for event in generation:
             self._emit(Token(record.index, event.text, phase, event.erase))

@@ -1,92 +1,180 @@
 """The repo map (after aider's): the most important definitions of the repository within a token budget.
 
 A pipeline of small stages:
-    collect   the files git would show
-    tags      tree-sitter definitions and references (cached by mtime)
+    collect   every file in git's index (and untracked ones git does not ignore), with blob ids, what is
+              modified and what changed lately (agent/repofiles.py: git plumbing, no directory walk)
+    names     what each file defines and calls: from the tag store (keyed by blob id, kept between runs),
+              else parsed with tree-sitter, most relevant files first, for at most `parse_seconds`
     rank      PageRank over "file A calls a name defined in file B" edges, personalised towards the files
-              and names the task mentions
-    fit       binary search for how many ranked definitions fit the budget
+              and names the task mentions and the files changed lately (not by name: by references and
+              recency)
+    fit       the definitions of the best-ranked files, binary search for how many fit the budget
     render    file path, then its chosen definitions as `line: signature`
+
+A cold map of a large repository parses what it can within `parse_seconds` and leaves the rest to the next
+run (the store keeps every parse); a warm one reads names only, so 100,000 files rank in seconds.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import time
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from rudder.agent.repofiles import RepoFiles, repo_files
 from rudder.tools.base import Workspace
-from rudder.tools.tags import Tag, file_tags, supported
+from rudder.tools.tags import Tag, file_tags, parse_source, supported
+from rudder.tools.tags_store import Names, TagStore, key, names_of
 from rudder.tools.walk import visible_files
 
 TokenCounter = Callable[[str], int]
-MAX_FILES = 2000  # beyond this the map samples the first files in path order
+PARSE_SECONDS = 0.5  # a cold map parses for this long, most relevant files first; the store keeps the rest
+GENERIC = 12  # a name defined in more files than this says nothing about which one a call means
+RECENCY_WEIGHT = 5.0  # personalisation of a file touched by the newest commit (or being changed now)
 
 
-def collect(root: Path) -> list[str]:
-    ws = Workspace(root)
-    return [rel for rel in visible_files(ws, ws.root) if supported(rel)][:MAX_FILES]
+def collect(root: Path) -> RepoFiles:
+    files = repo_files(root)
+    if files is None:  # not a git work tree: the files a walk finds, all read from disk
+        ws = Workspace(root)
+        files = RepoFiles(blobs=dict.fromkeys(visible_files(ws, ws.root), ""))
+    files.blobs = {path: blob for path, blob in files.blobs.items() if supported(path)}
+    return files
 
 
-def all_tags(root: Path, files: Sequence[str]) -> dict[str, list[Tag]]:
-    out = {}
-    for rel in files:
-        try:
-            out[rel] = file_tags(root / rel, rel)
-        except (OSError, ValueError):
-            continue  # unreadable or vanished: the map is a hint, not an inventory
+def gather_names(
+    root: Path, files: RepoFiles, store: TagStore, first: Sequence[str] = (), parse_seconds: float = PARSE_SECONDS
+) -> dict[str, Names]:
+    """Names of every file the store knows, of the files in `first` and the modified ones, and of as many
+    others as can be parsed in `parse_seconds` (recent ones first)."""
+    keys = {path: key(Path(path).suffix, blob) for path, blob in files.blobs.items() if blob}
+    known = store.names(keys.values())
+    out = {path: known[k] for path, k in keys.items() if k in known and path not in files.modified}
+    todo = [path for path in files.blobs if path not in out]
+    wanted = set(first)
+    todo.sort(key=lambda p: (p not in wanted, -files.recency.get(p, 0.0), p.count("/"), p))
+    deadline = time.perf_counter() + parse_seconds
+    fresh: list[tuple[str, list[Tag]]] = []
+    for path in todo:  # the files the task names and those being changed are always read
+        if time.perf_counter() > deadline and path not in wanted and path not in files.modified:
+            break
+        tags = _tags(root, path, files)
+        if tags is not None:
+            out[path] = names_of(tags)
+            if path in keys and path not in files.modified:
+                fresh.append((keys[path], tags))
+    store.put(fresh)
     return out
 
 
+def _tags(root: Path, path: str, files: RepoFiles) -> list[Tag] | None:
+    try:
+        if path in files.modified or not files.blobs.get(path):
+            return file_tags(root / path, path)  # cached in-process by mtime
+        return parse_source((root / path).read_bytes(), Path(path).suffix, path)
+    except (OSError, ValueError):
+        return None  # unreadable or vanished: the map is a hint, not an inventory
+
+
 def rank_files(
-    tags: dict[str, list[Tag]], focus_files: Sequence[str] = (), focus_names: Sequence[str] = ()
+    names: dict[str, Names],
+    focus_files: Sequence[str] = (),
+    focus_names: Sequence[str] = (),
+    recency: dict[str, float] | None = None,
 ) -> dict[str, float]:
-    files = sorted(tags)
+    files = sorted(names)
     if not files:
         return {}
     index = {f: i for i, f in enumerate(files)}
-    defined_in: dict[str, set[str]] = defaultdict(set)
-    for path, file_tags_ in tags.items():
-        for tag in file_tags_:
-            if tag.role == "def":
-                defined_in[tag.name].add(path)
-    names = set(focus_names)
-    weights = np.zeros((len(files), len(files)))
-    for path, file_tags_ in tags.items():
-        for tag in file_tags_:
-            if tag.role != "ref":
+    defined_in: dict[str, list[int]] = defaultdict(list)
+    for path, file_names in names.items():
+        for name in set(file_names.defs):
+            defined_in[name].append(index[path])
+    focus = set(focus_names)
+    sources: list[int] = []
+    targets: list[int] = []
+    weights: list[float] = []
+    for path, file_names in names.items():
+        source = index[path]
+        for name, count in Counter(file_names.refs).items():
+            defining = defined_in.get(name, ())
+            if len(defining) > GENERIC:
                 continue
-            for target in defined_in.get(tag.name, ()):
-                if target != path:
-                    weights[index[path], index[target]] += 10.0 if tag.name in names else 1.0
+            weight = count * (10.0 if name in focus else 1.0)
+            for target in defining:
+                if target != source:
+                    sources.append(source)
+                    targets.append(target)
+                    weights.append(weight)
     personal = np.ones(len(files))
+    for path, score in (recency or {}).items():
+        if path in index:
+            personal[index[path]] += RECENCY_WEIGHT * score
+    strongest = personal.max()  # what the task names outweighs recency as it outweighs nothing at all
     for path in focus_files:
         if path in index:
-            personal[index[path]] += 20.0
-    for name in names:
-        for path in defined_in.get(name, ()):
-            personal[index[path]] += 10.0
-    return dict(zip(files, _pagerank(weights, personal / personal.sum()), strict=True))
+            personal[index[path]] += 20.0 * strongest
+    for name in focus:
+        for i in defined_in.get(name, ()):
+            personal[i] += 10.0 * strongest
+    edges = (np.asarray(sources, np.int64), np.asarray(targets, np.int64), np.asarray(weights, np.float64))
+    return dict(zip(files, _pagerank(edges, personal / personal.sum()).tolist(), strict=True))
 
 
-def _pagerank(weights: np.ndarray, personal: np.ndarray, damping: float = 0.85, steps: int = 50) -> np.ndarray:
-    out = weights.sum(axis=1, keepdims=True)
-    transition = np.divide(weights, out, out=np.zeros_like(weights), where=out > 0)
+def _pagerank(
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray], personal: np.ndarray, damping: float = 0.85, steps: int = 50
+) -> np.ndarray:
+    """Power iteration over a sparse edge list (a dense matrix of 100,000 files would not fit in memory)."""
+    sources, targets, weights = edges
+    n = len(personal)
+    out = np.bincount(sources, weights=weights, minlength=n)
+    share = weights / np.where(out[sources] > 0, out[sources], 1.0)
+    dangling = out == 0
     rank = personal.copy()
     for _ in range(steps):
-        dangling = rank[out[:, 0] == 0].sum()
-        rank = (1 - damping) * personal + damping * (rank @ transition + dangling * personal)
+        flow = np.bincount(targets, weights=rank[sources] * share, minlength=n)
+        rank = (1 - damping) * personal + damping * (flow + rank[dangling].sum() * personal)
     return rank
 
 
-def ranked_definitions(tags: dict[str, list[Tag]], ranks: dict[str, float], focus_names: Sequence[str]) -> list[Tag]:
-    names = set(focus_names)
-    definitions = [t for file_tags_ in tags.values() for t in file_tags_ if t.role == "def"]
+def ranked_definitions(
+    root: Path,
+    files: RepoFiles,
+    names: dict[str, Names],
+    ranks: dict[str, float],
+    store: TagStore,
+    focus_names: Sequence[str],
+    enough: int,
+) -> list[Tag]:
+    """Definitions, best first, of the files defining a focus name and then the best-ranked files, until
+    `enough` characters of signatures are gathered (only those files' definitions are loaded)."""
+    focus = set(focus_names)
+    order = sorted(ranks, key=lambda p: (not focus.intersection(names[p].defs), -ranks[p], p))
+    definitions: list[Tag] = []
+    size = 0
+    for path in order:
+        if not names[path].defs:
+            continue
+        if size > enough and not focus.intersection(names[path].defs):
+            break
+        file_defs = _definitions(root, path, files, store)
+        definitions += file_defs
+        size += sum(len(t.signature or t.name) + 10 for t in file_defs) + len(path)
     return sorted(
-        definitions, key=lambda t: (-(ranks.get(t.path, 0) + (1.0 if t.name in names else 0)), t.path, t.line)
+        definitions, key=lambda t: (-(ranks.get(t.path, 0) + (1.0 if t.name in focus else 0)), t.path, t.line)
     )
+
+
+def _definitions(root: Path, path: str, files: RepoFiles, store: TagStore) -> list[Tag]:
+    blob = files.blobs.get(path, "")
+    if blob and path not in files.modified:
+        found = store.definitions(key(Path(path).suffix, blob), path)
+        if found:
+            return found
+    return [t for t in _tags(root, path, files) or [] if t.role == "def"]
 
 
 def render(definitions: Sequence[Tag]) -> str:
@@ -119,8 +207,19 @@ def build_repo_map(
     focus_files: Sequence[str] = (),
     focus_names: Sequence[str] = (),
     count_tokens: TokenCounter | None = None,
+    store: TagStore | None = None,
+    parse_seconds: float = PARSE_SECONDS,
 ) -> str:
     counter = count_tokens or (lambda text: len(text) // 4)
-    tags = all_tags(root, collect(root))
-    ranks = rank_files(tags, focus_files, focus_names)
-    return fit(ranked_definitions(tags, ranks, focus_names), budget_tokens, counter)
+    own_store = store is None
+    store = store or TagStore()
+    try:
+        files = collect(root)
+        names = gather_names(root, files, store, focus_files, parse_seconds)
+        ranks = rank_files(names, focus_files, focus_names, files.recency)
+        enough = 8 * budget_tokens + 1000  # characters: a token is rarely under a quarter of them
+        definitions = ranked_definitions(root, files, names, ranks, store, focus_names, enough)
+        return fit(definitions, budget_tokens, counter)
+    finally:
+        if own_store:
+            store.close()

@@ -34,6 +34,7 @@ from rudder.agent.events import (
     StepStarted,
 )
 from rudder.agent.execution import ToolExecution
+from rudder.agent.filelist import FileList
 from rudder.agent.guidance import Guidance
 from rudder.agent.manifest import build_manifest
 from rudder.agent.protocol import JsonProtocol, ProtocolError, ToolCall, ToolCallProtocol
@@ -96,6 +97,7 @@ class Session(ModelQuery, Guidance, ToolExecution):
         self._busy = threading.Lock()
         self._change: tuple[str, str | None, str | None] | None = None
         self._changed = False
+        self.file_list = FileList(workspace)  # for the call constraints, updated from each step's changes
         self.read_paths: set[Path] = set()  # files whose content the model has seen (read, attached, written)
         self.loops = discipline.LoopWatch()
         self._warm_steps = 0  # steps left to sample warmer (after a repeat)

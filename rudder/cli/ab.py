@@ -155,7 +155,10 @@ def run_cmd(
                 eta = f"{remaining / 60:.1f} min" if remaining is not None else "?"
                 console.print(f"{done}/{total} samples, {infra} infra, {time.monotonic() - started:.0f} s, ETA {eta}")
 
-        counts = run_ab(opts, chosen, progress)
+        try:
+            counts = run_ab(opts, chosen, progress)
+        except SuiteError as exc:
+            raise fail(str(exc)) from None
     if counts.get("stale_removed"):
         console.print(f"removed {counts['stale_removed']} temporary sample repos a killed run left behind")
     console.print(

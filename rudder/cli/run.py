@@ -39,6 +39,7 @@ from rudder.engine.model_file import ModelLoadError
 from rudder.modes.registry import ModeError, get_mode, scan_modes
 from rudder.tools.base import ToolError
 from rudder.tools.gitops import CheckpointError, Checkpoints, find_repo_root
+from rudder.tools.gitrepo import read_only_problem
 from rudder.tools.runlock import RepoBusy
 from rudder.tools.sandbox import SandboxUnavailable
 from rudder.vectors.recording import RecordingError, parse_layers_arg, recording_path
@@ -196,6 +197,8 @@ def run(
     if not task.strip():
         raise fail('the task is empty; say what the agent should do, e.g. rudder run "fix the typo in README.md"')
     root = _repo(repo)
+    if problem := read_only_problem(root):
+        raise fail(problem)
     _refuse_if_busy(root)
     agent = {"max_steps": max_steps, "approval": approval, "plan_first": plan}
     config = build_config(

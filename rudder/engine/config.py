@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +26,23 @@ class EngineConfig(BaseModel):
     use_mmap: bool = Field(True, description="map the GGUF instead of reading it: RAM holds only the pages in use")
     use_mlock: bool = Field(False, description="lock the mapped weights in RAM (no paging out)")
     verbose: bool = Field(False, description="show llama.cpp's own log")
+    prompt_cache_mb: int = Field(
+        1024,
+        ge=0,
+        description="disk space for the prompt cache (the KV state of stable prompt prefixes, reused by the next "
+        "run; see rudder/engine/prompt_cache.py); 0 = off",
+    )
+    kv_reuse: Literal["keep", "same-steering"] = Field(
+        "keep",
+        description="in-process reuse of cached tokens computed under other steering: keep them as computed "
+        "(a mode swap never re-reads the conversation) or evaluate them again (see rudder/engine/prefill.py)",
+    )
+    kv_shift_min: int = Field(
+        64,
+        ge=0,
+        description="reuse runs of at least this many cached tokens that moved in the prompt (a context change in "
+        "the middle), shifting them in the KV cache instead of evaluating them again; 0 = off",
+    )
     capture_weights: CaptureWeights = Field(
         "auto",
         description="the weights activation capture (extract, check) reads: the model's own, an F16/BF16 copy, or "

@@ -22,8 +22,8 @@ import numpy as np
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import LlamaGrammar
 
-from rudder.engine import dense, llama_internals, llama_log
-from rudder.engine.batch import DEFAULT_SEQUENCES, DEFAULT_TOKENS, BatchContext
+from rudder.engine import dense, llama_internals, llama_log, prefill
+from rudder.engine.batch import DEFAULT_SEQUENCES, DEFAULT_TOKENS, BatchContext, common_length
 from rudder.engine.config import EngineConfig, default_threads
 from rudder.engine.dense import Weights
 from rudder.engine.generation import (
@@ -82,6 +82,10 @@ class Engine:
         self._grammars: dict[str, LlamaGrammar] = {}
         self.grammar_first = True
         self._cvec: tuple[np.ndarray, int, int] | None = None
+        self._cvec_digest = ""
+        self.ledger = prefill.SteeringLedger()  # which steering computed each cached token
+        self.restored = 0  # tokens the last prefill read from the disk prompt cache
+        self.prompt_cache = prefill.open_prompt_cache(self)
         self._batch_ctx: BatchContext | None = None
         self.weights_note = ""  # why capture reads other weights than it would choose, if it does
         self.weights_read = "native"  # what the last capture read (set by vectors/capture.py)
@@ -143,6 +147,7 @@ class Engine:
             pointer = data.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
             status = llama_cpp.llama_set_adapter_cvec(self.ctx, pointer, data.size, n_embd, il_start, il_end)
             self._cvec = (data, il_start, il_end) if status == 0 else None
+        self._cvec_digest = prefill.cvec_digest(*self._cvec) if self._cvec is not None else ""
         if self._batch_ctx is not None and status == 0:
             self._batch_ctx.set_control_vector(self._cvec)
         return int(status)
@@ -243,33 +248,33 @@ class Engine:
         head = min(64, room // 4)  # the system prompt's start stays; the oldest middle goes
         return tokens[:head] + tokens[len(tokens) - (room - head) :]
 
-    def prefill(self, tokens: Sequence[int], *, reuse_cache: bool = True) -> tuple[int, int]:
-        """Make the KV cache hold exactly `tokens` with logits for the last one.
+    def prefill(self, tokens: Sequence[int], *, reuse_cache: bool = True, stable: int = 0) -> tuple[int, int]:
+        """Make the KV cache hold exactly `tokens` with logits for the last one (see engine/prefill.py).
 
-        Returns (cached, evaluated). Tokens in the common prefix are reused as computed; at least
-        the last token is always evaluated so its logits (and any capture) are fresh.
+        Returns (cached, evaluated). Tokens in the common prefix are reused as computed; at least the last
+        token is always evaluated so its logits (and any capture) are fresh. `stable`: how many leading
+        tokens are the same run after run (system prompt, tools, examples): they are looked up in and
+        saved to the disk prompt cache under the steering active now.
         """
         tokens = list(tokens)
         if not tokens:
             raise EngineError("cannot evaluate an empty prompt")
         if len(tokens) > self.info.n_ctx:
             raise ContextOverflowError(f"{len(tokens)} tokens exceed the context window of {self.info.n_ctx}")
-        cached = 0
-        if reuse_cache:
-            current = self.llama.input_ids[: self.llama.n_tokens]
-            limit = min(len(current), len(tokens) - 1)
-            if limit > 0:
-                mismatch = np.flatnonzero(current[:limit] != np.asarray(tokens[:limit]))
-                cached = int(mismatch[0]) if mismatch.size else limit
-        if cached < self.llama.n_tokens and not llama_internals.drop_kv_tail(self.llama, cached):
-            # Some caches cannot drop a tail (deepseek4's compressed KV): start over from an empty one.
-            self.reset()
-            cached = 0
-        self.llama.n_tokens = cached  # eval() drops everything in the KV cache from here on
-        with self.hook.decoding(generating=False):
-            self.llama.eval(tokens[cached:])
+        return prefill.prefill(self, tokens, reuse_cache=reuse_cache, stable=stable)
+
+    def steering_key(self) -> str:
+        """What the steering does to the rows of the running decode (call inside `hook.decoding`)."""
+        hooked, native = self.hook.pinned_digest, self._cvec_digest
+        return f"{hooked}+{native}" if hooked or native else ""
+
+    def decode_token(self, token: int) -> None:
+        """Evaluate one generated token after the cache (its logits are the next token's)."""
+        with self.hook.decoding(generating=True):
+            key = self.steering_key()
+            self.llama.eval([token])
+            self.ledger.extend(self.llama.n_tokens, key)
         self.hook.raise_if_failed()
-        return cached, len(tokens) - cached
 
     @property
     def n_ubatch(self) -> int:
@@ -296,6 +301,7 @@ class Engine:
         """Forget the KV cache. Temperature-0 output is reproducible from a reset engine: llama.cpp's
         kernels round differently for different batch splits, so a reused cache can flip a near-tie."""
         llama_internals.clear_kv_cache(self.llama)
+        self.ledger.truncate(0)
 
     def logits(self) -> np.ndarray:
         """Logits of the last evaluated token (a copy)."""
@@ -353,12 +359,14 @@ class Engine:
         overflow: Literal["error", "truncate"] = "error",
         watchers: Sequence[Watcher] = (),
         token_filter: TokenFilter | None = None,
+        stable_prefix: str = "",
     ) -> Generation:
         """Generate token by token. Iterate the result; its `.stats` and `.text` are final at the end.
 
         Steering may change while the caller holds a yielded token: the next decode uses it. `watchers`
         see each token after it is evaluated (see generation.Watcher); with a grammar, `token_filter` may
-        veto likely tokens the grammar cannot express (see generation.TokenFilter).
+        veto likely tokens the grammar cannot express (see generation.TokenFilter). `stable_prefix`: the
+        start of `prompt` that stays the same run after run (goes through the disk prompt cache).
         """
         sampling = sampling or Sampling()
         extra = [s for s in self.profile.stop if s not in sampling.stop]
@@ -366,7 +374,8 @@ class Engine:
             sampling = sampling.model_copy(update={"stop": [*sampling.stop, *extra]})
         tokens = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
         tokens = self.fit_prompt(tokens, min(sampling.max_tokens, self.info.n_ctx // 4), overflow)
-        return Generation(self, tokens, sampling, grammar, watchers, token_filter)
+        stable = common_length(self.tokenize(stable_prefix), tokens) if stable_prefix else 0
+        return Generation(self, tokens, sampling, grammar, watchers, token_filter, stable)
 
     def complete(
         self,

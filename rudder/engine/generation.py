@@ -68,6 +68,7 @@ class GenerationStats:
     prompt_tokens: int = 0
     prompt_tokens_cached: int = 0  # reused from the KV cache (computed under earlier steering)
     prompt_tokens_evaluated: int = 0  # actually run through the model for this call
+    prompt_tokens_restored: int = 0  # of the cached ones, read from the disk prompt cache
     generated_tokens: int = 0
     prompt_seconds: float = 0.0
     generate_seconds: float = 0.0
@@ -86,6 +87,7 @@ class GenerationStats:
             "prompt_tokens": self.prompt_tokens,
             "prompt_tokens_cached": self.prompt_tokens_cached,
             "prompt_tokens_evaluated": self.prompt_tokens_evaluated,
+            "prompt_tokens_restored": self.prompt_tokens_restored,
             "generated_tokens": self.generated_tokens,
             "prompt_seconds": round(self.prompt_seconds, 4),
             "generate_seconds": round(self.generate_seconds, 4),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import pathlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -79,6 +80,27 @@ class HookEntry:
     direction: np.ndarray | None = None
     scale: float = 1.0
     scope: HookScope = HookScope.ALL
+
+
+UNSTEERED_DIGEST = ""
+
+
+def steering_digest(entries: Sequence[HookEntry], *, generating: bool) -> str:
+    """What the table does to the activations of the rows a decode computes: equal digests, equal rows.
+
+    Captures only read, and "generated"-scope ops skip prompt rows, so neither counts where it has no
+    effect. "" = no effect at all (the KV ledger and the prompt cache key prefixes by this)."""
+    digest = hashlib.blake2b(digest_size=12)
+    acting = 0
+    for entry in entries:
+        if entry.op == HookOp.CAPTURE or (entry.scope == HookScope.GENERATED and not generating):
+            continue
+        acting += 1
+        digest.update(f"{entry.node}\0{int(entry.op)}\0{int(entry.scope)}\0".encode())
+        digest.update(np.float32(entry.scale).tobytes())
+        if entry.direction is not None:
+            digest.update(np.ascontiguousarray(entry.direction, dtype=np.float32).tobytes())
+    return digest.hexdigest() if acting else UNSTEERED_DIGEST
 
 
 HOOK_VERSION = 2  # rudder_hook_version() in _hook.c
@@ -193,6 +215,8 @@ class GraphHook:
         self.callback = llama_cpp.ggml_backend_sched_eval_callback(_LIB.rudder_hook_callback())
         self.user_data = ctypes.c_void_p(self._state)
         self._entries: tuple[HookEntry, ...] = ()
+        self._digests = (UNSTEERED_DIGEST, UNSTEERED_DIGEST)  # of the table's effect on (prompt, generated) rows
+        self.pinned_digest = UNSTEERED_DIGEST  # the running decode's (see steering_digest)
         self._capture_fn: ctypes._CFuncPtr | None = None
         self._observe_fn: ctypes._CFuncPtr | None = None
         self._decode_lock = threading.RLock()  # held for a whole decode; callbacks change outside it
@@ -236,6 +260,7 @@ class GraphHook:
             if status != 0:
                 raise MemoryError("could not install the hook table")
             self._entries = tuple(entries)
+            self._digests = (steering_digest(entries, generating=False), steering_digest(entries, generating=True))
         del keepalive
 
     @contextlib.contextmanager
@@ -273,6 +298,7 @@ class GraphHook:
             with self._swap_lock:
                 self._run_deferred_locked()
                 _LIB.rudder_hook_begin(self._state, 1 if generating else 0)
+                self.pinned_digest = self._digests[1 if generating else 0]
             try:
                 yield
             finally:

@@ -11,6 +11,7 @@ says exactly which, instead of an AttributeError deep inside a generation.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 from typing import Any
 
 import llama_cpp
@@ -161,3 +162,53 @@ LlamaSampler = _internals.LlamaSampler
 LlamaModel = _internals.LlamaModel
 LlamaContext = _internals.LlamaContext
 LlamaTokenDataArray = _internals.LlamaTokenDataArray
+
+
+def save_sequence(llama: llama_cpp.Llama) -> bytes:
+    """The KV state of sequence 0 (llama.cpp's per-sequence state: the cells, no logits)."""
+    ctx = llama._ctx.ctx
+    size = llama_cpp.llama_state_seq_get_size(ctx, 0)
+    buffer = (ctypes.c_uint8 * size)()
+    written = llama_cpp.llama_state_seq_get_data(ctx, buffer, size, 0)
+    return ctypes.string_at(buffer, written)
+
+
+def load_sequence(llama: llama_cpp.Llama, blob: bytes, tokens: list[int]) -> bool:
+    """Make the KV cache hold exactly `tokens` from a `save_sequence` blob; False (cache cleared) when
+    llama.cpp refuses it or it does not hold exactly those positions."""
+    clear_kv_cache(llama)
+    ctx = llama._ctx.ctx
+    buffer = (ctypes.c_uint8 * len(blob)).from_buffer_copy(blob)
+    read = llama_cpp.llama_state_seq_set_data(ctx, buffer, len(blob), 0)
+    last = llama_cpp.llama_memory_seq_pos_max(llama_cpp.llama_get_memory(ctx), 0)
+    if read != len(blob) or last != len(tokens) - 1:
+        clear_kv_cache(llama)
+        return False
+    llama.input_ids[: len(tokens)] = tokens
+    llama.n_tokens = len(tokens)
+    return True
+
+
+def context_settings(llama: llama_cpp.Llama) -> str:
+    """What, besides the weights, decides the numbers a prompt evaluates to (batch split, KV types,
+    flash attention, llama.cpp build and CPU features): part of a prompt cache key."""
+    p = llama.context_params
+    fields = (p.n_batch, p.n_ubatch, p.type_k, p.type_v, p.flash_attn_type, p.rope_freq_base, p.rope_freq_scale)
+    system = llama_cpp.llama_print_system_info().decode(errors="replace")
+    return f"{llama_cpp.__version__}|{fields}|{system}"
+
+
+def can_shift(llama: llama_cpp.Llama) -> bool:
+    """Whether cached tokens can move to other positions (RoPE models; not deepseek4's compressed KV)."""
+    return bool(llama_cpp.llama_memory_can_shift(llama_cpp.llama_get_memory(llama._ctx.ctx)))
+
+
+def move_kv(llama: llama_cpp.Llama, start: int, end: int, delta: int) -> bool:
+    """Move cached positions [start, end) by `delta` < 0, dropping what lies in between (llama.cpp
+    re-rotates their keys at the next decode); the token record moves with them."""
+    memory = llama_cpp.llama_get_memory(llama._ctx.ctx)
+    if not llama_cpp.llama_memory_seq_rm(memory, 0, start + delta, start):
+        return False
+    llama_cpp.llama_memory_seq_add(memory, 0, start, end, delta)
+    llama.input_ids[start + delta : end + delta] = llama.input_ids[start:end].copy()
+    return True

@@ -37,7 +37,9 @@ class Generation(Iterator[TokenEvent]):
         grammar: str | None,
         watchers: Sequence[Watcher] = (),
         token_filter: TokenFilter | None = None,
+        stable: int = 0,
     ) -> None:
+        self._stable = stable
         self.engine = engine
         self.token_filter = token_filter
         self.sampling = sampling
@@ -93,7 +95,8 @@ class Generation(Iterator[TokenEvent]):
     def _run(self, prompt: list[int], grammar: str | None) -> Iterator[TokenEvent]:
         engine, stats = self.engine, self.stats
         started = time.perf_counter()
-        stats.prompt_tokens_cached, stats.prompt_tokens_evaluated = engine.prefill(prompt)
+        stats.prompt_tokens_cached, stats.prompt_tokens_evaluated = engine.prefill(prompt, stable=self._stable)
+        stats.prompt_tokens_restored = engine.restored
         stats.prompt_seconds = time.perf_counter() - started
         sampler = self.sampler = engine._token_sampler(self.sampling, grammar)
         started = time.perf_counter()
@@ -119,9 +122,7 @@ class Generation(Iterator[TokenEvent]):
                 if self.cancelled:  # cancelled while the consumer held the token: no decode for nothing
                     stats.stop_reason = "cancelled"
                     break
-                with engine.hook.decoding(generating=True):
-                    engine.llama.eval([token])
-                engine.hook.raise_if_failed()
+                engine.decode_token(token)
                 for watcher in self.watchers:
                     watcher.observe(self, token)
             tail = self._stops.feed(self._utf8.decode(b"", final=True)) + self._stops.flush()

@@ -133,6 +133,11 @@ def file_tags(path: Path, relative: str) -> list[Tag]:
     return tags
 
 
+def parse_source(source: bytes, suffix: str, relative: str) -> list[Tag]:
+    """Tags of `source` as if it were the file `relative` (not cached: the tag store keys these by blob)."""
+    return _parse(source, suffix, relative)
+
+
 def _parse(source: bytes, suffix: str, relative: str) -> list[Tag]:
     PARSE_COUNT[0] += 1
     parser, query = _parser_and_query(suffix)

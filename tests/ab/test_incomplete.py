@@ -71,7 +71,8 @@ def test_report_of_an_interrupted_run_says_it_is_incomplete(tmp_path: Path) -> N
     result = CliRunner().invoke(app, ["ab", "report", str(tmp_path / "logs"), "--bootstrap", "100"])
     assert result.exit_code == 0, result.output
     assert "the run is incomplete (3 of 8 samples)" in result.output
-    assert "**Incomplete run: 3 of 8 samples.**" in (tmp_path / "logs" / "report" / "report.md").read_text()
+    report = (tmp_path / "logs" / "report" / "report.md").read_text()
+    assert "**Incomplete**: the run was killed" in report and "3 of 8 samples done" in report
 
 
 def test_stale_sample_repos_of_a_dead_process_are_removed_and_live_ones_kept(tmp_path: Path, monkeypatch) -> None:

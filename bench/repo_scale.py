@@ -1,0 +1,139 @@
+"""The repo map and the call constraints' file list on large repositories, this tree against an older one.
+
+A synthetic git repository of N Python files (each defines a few functions and calls functions of other
+files; a few hundred commits of history) is made once per N under the temp directory. Each measurement
+runs in a fresh process with PYTHONPATH set to one tree, interleaved with the other tree's:
+    map        build_repo_map at the agent's default budget (512 tokens): cold (empty tag store) and warm
+    coverage   how many files the map could rank (this tree: files with names; the older: its MAX_FILES cut)
+    file list  the call constraints' file list on a step that changed nothing (older: listed again; this
+               tree: the session's FileList, index unchanged)
+
+    python bench/repo_scale.py --files 20000 100000 --against main
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MAP = """
+import json, sys, time
+from pathlib import Path
+root = Path(sys.argv[1])
+from rudder.agent import repomap
+started = time.perf_counter()
+text = repomap.build_repo_map(root, budget_tokens=512)
+elapsed = time.perf_counter() - started
+files = sum(1 for line in text.splitlines() if not line.startswith(" "))
+print(json.dumps({"seconds": elapsed, "files_shown": files}))
+"""
+FILES = """
+import json, sys, time
+from pathlib import Path
+from rudder.tools.base import Workspace
+ws = Workspace(Path(sys.argv[1]))
+try:
+    from rudder.agent.filelist import FileList
+    listing = FileList(ws)
+    listing.files()  # the session's first step lists
+    started = time.perf_counter()
+    n = len(listing.files())  # a later step, nothing changed
+except ImportError:
+    from rudder.agent.constraints import CallConstraints
+    CallConstraints(ws).files()
+    started = time.perf_counter()
+    n = len(CallConstraints(ws).files())  # each step builds its own list
+print(json.dumps({"seconds": time.perf_counter() - started, "files": n}))
+"""
+
+
+def make_repo(n: int) -> Path:
+    path = Path(tempfile.gettempdir()) / f"rudder-bench-repo-{n}"
+    if (path / ".git" / "bench-done").exists():
+        return path
+    subprocess.run(["rm", "-rf", str(path)], check=True)
+    path.mkdir()
+    rng = random.Random(n)
+    git = ["git", "-C", str(path), "-c", "user.name=b", "-c", "user.email=b@b"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    for i in range(n):
+        folder = path / f"pkg{i % 97}" / f"sub{i % 13}"
+        folder.mkdir(parents=True, exist_ok=True)
+        calls = "\n".join(f"    f{rng.randrange(n)}_{k}()" for k in range(3))
+        (folder / f"mod{i}.py").write_text(
+            f"def f{i}_0():\n{calls}\n\n\ndef f{i}_1(x):\n    return x\n\n\ndef f{i}_2():\n    return f{i}_1(1)\n"
+        )
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True)
+    for c in range(50):  # history: recency comes from it
+        for i in rng.sample(range(n), 5):
+            target = path / f"pkg{i % 97}" / f"sub{i % 13}" / f"mod{i}.py"
+            target.write_text(target.read_text() + f"\n\ndef extra{c}():\n    return f{i}_0()\n")
+        subprocess.run([*git, "commit", "-qam", f"change {c}"], check=True)
+    (path / ".git" / "bench-done").write_text("")
+    return path
+
+
+def measure(tree: Path, script: str, repo: Path, cache: Path) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(tree), "RUDDER_CACHE_DIR": str(cache)}
+    out = subprocess.run([sys.executable, "-c", script, str(repo)], env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"{tree}: {out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, nargs="+", default=[20000])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--against", default="main")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
+        old = scratch / "old"
+        add = ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(old), args.against]
+        subprocess.run(add, check=True)
+        try:
+            build = [sys.executable, "setup.py", "build_ext", "--inplace"]
+            subprocess.run(build, cwd=old, check=True, capture_output=True)
+            for n in args.files:
+                repo = make_repo(n)
+                rows: dict[str, list[float]] = {
+                    "old map": [],
+                    "cold map": [],
+                    "warm map": [],
+                    "old list": [],
+                    "new list": [],
+                }
+                for run in range(args.runs):
+                    cache = scratch / f"cache-{n}-{run}"
+                    rows["old map"].append(measure(old, MAP, repo, scratch / "old-cache")["seconds"])
+                    cold = measure(ROOT, MAP, repo, cache)
+                    rows["cold map"].append(cold["seconds"])
+                    rows["warm map"].append(measure(ROOT, MAP, repo, cache)["seconds"])
+                    rows["old list"].append(measure(old, FILES, repo, cache)["seconds"])
+                    rows["new list"].append(measure(ROOT, FILES, repo, cache)["seconds"])
+                med = {k: statistics.median(v) for k, v in rows.items()}
+                print(
+                    f"{time.strftime('%Y-%m-%d %H:%M')} load {os.getloadavg()[0]:.1f}, {n} files, median of "
+                    f"{args.runs}: map {args.against} {med['old map']:.2f} s (first 2,000 paths by name), "
+                    f"this tree cold {med['cold map']:.2f} s, warm {med['warm map']:.2f} s (all files); "
+                    f"file list per step {args.against} {med['old list']:.3f} s, this tree "
+                    f"{med['new list']:.4f} s ({med['old list'] / max(med['new list'], 1e-6):.0f}x)",
+                    flush=True,
+                )
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=False)
+
+
+if __name__ == "__main__":
+    main()

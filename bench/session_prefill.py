@@ -1,0 +1,154 @@
+"""Prompt tokens evaluated per agent step over a 20-step session, against the tokens that are new in it.
+
+The session is scripted (the same 20 tool calls every time: reads, a listing, a repeated call that makes
+the agent change course, edits, a finish) but every prompt is real: the real engine evaluates it (one
+token generated, then the scripted reply stands in), so the counts are what the agent's prefill costs.
+"New" tokens of a step are those of the messages added since the previous step (the last call, its
+result, the step's addendum); a step is cheap when it evaluates at most new + 64. Runs in a fresh
+process per tree (this one and `--against`), side by side, at each `--n-ctx`.
+
+    python bench/session_prefill.py                          # n_ctx 8192 and 2048, against main
+    python bench/session_prefill.py --model tiny-ds4.gguf    # any GGUF (e.g. tests/engine/tiny_deepseek4.py's)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHILD = r'''
+import inspect, json, sys, tempfile
+from pathlib import Path
+import git
+from rudder.agent.factory import open_session
+from rudder.config import load_config
+from rudder.engine.config import EngineConfig
+from rudder.engine.engine import Engine
+from rudder.engine.generation import Sampling, TokenEvent
+
+n_ctx, model, calls = int(sys.argv[1]), sys.argv[2] or None, json.loads(sys.argv[3])
+engine = Engine(EngineConfig(model_path=model, n_ctx=n_ctx, n_threads=1))
+accepts = inspect.signature(engine.stream).parameters
+
+
+class Reply:
+    def __init__(self, text, stats):
+        self.text, self.stats, self._reply = "", stats, text
+    def __iter__(self):
+        self.text = self._reply
+        yield TokenEvent(0, self._reply)
+    def cancel(self):
+        pass
+
+
+class Forced:
+    """The real engine evaluates every prompt; the scripted call is the reply."""
+    def __init__(self, engine, session_ref):
+        self._engine, self._session, self.steps = engine, session_ref, []
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+    def stream(self, prompt, sampling=None, **kw):
+        kw = {k: v for k, v in kw.items() if k in accepts and k in ("stable_prefix", "overflow")}
+        gen = self._engine.stream(prompt, Sampling(max_tokens=1), **kw)
+        for _ in gen:
+            pass
+        conv = self._session[0].conversation
+        messages = conv.messages()
+        before = self._engine.format_chat(messages[:-2], add_generation_prompt=False) if conv.turns else ""
+        new = gen.stats.prompt_tokens - (len(self._engine.tokenize(before)) if before else 0)
+        stats = gen.stats
+        self.steps.append({"prompt": stats.prompt_tokens, "evaluated": stats.prompt_tokens_evaluated, "new": new})
+        return Reply(calls[len(self.steps) - 1], gen.stats)
+
+
+root = Path(tempfile.mkdtemp())
+repo = git.Repo.init(root)
+for i in range(8):
+    body = "\n".join(f"def helper_{i}_{k}(x):\n    return x * {k} + {i}  # step {k} of module {i}\n" for k in range(12))
+    (root / f"mod{i}.py").write_text(body)
+(root / "README.md").write_text("# demo\n" + "Run the tests with pytest before finishing.\n" * 6)
+repo.git.add(A=True)
+repo.git.commit(m="init", author="b <b@b>")
+config = load_config(root)
+agent = config.agent.model_copy(update={"max_steps": len(calls), "plan_first": False, "approval": "auto"})
+ref = []
+forced = Forced(engine, ref)
+session = open_session(forced, root, agent, config.sampling, mode="neutral", record=False)
+ref.append(session)
+session.run("Read the modules one by one and add a docstring to helper_0_0 in mod0.py, then finish.")
+print(json.dumps(forced.steps))
+'''
+
+
+def calls() -> list[str]:
+    def call(tool: str, **args: object) -> str:
+        return json.dumps({"thought": f"To go on, I use {tool}.", "tool": tool, **args})
+
+    out = [call("list_files", path=".")]
+    out += [call("read_file", path=f"mod{i}.py") for i in range(8)]
+    out += [call("read_file", path="mod3.py")] * 2  # a repeat: the agent changes course
+    out += [call("grep", pattern=f"helper_{i}_3") for i in range(4)]
+    out += [call("read_file", path="README.md")]
+    out += [
+        call("edit_file", path="mod0.py", search="def helper_0_0(x):\n", replace=f"def helper_0_0(x):  # {k}\n")
+        for k in range(3)
+    ]
+    out += [call("finish", answer="done")]
+    return out
+
+
+def run(tree: Path, n_ctx: int, model: str) -> list[dict[str, int]]:
+    env = {**os.environ, "PYTHONPATH": str(tree), "RUDDER_THREADS": "1", "RUDDER_CACHE_DIR": tempfile.mkdtemp()}
+    args = [sys.executable, "-c", CHILD, str(n_ctx), model, json.dumps(calls())]
+    out = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"{tree}: {out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def summary(steps: list[dict[str, int]]) -> str:
+    later = steps[1:]  # the first step reads the whole prompt by definition
+    cheap = sum(s["evaluated"] <= s["new"] + 64 for s in later)
+    worst = max(later, key=lambda s: s["evaluated"] - s["new"])
+    return (
+        f"{len(steps)} steps, evaluated {sum(s['evaluated'] for s in steps)} tokens "
+        f"(last step {steps[-1]['evaluated']}), {cheap}/{len(later)} later steps <= new + 64, worst "
+        f"{worst['evaluated']} evaluated for {worst['new']} new"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n-ctx", type=int, nargs="+", default=[8192, 2048])
+    parser.add_argument("--model", default="", help="GGUF path [the embedded model]")
+    parser.add_argument("--against", default="main")
+    parser.add_argument("--detail", action="store_true", help="print every step's counts")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        old = Path(scratch) / "old"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(old), args.against], check=True
+        )
+        try:
+            subprocess.run(
+                [sys.executable, "setup.py", "build_ext", "--inplace"], cwd=old, check=True, capture_output=True
+            )
+            for n_ctx in args.n_ctx:
+                for name, tree in ((args.against, old), ("this tree", ROOT)):
+                    steps = run(tree, n_ctx, args.model)
+                    print(f"{time.strftime('%Y-%m-%d %H:%M')} n_ctx {n_ctx}, {name}: {summary(steps)}", flush=True)
+                    if args.detail:
+                        print("  " + " ".join(f"{s['evaluated']}/{s['new']}" for s in steps))
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""Prefill: make the KV cache hold a prompt, reading as few tokens as possible, and know what steering
+every cached token was computed under.
+
+Three sources of tokens already read, tried in this order:
+  in-process   the longest common prefix with what the KV cache holds (llama.cpp keeps it between calls);
+  on disk      a prompt cache entry (engine/prompt_cache.py) for the caller's stable prefix, computed under
+               the steering active now;
+  evaluated    the rest, under the steering active now.
+
+Steering and reuse (DESIGN.md: tokens already in the cache keep the activations of the steering active
+when they were computed). The `SteeringLedger` records, per cached position, the steering digest of the
+decode that computed it, so the decision is explicit:
+  kv_reuse="keep"            (default) in-process reuse ignores steering changes: a mode swap never
+                             re-reads the conversation; the ledger still says what each token saw.
+  kv_reuse="same-steering"   a cached token computed under other steering is evaluated again.
+The disk cache is always steering-exact: an entry stands in for evaluating its prefix under the steering
+active now, so it is saved only when every one of its tokens was computed under one steering, keyed by
+it, and found only under that same steering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rudder.engine import llama_internals
+from rudder.engine.prompt_cache import PromptCache
+from rudder.util.dirs import user_cache_dir
+
+if TYPE_CHECKING:
+    from rudder.engine.engine import Engine
+
+log = logging.getLogger(__name__)
+
+
+class SteeringLedger:
+    """Which steering each cached position was computed under (one small id per position)."""
+
+    def __init__(self) -> None:
+        self._keys: list[str] = []  # id -> digest
+        self._ids: dict[str, int] = {}
+        self._at = np.zeros(0, np.int32)  # position -> id
+
+    @property
+    def end(self) -> int:
+        return len(self._at)
+
+    def _id(self, key: str) -> int:
+        if key not in self._ids:
+            self._ids[key] = len(self._keys)
+            self._keys.append(key)
+        return self._ids[key]
+
+    @property
+    def runs(self) -> list[tuple[int, str]]:
+        """[(end, digest)] for each run of positions computed under one steering."""
+        if not len(self._at):
+            return []
+        ends = [*np.flatnonzero(np.diff(self._at)).tolist(), len(self._at) - 1]
+        return [(end + 1, self._keys[self._at[end]]) for end in ends]
+
+    def truncate(self, n: int) -> None:
+        self._at = self._at[: max(0, n)].copy()
+
+    def extend(self, end: int, key: str) -> None:
+        """Positions from the current end up to `end` were computed under `key`."""
+        if end > len(self._at):
+            self._at = np.concatenate([self._at, np.full(end - len(self._at), self._id(key), np.int32)])
+
+    def move(self, start: int, end: int, delta: int) -> None:
+        """Positions [start, end) moved by `delta` (< 0) in the KV cache; what they overwrite is gone."""
+        self._at[start + delta : end + delta] = self._at[start:end].copy()
+
+    def uniform(self, n: int) -> str | None:
+        """The one steering positions [0, n) were all computed under, else None."""
+        if n <= 0 or len(self._at) < n or (self._at[:n] != self._at[0]).any():
+            return None
+        return self._keys[self._at[0]]
+
+    def first_other(self, key: str) -> int:
+        """The first position computed under other steering than `key` (the end when none)."""
+        other = np.flatnonzero(self._at != self._ids.get(key, -1))
+        return int(other[0]) if other.size else len(self._at)
+
+
+def cvec_digest(data: np.ndarray | None, il_start: int, il_end: int) -> str:
+    if data is None:
+        return ""
+    digest = hashlib.blake2b(f"{il_start}:{il_end}".encode(), digest_size=12)
+    digest.update(np.ascontiguousarray(data, dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
+def open_prompt_cache(engine: Engine) -> PromptCache | None:
+    """The engine's disk cache (None when its size limit is 0)."""
+    limit = engine.config.prompt_cache_mb << 20
+    if limit <= 0:
+        return None
+    path = Path(engine.info.path).resolve()
+    stat = path.stat()
+    parts = (
+        str(path),
+        str(stat.st_size),
+        str(stat.st_mtime_ns),
+        engine.info.identity.layout_hash,
+        llama_internals.context_settings(engine.llama),
+    )
+    context = hashlib.blake2b("\0".join(parts).encode(), digest_size=8).hexdigest()
+    return PromptCache(user_cache_dir() / "prompts", context, limit)
+
+
+def prefill(engine: Engine, tokens: list[int], *, reuse_cache: bool, stable: int) -> tuple[int, int]:
+    """See Engine.prefill. Returns (cached, evaluated); `engine.restored` = tokens read from disk."""
+    llama, ledger = engine.llama, engine.ledger
+    engine.restored = 0
+    with engine.hook.decoding(generating=False):
+        key = engine.steering_key()
+        cached = 0
+        if reuse_cache:
+            current = llama.input_ids[: llama.n_tokens]
+            limit = min(len(current), len(tokens) - 1)
+            if limit > 0:
+                mismatch = np.flatnonzero(current[:limit] != np.asarray(tokens[:limit]))
+                cached = int(mismatch[0]) if mismatch.size else limit
+            if engine.config.kv_reuse == "same-steering":
+                cached = min(cached, ledger.first_other(key))
+        stable = min(stable, len(tokens) - 1)
+        cache = engine.prompt_cache if reuse_cache else None
+        if cache is not None and stable > cached:
+            restored = _restore(engine, cache, tokens[:stable], key, longer_than=cached)
+            if restored:
+                cached = engine.restored = restored
+        shift_min = engine.config.kv_shift_min
+        if reuse_cache and shift_min and engine.config.kv_reuse == "keep" and cached < llama.n_tokens:
+            cached = _reuse_chunks(engine, tokens, cached, shift_min)
+        if cached < llama.n_tokens and not llama_internals.drop_kv_tail(llama, cached):
+            # Some caches cannot drop a tail (deepseek4's compressed KV): start over from an empty one.
+            engine.reset()
+            cached = 0
+        llama.n_tokens = cached  # eval() drops everything in the KV cache from here on
+        ledger.truncate(cached)
+        if cache is not None and stable > cached:
+            _evaluate(engine, tokens[cached:stable], key)
+            engine.hook.raise_if_failed()  # a failed hook must not leave a saved entry
+            if ledger.uniform(stable) == key and not cache.has(key, tokens[:stable]):
+                cache.save(key, tokens[:stable], llama_internals.save_sequence(llama))
+            evaluated_from = stable
+        else:
+            evaluated_from = cached
+        _evaluate(engine, tokens[evaluated_from:], key)
+    engine.hook.raise_if_failed()
+    return cached, len(tokens) - cached
+
+
+def _reuse_chunks(engine: Engine, tokens: list[int], cached: int, min_chunk: int) -> int:
+    """Keep runs of at least `min_chunk` cached tokens that reappear later in the prompt, moved to their new
+    positions (llama-server's cache reuse): a context change in the middle (an example dropped, an old
+    observation shortened, old turns summarised) then costs the changed tokens, not everything after them.
+    The moved tokens keep the activations they were computed with, which saw what was removed."""
+    llama = engine.llama
+    if not llama_internals.can_shift(llama):
+        return cached
+    held = llama.input_ids[: llama.n_tokens].copy()
+    head_c = head_p = cached
+    limit = len(tokens) - 1  # the last token is always evaluated
+    while head_c < len(held) and head_p < limit:
+        n = 0
+        while head_c + n < len(held) and head_p + n < limit and held[head_c + n] == tokens[head_p + n]:
+            n += 1
+        if n < min_chunk:
+            head_c += 1
+            continue
+        if head_c != head_p:
+            if not llama_internals.move_kv(llama, head_c, head_c + n, head_p - head_c):
+                break
+            engine.ledger.move(head_c, head_c + n, head_p - head_c)
+        head_c += n
+        head_p += n
+    return head_p
+
+
+def _evaluate(engine: Engine, tokens: Sequence[int], key: str) -> None:
+    if tokens:
+        engine.llama.eval(tokens)
+        engine.ledger.extend(engine.llama.n_tokens, key)
+
+
+def _restore(engine: Engine, cache: PromptCache, prefix: list[int], key: str, longer_than: int) -> int:
+    """Load the disk entry sharing the longest prefix with `prefix`; how many tokens it gave (0: none)."""
+    found = cache.find(key, prefix, longer_than=longer_than)
+    if found is None:
+        return 0
+    entry, common = found
+    blob = cache.load(entry)
+    if blob is None:
+        return 0
+    if not llama_internals.load_sequence(engine.llama, blob, list(entry.tokens)):
+        log.debug("prompt cache: llama.cpp refused %s, ignored", entry.path.name)
+        engine.reset()
+        return 0
+    engine.ledger.truncate(0)
+    engine.ledger.extend(len(entry.tokens), key)
+    if common < len(entry.tokens):
+        if not llama_internals.drop_kv_tail(engine.llama, common):
+            engine.reset()
+            return 0
+        engine.llama.n_tokens = common
+        engine.ledger.truncate(common)
+    return common
