@@ -132,6 +132,12 @@ def extract_cmd(
     allow_unsplit: Annotated[
         bool, typer.Option("--allow-unsplit", help="--from-runs: accept runs of a suite without splits")
     ] = False,
+    contrast: Annotated[
+        str,
+        typer.Option(
+            help="--from-runs: behaviour steps against 'calibrated' (passing runs, no label) or 'clean' steps (any run)"
+        ),
+    ] = "calibrated",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="where to write the vector")] = None,
     save: Annotated[str | None, typer.Option("--save", help="name it and put it in your vector library")] = None,
     layers: LayersOpt = None,
@@ -178,6 +184,8 @@ def extract_cmd(
 
         if dataset is not None:
             raise fail("give a DATASET or --from-runs LOGDIR, not both")
+        if contrast not in ("calibrated", "clean"):
+            raise fail(f"--contrast {contrast!r}: expected calibrated or clean")
         if step_position not in ("thought", "call"):
             raise fail(f"--step-position {step_position!r}: expected thought or call")
         extract_from_runs(
@@ -190,6 +198,7 @@ def extract_cmd(
             dev=dev,
             allow_unsplit=allow_unsplit,
             description=description,
+            clean=contrast == "clean",
         )
         return
     if dataset is None:
