@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 
-from rudder.agent import discipline
+from rudder.agent import discipline, second_opinion
+from rudder.agent.callstream import CallStream
 from rudder.agent.context import Conversation
 from rudder.agent.events import Event, SteeringChanged, Token
 from rudder.agent.protocol import ToolCallProtocol
@@ -42,6 +43,7 @@ class ModelQuery:
     _interrupt: threading.Event
     _warm_steps: int
     _runaway: str | None
+    _thought_loop: str | None
     _system_addendum: str
     recorder: ActivationRecorder | None
 
@@ -64,7 +66,7 @@ class ModelQuery:
             warm = max(sampling.temperature, WARM)
             sampling = sampling.model_copy(update={"temperature": warm, "seed": sampling.seed + record.index})
             record.temperature = warm
-        self._runaway = None
+        self._runaway = self._thought_loop = None
         limit = self.engine.info.n_ctx - sampling.max_tokens
 
         def render(messages: list[dict[str, str]]) -> str:
@@ -91,10 +93,20 @@ class ModelQuery:
             token_filter=constraints,
             stable_prefix=stable,
         )
+        # a JSON call's thought reaches readers as its words only, without the JSON around it
+        pieces = CallStream() if grammar is not None and getattr(self.protocol, "with_thought", False) else None
         for event in generation:
-            self._emit(Token(record.index, event.text, phase, event.erase))
+            if pieces is None:
+                self._emit(Token(record.index, event.text, phase, event.erase))
+            else:
+                for piece_phase, text, erase in pieces.feed(generation.text) or [(phase, "", 0)]:
+                    self._emit(Token(record.index, text, piece_phase, erase))
             if self._interrupt.is_set():
                 generation.cancel()
+            if pieces is not None and phase == Phase.THOUGHT and not self.steerer.plan.empty:
+                self._thought_loop = second_opinion.degenerate_thought(pieces.thought)
+                if self._thought_loop is not None:  # cut before the call copies the loop into a file
+                    generation.cancel()
             if grammar is not None and phase == Phase.TOOL_CALL and self._runaway is None:
                 self._runaway = discipline.runaway(generation.text)
                 if self._runaway is not None:  # a degenerating string: stop now, not at max_tokens

@@ -43,6 +43,7 @@ class StepRecord(BaseModel):
     repeated: int = 0  # this call or error had been seen this many times (loop detection)
     temperature: float | None = None  # set when the step sampled warmer to change course
     tests: Literal["passed", "failed"] | None = None  # tests the harness ran before finish (careful modes)
+    second_opinion: str | None = None  # why the step was asked again with the mode set aside, and the mode's call
     checkpoint: str | None = None
     diff: str | None = None  # unified diff of the file a write or edit changed
     prompt_tokens: int = 0

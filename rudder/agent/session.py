@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rudder.agent import discipline, prompts
+from rudder.agent import discipline, prompts, second_opinion
 from rudder.agent.approval import Approver
 from rudder.agent.config import AgentConfig
 from rudder.agent.context import Conversation
@@ -102,6 +102,7 @@ class Session(ModelQuery, Guidance, ToolExecution):
         self.loops = discipline.LoopWatch()
         self._warm_steps = 0  # steps left to sample warmer (after a repeat)
         self._runaway: str | None = None
+        self._thought_loop: str | None = None  # the loop a steered thought fell into (query cuts it)
         self.recorder: ActivationRecorder | None = None  # residuals per step (--record-activations)
 
     # -- control from outside (any thread) ---------------------------------------------------------
@@ -264,7 +265,7 @@ class Session(ModelQuery, Guidance, ToolExecution):
     def _act(self, record: StepRecord) -> None:
         assert self.conversation is not None
         try:
-            text = self.query(record, grammar=self.protocol.grammar())
+            text = self._second_opinion(record, self.query(record, grammar=self.protocol.grammar()))
         except ContextOverflowError as exc:
             raise Stop("error", str(exc)) from exc
         record.output = text
@@ -299,6 +300,39 @@ class Session(ModelQuery, Guidance, ToolExecution):
         self._observe(record, text, observation, _summary(call, record))
         if self._interrupt.is_set():
             raise Stop("stopped")
+
+    def _second_opinion(self, record: StepRecord, text: str) -> str:
+        """Ask again with the mode set aside when its step visibly went wrong (see second_opinion.py)."""
+        assert self.conversation is not None
+        if not second_opinion.shapes(self.policy, record.kind):
+            return text
+        reason = None
+        if self._thought_loop is not None:
+            reason = f"the steered thought looped on {self._thought_loop.strip()[:40]!r}"
+        elif self._runaway is not None:
+            reason = f"its call ran away on {self._runaway.strip()[:40]!r}"
+        else:
+            try:
+                call = self.protocol.parse(text)
+            except ProtocolError as exc:
+                reason = f"its call was not valid ({exc})"
+            else:
+                changed_at = second_opinion.rewrites_fresh_change(call, self.turn_steps, self.ws)
+                if changed_at is not None:
+                    reason = f"it re-edited what step {changed_at} had just changed"
+        if reason is None:
+            return text
+        record.second_opinion = f"{reason}; the mode's call: {text[:400]}"
+        mode, system, addendum = self.policy, self.conversation.system, self._system_addendum
+        aside = self.policy = second_opinion.ModeSetAside(mode)
+        self.conversation.system = second_opinion.without_addendum(system, addendum)
+        self._system_addendum = ""
+        try:
+            return self.query(record, grammar=self.protocol.grammar())
+        finally:
+            self.conversation.system, self._system_addendum = system, addendum
+            if self.policy is aside:  # a switch "now" during the second query stays
+                self.policy = mode
 
     def _observe(self, record: StepRecord, call: str, observation: str, summary: str) -> None:
         """Answer the call, watching for loops: a repeat changes course once, a third time ends the run."""
