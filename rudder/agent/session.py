@@ -327,6 +327,7 @@ class Session(ModelQuery, Guidance, ToolExecution):
         aside = self.policy = second_opinion.ModeSetAside(mode)
         self.conversation.system = second_opinion.without_addendum(system, addendum)
         self._system_addendum = ""
+        self.engine.reset()  # the cached conversation was read under the mode's steering: read it afresh
         try:
             return self.query(record, grammar=self.protocol.grammar())
         finally:
