@@ -14,7 +14,9 @@ unsteered call then copied into the file; and, after a steered thought, the call
   asked again unsteered, before it can copy the loop into a file;
 - a call the mode's step left unusable (not valid JSON, cut at the token limit, a runaway string).
 
-Only modes that shape the step (a steered phase or an addendum) are second-guessed; neutral never is.
+Only modes that shape the step (a steered phase or an addendum) are second-guessed; neutral never is. The
+second query starts from an empty KV cache: the conversation in the cache was read under the mode's
+steering (steering applies to prompt tokens too), and an unsteered call on top of it still wrote junk.
 """
 
 from __future__ import annotations

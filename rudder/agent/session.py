@@ -214,10 +214,9 @@ class Session:
         assert self.conversation is not None
         self.conversation.task += f"\n\n{prompts.PLAN_INSTRUCTION}"
         try:
-            text = self._query(record, grammar=None, max_tokens=PLAN_TOKENS).text.strip()
+            text = record.output = self._query(record, grammar=None, max_tokens=PLAN_TOKENS).text.strip()
         finally:
             self.conversation.task = self.conversation.task.rsplit("\n\n", 1)[0]
-        record.output = text
         self.conversation.add(text, prompts.act_now(self.protocol), "wrote a plan")
 
     def _act(self, record: StepRecord, turn: TurnState) -> None:
@@ -276,6 +275,7 @@ class Session:
         record.second_opinion = f"{reason}; the mode's call: {reply.text[:400]}"
         system, aside = self.conversation.system, second_opinion.ModeSetAside(self.policy)
         self.conversation.system = second_opinion.without_addendum(system, self._system_addendum)
+        self.engine.reset()  # the cached conversation was read under the mode's steering: read it afresh
         try:  # a switch "now" during the second query still lands in self.policy
             return self._query(record, grammar=self.protocol.grammar(), policy=aside, system_addendum="")
         finally:
