@@ -60,6 +60,7 @@ class Analysis:
     run: dict = field(default_factory=dict)
     model: dict = field(default_factory=dict)
     pending: int = 0  # samples the stopped run has not judged yet
+    incomplete: str = ""  # "n of N samples" when the run was interrupted, else empty
 
 
 def _metric(row: Row, name: str) -> float | None:
@@ -171,6 +172,7 @@ def analyze(results: Results, baseline: str | None = None, n_boot: int = 10_000)
         results.run,
         manifest.get("model", {}),
         results.pending,
+        results.progress() if results.incomplete else "",
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from rudder.ab.results import load_results
+from rudder.ab.sample import remove_stale_sample_dirs
 from rudder.ab.suite import Suite, SuiteError, suite_digest
 
 
@@ -66,6 +67,7 @@ def run_ab(opts: RunOptions, suite: Suite, progress: Callable[[int, int, int], N
 
     if progress:
         progress(done_before, total, 0)
+    stale = remove_stale_sample_dirs()  # what a killed run left in the temp dir (its workers never cleaned up)
     pool = Pool.create(opts.backend, opts.jobs, model=opts.model, timeout=opts.sample_timeout, on_done=on_done)
     set_pool(pool, opts.arms)
     suite_arg = _suite_arg(opts.suite)
@@ -119,7 +121,13 @@ def run_ab(opts: RunOptions, suite: Suite, progress: Callable[[int, int, int], N
         set_pool(None, [])
         pool.close()
     results = load_results(opts.out, quiet=True)
-    return {"ok": ok, "total": total, "finished": len(results.finished()), "infra": len(results.infra())}
+    return {
+        "ok": ok,
+        "total": total,
+        "finished": len(results.finished()),
+        "infra": len(results.infra()),
+        "stale_removed": len(stale),
+    }
 
 
 def _exists(out: str) -> bool:

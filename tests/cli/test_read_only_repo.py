@@ -27,8 +27,10 @@ def rudder_with_read_only(read_only: Path, repo: Path, *args: str) -> subprocess
     return subprocess.run(command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 
 
-@pytest.mark.parametrize("mounted", ["repo", ".git"])
-@pytest.mark.parametrize("command", [["run", "write hi to a.txt"], []])  # `rudder run` and the TUI
+@pytest.mark.parametrize(
+    ("command", "mounted"),
+    [(["run", "write hi to a.txt"], "repo"), ([], ".git")],  # `rudder run`; the TUI
+)
 def test_a_read_only_repository_is_one_error_before_the_model_loads(
     tmp_path: Path, mounted: str, command: list[str]
 ) -> None:

@@ -109,10 +109,12 @@ def test_every_truncation_of_a_real_vector(tmp_path: Path, real_vector: bytes) -
         path.write_bytes(real_vector[:end])
         with pytest.raises(VectorError):
             load_vector(path)
-        only_rudders_errors(path)
+        with pytest.raises(GGUFHeaderError):
+            read_gguf_header(path)
+        assert summarize(path) is None
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_random_mutations_of_a_real_vector_raise_only_rudders_errors(
     tmp_path: Path, real_vector: bytes, data: st.DataObject
