@@ -34,6 +34,6 @@ def test_the_next_prompt_extends_the_cache(model: str, request: pytest.FixtureRe
 
 
 def test_text_that_disagrees_is_tokenized_afresh(ds4) -> None:
-    held, _ = sample_then_replay(ds4)
+    sample_then_replay(ds4)
     other = "<｜User｜>Read util.py<｜Assistant｜></think>"
     assert replay_tokens(ds4, other) == ds4.tokenize(other)
