@@ -70,10 +70,16 @@ def test_chat_answers_each_piped_line_with_the_conversation_so_far() -> None:
     questions = "What is the capital of France?\nAnd of Italy?\n/exit\n"
     result = runner.invoke(app, ["chat", "--max-tokens", "16"], input=questions)
     assert result.exit_code == 0, result.output
-    assert "Paris" in result.output
-    assert "Rome" in result.output  # "And of Italy?" is answerable only with the first turn in the history
-    cached = [int(n) for n in re.findall(r"prompt \d+ new \+ (\d+) cached", result.output)]
-    assert len(cached) == 2 and cached[0] == 0 and cached[1] > 20  # the second turn reuses the first's KV cache
+    # What the model answers depends on the CPU's kernels (greedy text differs between AVX-512 and AVX2
+    # builds: "Paris" on one, "La femme de France, ..." on another), so the test holds the conversation to
+    # account, not the words: two answers, and the second prompt begins with the whole first exchange.
+    turns = re.findall(r"\[(\d+) tokens, \d+ tok/s, prompt (\d+) new \+ (\d+) cached\]", result.output)
+    assert len(turns) == 2, result.output
+    (answered, first_prompt, first_cached), (_, _, reused) = ((int(n) for n in turn) for turn in turns)
+    assert first_cached == 0 and answered > 0
+    # the second prompt starts with the first prompt and the first answer (all of it but, at most, its last
+    # token, which the chat template may tokenize differently once the answer is followed by <|im_end|>)
+    assert reused >= first_prompt + answered - 1, result.output
 
 
 @pytest.mark.slow

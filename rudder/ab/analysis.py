@@ -59,6 +59,8 @@ class Analysis:
     infra_errors: list[Row]
     run: dict = field(default_factory=dict)
     model: dict = field(default_factory=dict)
+    pending: int = 0  # samples the stopped run has not judged yet
+    incomplete: str = ""  # "n of N samples" when the run was interrupted, else empty
 
 
 def _metric(row: Row, name: str) -> float | None:
@@ -169,6 +171,8 @@ def analyze(results: Results, baseline: str | None = None, n_boot: int = 10_000)
         results.infra(),
         results.run,
         manifest.get("model", {}),
+        results.pending,
+        results.progress() if results.incomplete else "",
     )
 
 

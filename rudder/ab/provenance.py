@@ -41,6 +41,8 @@ def cpu_info(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, Any]:
                 model = value.strip()
             elif key in ("flags", "features"):
                 flags.update(value.split())
+                if "pni" in flags:  # Linux's name for SSE3
+                    flags.add("sse3")
     except OSError:
         pass
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 from rudder.ab.analysis import METRICS, Analysis, analyze
@@ -102,6 +103,17 @@ def markdown(a: Analysis, plots: list[str]) -> str:
         "Infrastructure failures (crashes, timeouts) are counted apart and left out of every test.",
         "",
     ]
+    if a.pending or a.incomplete:
+        why = (
+            f"{a.pending} sample(s) are not judged yet (the run was stopped before they finished)"
+            if a.pending
+            else "the run was killed (or is still running) before every sample was run"
+        )
+        lines += [
+            f"**Incomplete**: {why}; {a.incomplete or 'not every sample is'} done. Every number below is over "
+            "the judged samples only. `rudder ab run` with the same arguments and --out resumes the run.",
+            "",
+        ]
     r, m = a.run, a.model
     if r or m:
         lines += [
@@ -213,7 +225,13 @@ def to_html(md_text: str, title: str, images: dict[str, bytes]) -> str:
     )
 
 
-def write_report(log_dir: str, out: Path, baseline: str | None = None, n_boot: int = 10_000) -> list[Path]:
+def write_report(
+    log_dir: str,
+    out: Path,
+    baseline: str | None = None,
+    n_boot: int = 10_000,
+    warn: Callable[[str], None] | None = None,
+) -> list[Path]:
     try:
         results = load_results(log_dir)
     except FileNotFoundError:
@@ -227,6 +245,8 @@ def write_report(log_dir: str, out: Path, baseline: str | None = None, n_boot: i
     images = _plots(analysis)
     out.mkdir(parents=True, exist_ok=True)
     md_text = markdown(analysis, list(images))
+    if analysis.incomplete and warn is not None:
+        warn(f"{log_dir}: the run is incomplete ({analysis.incomplete}); the report covers the samples done")
     paths = []
     for name, data in images.items():
         (out / name).write_bytes(data)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Outcome = str  # "pass" | "fail" | "infra"
+STOPPED = "CancelledError"  # how Inspect records a sample that was in flight when the run was stopped
 
 
 @dataclass
@@ -35,6 +36,18 @@ class Results:
     manifests: dict[str, dict[str, Any]] = field(default_factory=dict)  # arm -> one sample's manifest
     logs: list[str] = field(default_factory=list)
     run: dict[str, Any] = field(default_factory=dict)  # the run's settings (eval metadata of the newest log)
+    pending: int = 0  # samples not run yet: in flight when the run was stopped (resuming runs them)
+    expected: dict[str, int] = field(default_factory=dict)  # arm -> samples its newest log was asked for
+    unfinished: list[str] = field(default_factory=list)  # arms whose newest log did not end (killed, stopped)
+
+    @property
+    def incomplete(self) -> bool:
+        """Fewer samples than the run asked for, or a log that never ended: the run was interrupted."""
+        return bool(self.unfinished) or len(self.rows) < sum(self.expected.values())
+
+    def progress(self) -> str:
+        """`n of N samples` (N from the logs' own dataset size × epochs)."""
+        return f"{len(self.rows)} of {sum(self.expected.values())} samples"
 
     def finished(self) -> list[Row]:
         return [r for r in self.rows if r.outcome != "infra"]
@@ -59,15 +72,20 @@ def load_results(log_dir: str, quiet: bool = False) -> Results:
     from inspect_ai.log import list_eval_logs, read_eval_log
 
     chosen: dict[tuple[str, str, int], tuple[int, Row]] = {}
+    stopped: set[tuple[str, str, int]] = set()
     arms: list[str] = []
     suite = ""
     manifests: dict[str, dict[str, Any]] = {}
     run: dict[str, Any] = {}
+    expected: dict[str, int] = {}
+    status: dict[str, str] = {}
     infos = list_eval_logs(log_dir, descending=False)  # oldest first; a later log replaces an earlier one
     for rank, info in enumerate(infos):
         log = read_eval_log(info)
         meta = log.eval.metadata or {}
         arm = meta.get("arm") or (log.eval.task_args or {}).get("arm") or log.eval.task
+        expected[arm] = (log.eval.dataset.samples or 0) * (log.eval.config.epochs or 1)
+        status[arm] = log.status  # "started" while running, and for ever after a kill
         suite = suite or meta.get("suite", "")
         run = {
             k: meta.get(k)
@@ -78,6 +96,7 @@ def load_results(log_dir: str, quiet: bool = False) -> Results:
                 "epochs",
                 "tasks",
                 "split",
+                "suite_digest",
                 "seed",
                 "temperature",
                 "rudder_version",
@@ -91,6 +110,9 @@ def load_results(log_dir: str, quiet: bool = False) -> Results:
             if name not in arms:
                 arms.append(name)
         for sample in log.samples or []:
+            if sample.error is not None and str(sample.error.message).startswith(STOPPED):
+                stopped.add((arm, str(sample.id), sample.epoch))
+                continue
             row = _row(arm, sample)
             if arm not in manifests and sample.metadata.get("manifest"):
                 manifests[arm] = sample.metadata["manifest"]
@@ -100,4 +122,7 @@ def load_results(log_dir: str, quiet: bool = False) -> Results:
     arms = [a for a in arms if any(key[0] == a for key in chosen)]
     order = {arm: i for i, arm in enumerate(arms)}
     rows = sorted((r for _, r in chosen.values()), key=lambda r: (order[r.arm], r.task, r.epoch))
-    return Results(rows, suite, arms, manifests, [info.name for info in infos], run)
+    pending = len(stopped - chosen.keys())
+    unfinished = [arm for arm in arms if status.get(arm) != "success"]
+    expected = {arm: expected[arm] for arm in arms}
+    return Results(rows, suite, arms, manifests, [info.name for info in infos], run, pending, expected, unfinished)

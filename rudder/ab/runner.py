@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from rudder.ab.results import load_results
-from rudder.ab.suite import Suite
+from rudder.ab.sample import remove_stale_sample_dirs
+from rudder.ab.suite import Suite, SuiteError, suite_digest
 
 
 class RunOptions(BaseModel):
@@ -48,7 +49,14 @@ def run_ab(opts: RunOptions, suite: Suite, progress: Callable[[int, int, int], N
     from rudder.ab.provenance import provenance
 
     total = len(suite.tasks) * len(opts.arms) * opts.epochs
-    done_before = len(load_results(opts.out, quiet=True).finished()) if _exists(opts.out) else 0
+    digest = suite_digest(suite)
+    before = load_results(opts.out, quiet=True) if _exists(opts.out) else None
+    if before is not None and before.run.get("suite_digest") not in (None, digest):
+        raise SuiteError(
+            f"{opts.out}: its logs were made on other tasks than suite {suite.name!r} holds now (task digest "
+            f"{before.run['suite_digest']}, now {digest}): resuming would mix the two; use a new --out"
+        )
+    done_before = len(before.finished()) if before is not None else 0
     counter = {"done": done_before, "infra": 0}
 
     def on_done(failed: bool) -> None:
@@ -59,6 +67,7 @@ def run_ab(opts: RunOptions, suite: Suite, progress: Callable[[int, int, int], N
 
     if progress:
         progress(done_before, total, 0)
+    stale = remove_stale_sample_dirs()  # what a killed run left in the temp dir (its workers never cleaned up)
     pool = Pool.create(opts.backend, opts.jobs, model=opts.model, timeout=opts.sample_timeout, on_done=on_done)
     set_pool(pool, opts.arms)
     suite_arg = _suite_arg(opts.suite)
@@ -102,6 +111,7 @@ def run_ab(opts: RunOptions, suite: Suite, progress: Callable[[int, int, int], N
                 "suite": suite.name,
                 "tasks": opts.tasks,
                 "split": opts.split,
+                "suite_digest": digest,
                 "seed": opts.seed,
                 "temperature": opts.temperature,
                 **provenance(),
@@ -111,7 +121,13 @@ def run_ab(opts: RunOptions, suite: Suite, progress: Callable[[int, int, int], N
         set_pool(None, [])
         pool.close()
     results = load_results(opts.out, quiet=True)
-    return {"ok": ok, "total": total, "finished": len(results.finished()), "infra": len(results.infra())}
+    return {
+        "ok": ok,
+        "total": total,
+        "finished": len(results.finished()),
+        "infra": len(results.infra()),
+        "stale_removed": len(stale),
+    }
 
 
 def _exists(out: str) -> bool:

@@ -131,6 +131,37 @@ def recording_file(request: SampleRequest) -> Path:
     return Path(request.record_dir or ".") / arm / f"{request.task.id.replace('/', '+')}.e{request.epoch}{SUFFIX}"
 
 
+SAMPLE_PREFIX = "rudder-ab-"
+
+
+def sample_dir() -> Path:
+    """A new temporary folder for one sample's repository, named after this process (`rudder-ab-PID-...`) so a
+    later run can tell a killed worker's leftovers from a running one's."""
+    return Path(tempfile.mkdtemp(prefix=f"{SAMPLE_PREFIX}{os.getpid()}-"))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def remove_stale_sample_dirs() -> list[Path]:
+    """Delete the sample folders whose process is gone (a killed `rudder ab run` never reached its cleanup);
+    folders of running processes and anything not named by sample_dir are left alone. Returns those removed."""
+    removed = []
+    for path in Path(tempfile.gettempdir()).glob(f"{SAMPLE_PREFIX}*-*"):
+        pid = path.name.removeprefix(SAMPLE_PREFIX).split("-", 1)[0]
+        if path.is_dir() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 def run_sample(engine: Any, request: SampleRequest, worker: str = "") -> SampleResult:
     """Run one (task, arm, epoch) on a loaded engine; raises InfraError when the harness failed."""
     from rudder.agent.config import AgentConfig
@@ -141,7 +172,7 @@ def run_sample(engine: Any, request: SampleRequest, worker: str = "") -> SampleR
 
     task = request.task
     started = time.perf_counter()
-    parent = Path(tempfile.mkdtemp(prefix="rudder-ab-"))
+    parent = sample_dir()
     manifest: dict[str, Any] = {}
 
     def listen(event: Event) -> None:

@@ -12,6 +12,7 @@ from a folder, from an adapter (HumanEval) or travel to a remote worker. Errors 
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 import tomllib
@@ -136,6 +137,15 @@ def load_suite(path: Path) -> Suite:
     if not tasks:
         raise SuiteError(f"suite folder {path}: no task folders")
     return Suite(name=meta.name, description=meta.description, source=str(path), tasks=tasks)
+
+
+def suite_digest(suite: Suite) -> str:
+    """A fingerprint of the tasks as they will run (instructions, fixtures, checkers): a log dir started on
+    one version of a suite is never resumed on another (`rudder ab run` compares them)."""
+    digest = hashlib.sha256()
+    for task in suite.tasks:
+        digest.update(task.model_dump_json().encode())
+    return digest.hexdigest()[:16]
 
 
 SPLITS = ("train", "dev", "test")

@@ -22,23 +22,22 @@ from acp.schema import (
     AgentCapabilities,
     AuthenticateResponse,
     ClientCapabilities,
+    ConfigOptionUpdate,
     Implementation,
     InitializeResponse,
     LoadSessionResponse,
     NewSessionResponse,
     PromptCapabilities,
     PromptResponse,
-    SessionConfigOptionSelect,
-    SessionConfigSelectOption,
-    SessionMode,
     SessionModeState,
     SetSessionConfigOptionResponse,
     SetSessionModeResponse,
 )
 
 from rudder import __version__
-from rudder.acp import updates
+from rudder.acp import options, updates
 from rudder.acp.files import ClientFiles
+from rudder.acp.stdio import Wire
 from rudder.agent.approval import ApprovalRequest
 from rudder.agent.events import (
     ApprovalRequested,
@@ -62,7 +61,6 @@ from rudder.tools.gitops import find_repo_root
 from rudder.vectors.vector import VectorError
 
 log = logging.getLogger("rudder.acp")
-STRENGTHS = ["0", "0.5", "1", "1.5", "2"]  # steering sliders as select options: multiples of the mode's scale
 
 
 @dataclass
@@ -80,6 +78,7 @@ class AcpSession:
     mode: str
     strengths: dict[str, str] = field(default_factory=dict)
     queue: asyncio.Queue[Event] | None = None
+    asking: set[asyncio.Task[None]] = field(default_factory=set)  # permission requests the client has open
     loop: asyncio.AbstractEventLoop | None = None
 
     def push(self, event: Event) -> None:
@@ -97,6 +96,10 @@ class RudderAgent(acp.Agent):
         self._engine_lock = threading.Lock()
         self._turn_lock = asyncio.Lock()  # one generation at a time: one engine
         self.client_capabilities: ClientCapabilities | None = None
+        self.wire: Wire | None = None  # the line transport, for what the SDK cannot send ($/cancel_request)
+
+    def attach_wire(self, wire: Wire) -> None:
+        self.wire = wire
 
     def on_connect(self, conn: acp.Client) -> None:
         self.conn = conn
@@ -188,8 +191,24 @@ class RudderAgent(acp.Agent):
             state.session.restore(records)
         except ValueError as exc:
             raise RequestError.invalid_params({"message": f"{path}: {exc}"}) from None
+        self._resume_mode(state, options.last_mode(records))
         await self._replay(state, records)
         return LoadSessionResponse(modes=self._modes(state), config_options=self._options(state))
+
+    def _resume_mode(self, state: AcpSession, mode: str | None) -> None:
+        """A loaded session goes on in the mode it last ran in (when that mode still loads)."""
+        known = load_modes(state.root)
+        name = next((n for n in (mode, (mode or "").split("/")[0]) if n and n in known), None)
+        if name is None or name == state.mode:
+            return
+        try:
+            state.session.policy = activate_mode(state.session.engine, state.root, name)
+        except (ModeError, VectorError) as exc:
+            log.warning(
+                "session %s ran in %s, which no longer loads (%s): going on in %s", state.id, name, exc, state.mode
+            )
+            return
+        state.mode = name
 
     async def _replay(self, state: AcpSession, records: list[dict[str, Any]]) -> None:
         """Send the saved conversation to the client, as the protocol asks of session/load."""
@@ -211,43 +230,10 @@ class RudderAgent(acp.Agent):
     # -- modes and sliders -------------------------------------------------------------------------
 
     def _modes(self, state: AcpSession) -> SessionModeState:
-        modes = load_modes(state.root)
-        return SessionModeState(
-            current_mode_id=state.mode,
-            available_modes=[
-                SessionMode(id=name, name=name, description=m.description or None) for name, m in modes.items()
-            ],
-        )
+        return options.mode_state(state.root, state.mode)
 
     def _options(self, state: AcpSession) -> list[Any]:
-        modes = load_modes(state.root)
-        options: list[Any] = [
-            SessionConfigOptionSelect(
-                id="mode",
-                name="Mode",
-                category="mode",
-                type="select",
-                current_value=state.mode,
-                options=[
-                    SessionConfigSelectOption(value=n, name=n, description=m.description or None)
-                    for n, m in modes.items()
-                ],
-            )
-        ]
-        policy = state.session.policy
-        mode = getattr(policy, "mode", None)
-        for vector in mode.vector_names() if mode is not None else []:
-            options.append(
-                SessionConfigOptionSelect(
-                    id=f"steer.{vector}",
-                    name=f"Steering: {vector}",
-                    description=f"strength of the {vector} vector, as a multiple of the mode's scale",
-                    type="select",
-                    current_value=state.strengths.get(vector, "1"),
-                    options=[SessionConfigSelectOption(value=v, name=f"{v}x") for v in STRENGTHS],
-                )
-            )
-        return options
+        return options.config_options(state.root, state.mode, state.strengths)
 
     def _state(self, session_id: str) -> AcpSession:
         if session_id not in self.sessions:
@@ -262,6 +248,10 @@ class RudderAgent(acp.Agent):
         state.mode, state.strengths = mode_name, {}
         state.session.switch_policy(policy)  # at the next step (or the next turn)
         await self._send(state, update_current_mode(mode_name))
+        # the new mode's sliders at once (the old mode's are gone): clients redraw from this list
+        await self._send(
+            state, ConfigOptionUpdate(session_update="config_option_update", config_options=self._options(state))
+        )
 
     async def set_session_mode(self, session_id: str, mode_id: str, **_: Any) -> SetSessionModeResponse:
         await self._switch(self._state(session_id), mode_id)
@@ -273,8 +263,17 @@ class RudderAgent(acp.Agent):
         state = self._state(session_id)
         if config_id == "mode":
             await self._switch(state, str(value))
-        elif config_id.startswith("steer.") and str(value) in STRENGTHS:
-            state.strengths[config_id.removeprefix("steer.")] = str(value)
+        elif config_id.startswith(options.SLIDER_PREFIX):
+            vector = config_id.removeprefix(options.SLIDER_PREFIX)
+            if vector not in options.slider_vectors(state.root, state.mode):
+                raise RequestError.invalid_params(
+                    {"message": f"mode {state.mode} has no {vector!r} vector to steer (options: see configOptions)"}
+                )
+            if str(value) not in options.STRENGTHS:
+                raise RequestError.invalid_params(
+                    {"message": f"{config_id}: {value!r} is not one of {', '.join(options.STRENGTHS)}"}
+                )
+            state.strengths[vector] = str(value)
             self._apply_strengths(state)
         else:
             raise RequestError.invalid_params({"message": f"unknown option {config_id!r} or value {value!r}"})
@@ -290,26 +289,40 @@ class RudderAgent(acp.Agent):
 
     async def prompt(self, session_id: str, prompt: list[Any], **_: Any) -> PromptResponse:
         state = self._state(session_id)
-        text = _prompt_text(prompt)
+        text = updates.prompt_text(prompt)
         if not text.strip():
             raise RequestError.invalid_params({"message": "the prompt has no text"})
+        too_long = self._too_long(state, text)
+        if too_long is not None:  # a turn would only fail on it, after tokenizing it over and over
+            await self._send(state, acp.update_agent_message_text(too_long))
+            return PromptResponse(stop_reason="max_tokens")
         async with self._turn_lock:
             state.loop, state.queue = asyncio.get_running_loop(), asyncio.Queue()
             session = state.session
             run = session.send if session.conversation is not None else session.run
             worker = asyncio.create_task(asyncio.to_thread(run, text))
             summary = None
-            while summary is None:
-                event = await state.queue.get()
-                if isinstance(event, RunFinished):
-                    summary = event.summary
-                else:
-                    await self._forward(state, event)
-            await worker
-            state.queue = None
-        if summary.status == "error" and summary.error:
-            await self._send(state, acp.update_agent_message_text(f"Rudder stopped with an error: {summary.error}"))
-        return PromptResponse(stop_reason=updates.stop_reason(summary.status))
+            try:
+                while summary is None:
+                    event = await state.queue.get()
+                    if isinstance(event, RunFinished):
+                        summary = event.summary
+                    else:
+                        await self._forward(state, event)
+                await worker
+            finally:
+                state.queue = None
+                await self._settle_permissions(state)  # a question nobody answered is withdrawn
+        stop_reason, message = updates.turn_outcome(summary)
+        if message is not None:
+            await self._send(state, acp.update_agent_message_text(message))
+        return PromptResponse(stop_reason=stop_reason)  # type: ignore[arg-type]
+
+    def _too_long(self, state: AcpSession, text: str) -> str | None:
+        engine, session = state.session.engine, state.session
+        room = engine.info.n_ctx - session.sampling.max_tokens
+        tokens = len(engine.tokenize(text, add_bos=False))
+        return updates.prompt_too_long(tokens, room, engine.info.n_ctx) if tokens > room else None
 
     async def _forward(self, state: AcpSession, event: Event) -> None:
         if isinstance(event, Token) and event.phase == Phase.THOUGHT and event.text:
@@ -318,8 +331,10 @@ class RudderAgent(acp.Agent):
             await self._send(state, updates.tool_started(event, state.cwd))
         elif isinstance(event, ToolCallFinished):
             await self._send(state, updates.tool_finished(event, state.cwd))
-        elif isinstance(event, ApprovalRequested):
-            await self._ask(state, event.request)
+        elif isinstance(event, ApprovalRequested):  # asked beside the turn: a cancel must not wait for it
+            ask = asyncio.create_task(self._ask(state, event.request))
+            state.asking.add(ask)
+            ask.add_done_callback(state.asking.discard)
         elif isinstance(event, ModeSwitched):
             await self._send(state, update_current_mode(event.new.split("/")[0]))
         elif isinstance(event, StepFinished):
@@ -338,28 +353,30 @@ class RudderAgent(acp.Agent):
                 options=updates.PERMISSION_OPTIONS,
             )
             decision, message = updates.decision(response)
+        except asyncio.CancelledError:  # the turn was cancelled: the session already rejected it
+            request.answer(updates.Decision.REJECT, "the turn was cancelled")
+            raise
         except Exception as exc:  # the client failed to answer: refuse, and tell the model why
             decision, message = updates.Decision.REJECT, f"the editor could not ask ({exc})"
         request.answer(decision, message)
+
+    async def _settle_permissions(self, state: AcpSession) -> None:
+        """Withdraw the permission requests still open when a turn ends (a cancel, an error): stop waiting
+        for them and tell the client with `$/cancel_request`, so its dialog can close."""
+        for ask in list(state.asking):
+            ask.cancel()
+        if state.asking:
+            await asyncio.gather(*state.asking, return_exceptions=True)
+        if self.wire is not None:
+            for request_id in self.wire.open_requests("session/request_permission", state.id):
+                self.wire.notify("$/cancel_request", {"requestId": request_id})
 
     async def _send(self, state: AcpSession, update: Any) -> None:
         if self.conn is not None:
             await self.conn.session_update(session_id=state.id, update=update)
 
     async def cancel(self, session_id: str, **_: Any) -> None:
+        """Stop the turn: generation within a token, a running tool at once, and an unanswered permission
+        request rejected by the session (the client need not answer it; the turn ends `cancelled`)."""
         if session_id in self.sessions:
             self.sessions[session_id].session.interrupt()
-
-
-def _prompt_text(blocks: list[Any]) -> str:
-    """The user's words plus any files the editor attached (embedded resources, resource links)."""
-    parts: list[str] = []
-    for block in blocks:
-        kind = getattr(block, "type", "")
-        if kind == "text":
-            parts.append(block.text)
-        elif kind == "resource" and hasattr(block.resource, "text"):
-            parts.append(f"File {block.resource.uri}:\n{block.resource.text}")
-        elif kind == "resource_link":
-            parts.append(f"(see {block.uri})")
-    return "\n\n".join(parts)

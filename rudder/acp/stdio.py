@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import threading
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import acp
 from acp.core import AgentSideConnection
@@ -20,21 +20,48 @@ from acp.core import AgentSideConnection
 PARSE_ERROR, INVALID_REQUEST = -32700, -32600
 
 
+class Wire(Protocol):
+    """What the agent may do on the wire itself, beside the SDK (which cannot withdraw its own requests)."""
+
+    def open_requests(self, method: str, session_id: str) -> list[Any]: ...
+
+    def notify(self, method: str, params: dict[str, Any]) -> None: ...
+
+
 class LineTransport:
-    """The SDK's Transport (already-decoded messages in and out) over a byte source and a file descriptor."""
+    """The SDK's Transport (already-decoded messages in and out) over a byte source and a file descriptor.
+    It also keeps the ids of the requests it sent that have no answer yet (a Wire)."""
 
     def __init__(self, source: BinaryIO, out_fd: int, loop: asyncio.AbstractEventLoop) -> None:
         self.out_fd = out_fd
         self.loop = loop
         self.inbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._lock = threading.Lock()
+        self._open: dict[Any, tuple[str, Any]] = {}  # request id -> (method, sessionId)
         threading.Thread(target=self._read, args=(source,), daemon=True, name="acp-stdin").start()
 
     def write(self, message: dict[str, Any]) -> None:
         data = memoryview(json.dumps(message, ensure_ascii=False).encode() + b"\n")
         with self._lock:  # one whole line at a time, whichever thread sends
+            if "method" in message and "id" in message:
+                params = message.get("params")
+                self._open[message["id"]] = (
+                    message["method"],
+                    params.get("sessionId") if isinstance(params, dict) else None,
+                )
             while data:
                 data = data[os.write(self.out_fd, data) :]
+
+    def open_requests(self, method: str, session_id: str) -> list[Any]:
+        """Ids of `method` requests for the session still unanswered; they count as withdrawn from now on."""
+        with self._lock:
+            ids = [i for i, (m, s) in self._open.items() if m == method and s == session_id]
+            for request_id in ids:
+                del self._open[request_id]
+        return ids
+
+    def notify(self, method: str, params: dict[str, Any]) -> None:
+        self.write({"jsonrpc": "2.0", "method": method, "params": params})
 
     async def send(self, message: dict[str, Any]) -> None:
         self.write(message)
@@ -53,6 +80,9 @@ class LineTransport:
             if error is not None:
                 self.write(error)
             else:
+                if "method" not in message:  # an answer to one of ours
+                    with self._lock:
+                        self._open.pop(message.get("id"), None)
                 self.loop.call_soon_threadsafe(self.inbox.put_nowait, message)
         self.loop.call_soon_threadsafe(self.inbox.put_nowait, None)
 
@@ -80,6 +110,9 @@ def _error(request_id: Any, code: int, message: str) -> dict[str, Any]:
 async def serve(agent: acp.Agent, protocol_fd: int, source: BinaryIO | None = None) -> None:
     transport = LineTransport(source or sys.stdin.buffer, protocol_fd, asyncio.get_running_loop())
     conn = AgentSideConnection(agent, transport, listening=False)
+    attach = getattr(agent, "attach_wire", None)
+    if attach is not None:
+        attach(transport)
     try:
         await conn.listen()
     finally:

@@ -16,7 +16,7 @@ from acp.schema import (
 
 from rudder.agent.approval import ApprovalRequest, Decision
 from rudder.agent.events import ToolCallFinished, ToolCallStarted
-from rudder.agent.records import RunStatus
+from rudder.agent.records import RunStatus, RunSummary
 
 OBSERVATION_LIMIT = 4000  # characters of a tool's output sent to the editor (the model saw the full one)
 
@@ -42,14 +42,18 @@ PERMISSION_OPTIONS = [
     PermissionOption(option_id="reject_once", name="Reject", kind="reject_once"),
 ]
 
+# How a turn's end reads to the client. A turn that failed never ends as a plain end_turn: stuck (the same
+# call or error three times) is a limit on the model's requests; an error is the agent refusing to go on,
+# unless the context window was the limit (then max_tokens).
 STOP_REASONS: dict[str, str] = {
     "finished": "end_turn",
-    "stuck": "end_turn",
-    "error": "end_turn",
+    "stuck": "max_turn_requests",
+    "error": "refusal",
     "stopped": "cancelled",
     "max_steps": "max_turn_requests",
     "token_budget": "max_tokens",
 }
+OVER_CONTEXT = "context window"  # how the engine's ContextOverflowError reads (engine.fit_prompt, prefill)
 
 
 def tool_kind(tool: str) -> ToolKind:
@@ -129,3 +133,38 @@ def decision(response: RequestPermissionResponse) -> tuple[Decision, str]:
 
 def stop_reason(status: RunStatus | str) -> str:
     return STOP_REASONS.get(str(status), "end_turn")
+
+
+def turn_outcome(summary: RunSummary) -> tuple[str, str | None]:
+    """(stop reason, the message that tells the user why a turn did not finish, or None)."""
+    status, detail = str(summary.status), summary.error or summary.answer
+    if status == "error" and OVER_CONTEXT in detail:
+        return "max_tokens", f"Rudder stopped: the conversation no longer fits the model's context ({detail})."
+    messages = {
+        "stuck": f"Rudder stopped because it was going round in circles ({detail or 'the same step repeated'}).",
+        "error": f"Rudder stopped with an error: {detail or 'unknown error'}",
+        "max_steps": f"Rudder stopped after {summary.steps} steps, its limit for one turn (agent.max_steps).",
+        "token_budget": f"Rudder stopped after {summary.tokens} tokens, its budget for one turn (agent.token_budget).",
+    }
+    return stop_reason(status), messages.get(status)
+
+
+def prompt_too_long(tokens: int, room: int, n_ctx: int) -> str:
+    return (
+        f"Rudder did not start: the prompt is {tokens} tokens, but the model's context window is {n_ctx} tokens "
+        f"(room for about {room} after the answer's reserve). Attach less, or use a model with a larger context."
+    )
+
+
+def prompt_text(blocks: list[Any]) -> str:
+    """The user's words plus any files the editor attached (embedded resources, resource links)."""
+    parts: list[str] = []
+    for block in blocks:
+        kind = getattr(block, "type", "")
+        if kind == "text":
+            parts.append(block.text)
+        elif kind == "resource" and hasattr(block.resource, "text"):
+            parts.append(f"File {block.resource.uri}:\n{block.resource.text}")
+        elif kind == "resource_link":
+            parts.append(f"(see {block.uri})")
+    return "\n\n".join(parts)

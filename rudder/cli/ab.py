@@ -13,9 +13,14 @@ from typing import Annotated
 
 import typer
 
-from rudder.cli.options import fail
+from rudder.cli.options import fail, finite, warn
 
-app = typer.Typer(help="A/B experiments: suite × arms (modes) × epochs, then paired statistics.", no_args_is_help=True)
+app = typer.Typer(
+    help="A/B experiments: suite × arms (modes) × epochs, then paired statistics.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
 
 
 @app.command("run")
@@ -42,7 +47,9 @@ def run_cmd(
     seed: Annotated[
         int, typer.Option("--seed", help="sampling seed of epoch 1; epoch k samples with SEED + k - 1")
     ] = 0,
-    temperature: Annotated[float, typer.Option("--temperature", "-t", help="0 = greedy")] = 0.0,
+    temperature: Annotated[
+        float, typer.Option("--temperature", "-t", min=0.0, callback=finite, help="0 = greedy")
+    ] = 0.0,
     model: Annotated[Path | None, typer.Option("--model", "-m", help="GGUF model [default: embedded]")] = None,
     timeout: Annotated[
         float, typer.Option("--sample-timeout", help="seconds before a sample counts as an infrastructure failure")
@@ -148,7 +155,12 @@ def run_cmd(
                 eta = f"{remaining / 60:.1f} min" if remaining is not None else "?"
                 console.print(f"{done}/{total} samples, {infra} infra, {time.monotonic() - started:.0f} s, ETA {eta}")
 
-        counts = run_ab(opts, chosen, progress)
+        try:
+            counts = run_ab(opts, chosen, progress)
+        except SuiteError as exc:
+            raise fail(str(exc)) from None
+    if counts.get("stale_removed"):
+        console.print(f"removed {counts['stale_removed']} temporary sample repos a killed run left behind")
     console.print(
         f"{counts['finished']}/{counts['total']} samples judged, {counts['infra']} infrastructure "
         f"failures; logs in {out} (inspect view --log-dir {out})"
@@ -171,7 +183,7 @@ def report_cmd(
 
     target = out or Path(log_dir) / "report"
     try:
-        paths = write_report(log_dir, target, baseline=baseline, n_boot=bootstrap)
+        paths = write_report(log_dir, target, baseline=baseline, n_boot=bootstrap, warn=warn)
     except ReportError as exc:
         raise fail(str(exc)) from None
     for path in paths:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +21,8 @@ from rudder.tools.gitops import CheckpointError, Checkpoints, NeedsConfirmation,
 from rudder.tools.runlock import RepoBusy
 from rudder.util.validation import describe_validation_error
 
-console = Console(stderr=True)
+out = Console()  # what the command shows goes to stdout (`rudder replay T | less`); diagnostics to stderr
+err = Console(stderr=True)
 
 
 class RunRecord(BaseModel):
@@ -46,8 +48,23 @@ class ToolStarted(BaseModel):
 _RECORDS: dict[str, type[BaseModel]] = {"run": RunRecord, "tool": ToolStarted, "step": StepRecord, "end": RunSummary}
 
 
-def read_records(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
-    """The trajectory's records, each validated, as (type, fields); and the unknown types skipped.
+@dataclass
+class Replay:
+    """A trajectory as read back: its records (type, fields), the unknown types skipped, and the line a crash
+    cut off (the last line, unterminated and not whole JSON; 0 if none)."""
+
+    records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    cut_line: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return any(kind == "end" for kind, _ in self.records)
+
+
+def read_records(path: Path) -> Replay:
+    """The trajectory's records, each validated. A last line cut short (the process died while writing it) is
+    left out and reported, not an error; every other bad line is.
 
     Raises ValueError naming the file (and line) for anything that is not a trajectory."""
     try:
@@ -56,8 +73,7 @@ def read_records(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[str
         raise ValueError(f"{path}: not a UTF-8 text file; expected a trajectory (JSON lines)") from None
     except OSError as exc:
         raise ValueError(f"{path}: cannot read: {exc.strerror}") from None
-    records: list[tuple[str, dict[str, Any]]] = []
-    skipped: list[str] = []
+    found = Replay()
     lines = text.splitlines()
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -67,7 +83,8 @@ def read_records(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[str
             data = json.loads(line)
         except json.JSONDecodeError as exc:
             if number == len(lines) and not text.endswith("\n"):
-                continue  # the last line, cut short when the run was killed while writing it
+                found.cut_line = number  # the last line, cut short when the run was killed while writing it
+                continue
             raise ValueError(f"{where}: not a JSON line ({exc.msg})") from None
         if not isinstance(data, dict):
             raise ValueError(f"{where}: expected a JSON object with a 'type', got {type(data).__name__}")
@@ -75,26 +92,26 @@ def read_records(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[str
         if not isinstance(kind, str):
             raise ValueError(f"{where}: type: expected one of {', '.join(_RECORDS)}, got {kind!r}")
         if kind not in _RECORDS:
-            skipped.append(kind)
+            found.skipped.append(kind)
             continue
         try:
             record = _RECORDS[kind].model_validate(data)
         except ValidationError as exc:
             raise ValueError(describe_validation_error(where, exc)) from None
-        records.append((kind, record.model_dump(mode="json")))
-    if not records:
+        found.records.append((kind, record.model_dump(mode="json")))
+    if not found.records:
         raise ValueError(f"{path}: no records; expected a trajectory written by `rudder run` (JSON lines)")
-    return records, skipped
+    return found
 
 
 def replay(path: Annotated[Path, typer.Argument(help="a trajectory JSONL file", exists=True, dir_okay=False)]) -> None:
     """Print a recorded run: the task, every step with its steering, call and observation, the outcome."""
     try:
-        records, skipped = read_records(path)
+        found = read_records(path)
     except ValueError as exc:
         raise fail(str(exc)) from None
     started: dict[int, dict[str, Any]] = {}  # tools begun whose step record has not come yet
-    for kind, record in records:
+    for kind, record in found.records:
         if kind == "tool":
             started[record["step"]] = record
             continue
@@ -103,24 +120,27 @@ def replay(path: Annotated[Path, typer.Argument(help="a trajectory JSONL file", 
         else:
             _print_unfinished(started)
         if kind == "run":
-            console.print(Text.assemble(("task:", "bold"), f" {record['task']}"))
-            console.print(display.plain(f"mode {record['mode']}, model {record['model']}", "dim"))
+            out.print(Text.assemble(("task:", "bold"), f" {record['task']}"))
+            out.print(display.plain(f"mode {record['mode']}, model {record['model']}", "dim"))
         elif kind == "step":
-            display.print_step(console, record)
+            display.print_step(out, record)
         else:
             outcome = record.get("answer") or record.get("error") or ""
-            console.print(
+            out.print(
                 Text.assemble(
                     (str(record["status"]), "bold"),
                     f": {outcome} ({record['steps']} steps, {record['tokens']} tokens, {record['wall_seconds']:.1f} s)",
                 )
             )
     _print_unfinished(started)
-    if skipped:
-        plural = "" if len(skipped) == 1 else "s"
-        console.print(
-            display.plain(f"skipped {len(skipped)} record{plural} of unknown type: {', '.join(sorted(set(skipped)))}")
-        )
+    if found.skipped:
+        plural = "" if len(found.skipped) == 1 else "s"
+        kinds = ", ".join(sorted(set(found.skipped)))
+        say.warning(f"skipped {len(found.skipped)} record{plural} of unknown type: {kinds}")
+    if found.cut_line:
+        say.warning(f"{path}:{found.cut_line}: the last line is cut off (the process died while writing it); left out")
+    if not found.finished:
+        say.warning(f"{path}: the run did not finish (no end record): it was killed or crashed, or is still running")
 
 
 def _print_unfinished(started: dict[int, dict[str, Any]]) -> None:
@@ -130,7 +150,7 @@ def _print_unfinished(started: dict[int, dict[str, Any]]) -> None:
             if record.get("checkpoint")
             else ""
         )
-        console.print(
+        out.print(
             Text.assemble(
                 (f"step {index}: {record['tool']}", "bold"),
                 (f" unfinished: the run stopped while this tool ran{undo}", "yellow"),
@@ -160,9 +180,9 @@ def undo(
         if list_:
             entries = checkpoints.list()
             if not entries:
-                console.print("no agent checkpoints in this repo (`rudder run` records one before each write or shell)")
+                err.print("no agent checkpoints in this repo (`rudder run` records one before each write or shell)")
             for entry in entries:
-                console.print(display.plain(entry.describe()))
+                out.print(display.plain(entry.describe()))
             return
         try:
             result = checkpoints.undo(checkpoint, force=force, paths=path)
@@ -170,7 +190,7 @@ def undo(
             result = checkpoints.undo(question.checkpoint.id, confirmed=_confirm(question), paths=path)
     except (ToolError, CheckpointError, RepoBusy) as exc:
         raise fail(str(exc)) from None
-    console.print(display.plain(result.summary()))
+    out.print(display.plain(result.summary()))
 
 
 def _confirm(question: NeedsConfirmation) -> bool:
@@ -179,8 +199,8 @@ def _confirm(question: NeedsConfirmation) -> bool:
     how = f"`rudder undo {cid} --force` to undo all of them, or add `--path FILE` for each one to undo"
     if not sys.stdin.isatty():
         raise fail(f"{question}\nno terminal to ask on: nothing undone; run {how}")
-    console.print(display.plain(str(question)))
+    err.print(display.plain(str(question)))
     if not typer.confirm("undo all of these?", default=False, err=True):
-        console.print(display.plain(f"nothing undone; to undo only some of them, run {how}"))
+        err.print(display.plain(f"nothing undone; to undo only some of them, run {how}"))
         raise typer.Exit(1)
     return True

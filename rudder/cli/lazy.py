@@ -23,7 +23,7 @@ def load_command(target: str, name: str) -> click.Command:
     obj = getattr(importlib.import_module(module), attr)
     if isinstance(obj, typer.Typer):
         return typer.main.get_command(obj)
-    single = typer.Typer(add_completion=False)
+    single = typer.Typer(add_completion=False, rich_markup_mode=None)
     single.command(name)(obj)
     return typer.main.get_command(single)
 

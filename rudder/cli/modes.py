@@ -17,7 +17,12 @@ from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind
 from rudder.modes.registry import ModeError, get_mode, load_mode_file, scan_modes
 
-app = typer.Typer(help="List, show and check modes (bundles of steering, sampling and prompt).", no_args_is_help=True)
+app = typer.Typer(
+    help="List, show and check modes (bundles of steering, sampling and prompt).",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
 console = Console()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,6 +14,13 @@ from rudder.engine import CaptureWeights
 if TYPE_CHECKING:  # pydantic and the config models load only when a command needs them (not for --help)
     from rudder.config import RudderConfig
 
+def finite(ctx: typer.Context, param: typer.CallbackParam, value: float | None) -> float | None:
+    """A float option must be a number: typer takes "nan" and "inf", which no scale or temperature means."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"expected a finite number, got {value}")
+    return value
+
+
 ModelOpt = Annotated[
     Path | None,
     typer.Option("--model", "-m", help="GGUF model file [default: the embedded SmolLM2-135M-Instruct]"),
@@ -21,13 +29,17 @@ RepoOpt = Annotated[
     Path,
     typer.Option("--repo", "-C", help="the git repository to work in", file_okay=False, exists=True),
 ]
-CtxOpt = Annotated[int | None, typer.Option("--n-ctx", help="context window in tokens")]
+CtxOpt = Annotated[int | None, typer.Option("--n-ctx", min=1, help="context window in tokens [default: 8192]")]
 ThreadsOpt = Annotated[
-    int | None, typer.Option("--threads", help="CPU threads [default: all cores but one, or $RUDDER_THREADS]")
+    int | None,
+    typer.Option("--threads", min=1, help="CPU threads [default: all cores but one, or $RUDDER_THREADS]"),
 ]
-TempOpt = Annotated[float | None, typer.Option("--temperature", "-t", help="0 = greedy")]
-MaxTokOpt = Annotated[int | None, typer.Option("--max-tokens", help="tokens per answer")]
-SeedOpt = Annotated[int | None, typer.Option("--seed", help="sampling seed")]
+TempOpt = Annotated[
+    float | None,
+    typer.Option("--temperature", "-t", min=0.0, callback=finite, help="0 = greedy [default: 0]"),
+]
+MaxTokOpt = Annotated[int | None, typer.Option("--max-tokens", min=1, help="tokens per answer")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="sampling seed [default: 0]")]
 WeightsOpt = Annotated[
     CaptureWeights | None,
     typer.Option(
@@ -80,6 +92,13 @@ def build_config(
         config = load_config(repo, overrides)
     except ConfigError as exc:
         raise fail(str(exc)) from None
+    if config.model.n_threads is None:
+        from rudder.engine.config import default_threads
+
+        try:
+            default_threads()  # $RUDDER_THREADS is read there: a bad value is refused before the model loads
+        except ValueError as exc:
+            raise fail(str(exc)) from None
     for note in config.notes:  # what the repo's .rudder.toml may not change
         say.warning(note)
     return config

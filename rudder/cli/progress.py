@@ -75,3 +75,42 @@ class LateProgress:
                 self._timer.cancel()
             if self._progress is not None:
                 self._progress.stop()
+
+
+class StepSpinner:
+    """`⠋ step 3 (edit, mode neutral): 42 tokens` on stderr while the agent works on a step, when the run does
+    not stream its tokens: without it a step is 5-60 s of silence. Only on a terminal (never in a pipe or a
+    log); stopped while Rudder asks the user something and before each step's summary is printed."""
+
+    def __init__(self, console: Any, *, refresh: float = 0.1) -> None:
+        self.console = console
+        self.refresh = refresh
+        self.label = ""
+        self.tokens = 0
+        self._status: Any = None
+        self._shown_at = 0.0
+
+    def start(self, label: str) -> None:
+        self.stop()
+        self.label, self.tokens = label, 0
+        if self.console.is_terminal:
+            self._status = self.console.status(self._text(), spinner="dots")
+            self._status.start()
+            self._shown_at = time.perf_counter()
+
+    def token(self) -> None:
+        self.tokens += 1
+        now = time.perf_counter()
+        if self._status is not None and now - self._shown_at >= self.refresh:
+            self._status.update(self._text())
+            self._shown_at = now
+
+    def stop(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def _text(self) -> str:
+        from rich.markup import escape
+
+        return escape(f"{self.label}: {self.tokens} tokens")

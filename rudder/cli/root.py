@@ -24,6 +24,7 @@ Examples:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -56,8 +57,49 @@ COMMANDS = {
     "ab": ("rudder.cli.ab:app", "A/B experiments: suite × arms (modes) × epochs, then paired statistics."),
 }
 
+# Options the root takes for the UI that a command may take too: `rudder -C DIR run ...` is `rudder run -C DIR ...`.
+SHARED = ("repo", "mode", "approval", "model", "n_ctx", "threads")
+
+
+class RootGroup(lazy_group(COMMANDS)):  # type: ignore[misc]
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        """Also notes the command that will run (`vectors check` inside `vectors`) for _pass_shared_options."""
+        name, command, rest = super().resolve_command(ctx, args)
+        path, leaf, remaining = [name or ""], command, rest
+        while _is_group(leaf) and remaining and not remaining[0].startswith("-"):
+            sub = leaf.get_command(ctx, remaining[0])
+            if sub is None:
+                break
+            path.append(remaining[0])
+            leaf, remaining = sub, remaining[1:]
+        ctx.meta["rudder.leaf"] = (path, leaf)
+        return name, command, rest
+
+
+def _is_group(command: object) -> bool:
+    return hasattr(command, "commands")  # typer vendors its own click: no isinstance against click's classes
+
+
+def _pass_shared_options(ctx: typer.Context) -> None:
+    """Options given before the command go to it, as if written after it; an option it does not take is
+    refused (not silently dropped): `rudder -C DIR run x` works, `rudder --mode fast vectors show terse` not."""
+    given = {n: ctx.params[n] for n in SHARED if getattr(ctx.get_parameter_source(n), "name", "") == "COMMANDLINE"}
+    if not given:
+        return
+    path, leaf = ctx.meta.get("rudder.leaf", ([], None))
+    takes = {param.name for param in getattr(leaf, "params", [])}
+    flags = {param.name: param.opts[-1] for param in ctx.command.params}
+    refused = [flags[n] for n in given if n not in takes or _is_group(leaf)]
+    if refused:
+        ctx.fail(f"`rudder {' '.join(path)}` has no option {', '.join(refused)}")
+    defaults: dict[str, Any] = given
+    for name in reversed(path):  # a subcommand's context reads its defaults from default_map[its name]
+        defaults = {name: defaults}
+    ctx.default_map = defaults
+
+
 app = typer.Typer(
-    cls=lazy_group(COMMANDS),
+    cls=RootGroup,
     help=__doc__,
     no_args_is_help=False,
     invoke_without_command=True,
@@ -86,7 +128,9 @@ def root(
     threads: ThreadsOpt = None,
 ) -> None:
     """Without a command: the terminal UI (agent transcript, approvals, modes, steering) in the current repo."""
-    if ctx.invoked_subcommand is None:
-        from rudder.cli import tui
+    if ctx.invoked_subcommand is not None:
+        _pass_shared_options(ctx)
+        return
+    from rudder.cli import tui
 
-        tui.open_tui(repo, mode, model, approval, n_ctx, threads)
+    tui.open_tui(repo, mode, model, approval, n_ctx, threads)

@@ -19,6 +19,7 @@ from rich.text import Text
 from rudder.agent.approval import ApprovalRequest, Decision
 from rudder.agent.events import Event, Listener, ModeSwitched, StepFinished, StepStarted, Token
 from rudder.agent.factory import open_session, save_recording
+from rudder.agent.session import trajectory_path
 from rudder.cli import display
 from rudder.cli.options import (
     CtxOpt,
@@ -32,17 +33,20 @@ from rudder.cli.options import (
     fail,
     warn_mode_problems,
 )
+from rudder.cli.progress import StepSpinner
 from rudder.engine.engine import Engine
 from rudder.engine.model_file import ModelLoadError
 from rudder.modes.registry import ModeError, get_mode, scan_modes
 from rudder.tools.base import ToolError
 from rudder.tools.gitops import CheckpointError, Checkpoints, find_repo_root
+from rudder.tools.gitrepo import read_only_problem
 from rudder.tools.runlock import RepoBusy
 from rudder.tools.sandbox import SandboxUnavailable
 from rudder.vectors.recording import RecordingError, parse_layers_arg, recording_path
 from rudder.vectors.vector import VectorError
 
 console = Console(stderr=True)
+spinner = StepSpinner(console)  # the current step on a terminal, unless the tokens themselves are shown
 _prompting = threading.Event()  # an approval prompt is waiting for the user (Ctrl-C must unblock it)
 
 
@@ -64,6 +68,7 @@ def _refuse_if_busy(root: Path) -> None:
 
 
 def _ask(request: ApprovalRequest) -> Decision:
+    spinner.stop()  # the question needs the line; the spinner comes back with the next step
     if not sys.stdin.isatty():
         request.message = (
             "no terminal to ask on: changes to .git, .rudder and .rudder.toml always need a person's yes, "
@@ -93,11 +98,17 @@ def make_listener(show_tokens: bool) -> Listener:
     def listen(event: Event) -> None:
         if isinstance(event, StepStarted):
             display.print_step_start(console, event.index, event.kind, event.mode)
-        elif isinstance(event, Token) and show_tokens:
-            console.print(display.plain(event.text), end="")
+            if not show_tokens:
+                spinner.start(f"step {event.index} ({event.kind}, mode {event.mode})")
+        elif isinstance(event, Token):
+            if show_tokens:
+                console.print(display.plain(event.text), end="")
+            else:
+                spinner.token()
         elif isinstance(event, ModeSwitched):
             console.print(display.plain(f"mode {event.old} -> {event.new}", "magenta"))
         elif isinstance(event, StepFinished):
+            spinner.stop()
             display.print_step(console, event.record.model_dump(mode="json"), header=False)
 
     return listen
@@ -124,19 +135,45 @@ def _ctrl_c_stops(session: Any) -> Iterator[list[bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _trajectory_file(root: Path, given: Path) -> Path:
+    """--trajectory: a file, or a directory to put a new one in (named as by default); checked writable before
+    the model loads."""
+    path = trajectory_path(root, given.resolve()) if given.is_dir() else given
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise fail(f"--trajectory {given}: cannot write {exc.filename or path}: {exc.strerror}") from None
+    return path
+
+
 def print_summary(summary: dict[str, Any]) -> None:
     display.print_summary(console, summary)
 
 
 def run(
-    task: Annotated[str, typer.Argument(help="what the agent should do")],
+    task: Annotated[str, typer.Argument(metavar="TASK", help="what the agent should do")],
     repo: RepoOpt = Path("."),
-    mode: Annotated[str | None, typer.Option("--mode", help="mode name (rudder modes list)")] = None,
-    max_steps: Annotated[int | None, typer.Option("--max-steps", help="tool calls before stopping")] = None,
-    approval: Annotated[str | None, typer.Option(help="auto, ask or read-only")] = None,
-    plan: Annotated[bool | None, typer.Option("--plan/--no-plan", help="start with a free-text plan step")] = None,
+    mode: Annotated[
+        str | None, typer.Option("--mode", help="mode name (rudder modes list) [default: the config's, neutral]")
+    ] = None,
+    max_steps: Annotated[
+        int | None, typer.Option("--max-steps", min=1, help="tool calls before stopping [default: 20]")
+    ] = None,
+    approval: Annotated[
+        str | None,
+        typer.Option(
+            help="auto, ask or read-only [default: writes run, shell runs in the sandbox or needs a yes, "
+            ".git/.rudder writes always need a yes]"
+        ),
+    ] = None,
+    plan: Annotated[
+        bool | None, typer.Option("--plan/--no-plan", help="start with a free-text plan step [default: no-plan]")
+    ] = None,
     trajectory: Annotated[
-        Path | None, typer.Option(help="trajectory file [default: .git/rudder/trajectories/]")
+        Path | None,
+        typer.Option(help="trajectory file, or a directory to put it in [default: .git/rudder/trajectories/]"),
     ] = None,
     stream: Annotated[bool, typer.Option(help="show the model's tokens as they come")] = False,
     record_activations: Annotated[
@@ -160,6 +197,8 @@ def run(
     if not task.strip():
         raise fail('the task is empty; say what the agent should do, e.g. rudder run "fix the typo in README.md"')
     root = _repo(repo)
+    if problem := read_only_problem(root):
+        raise fail(problem)
     _refuse_if_busy(root)
     agent = {"max_steps": max_steps, "approval": approval, "plan_first": plan}
     config = build_config(
@@ -178,6 +217,8 @@ def run(
     except ModeError as exc:
         raise fail(str(exc)) from None
     warn_mode_problems(scan_modes(root).problems, except_name=selected.split("/")[0])
+    if trajectory is not None:
+        trajectory = _trajectory_file(root, trajectory)
     try:
         engine = Engine(config.model)
         layers = parse_layers_arg(record_activations, engine.info.n_layer) if record_activations else None
@@ -203,6 +244,7 @@ def run(
         console.print(display.plain(f"interrupted; trajectory: {session.trajectory.path}", "yellow"))
         raise typer.Exit(130) from None
     finally:
+        spinner.stop()  # a run that ends inside a step (an error, Ctrl-C) leaves no spinner line behind
         if session.recorder is not None and session.trajectory.path is not None:
             saved = save_recording(session, recording_path(session.trajectory.path), task=task, files=[], passed=None)
             console.print(display.plain(f"activations: {saved}", "dim"))

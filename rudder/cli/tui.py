@@ -9,6 +9,7 @@ from rudder.cli.options import build_config, fail
 from rudder.modes.registry import ModeError, load_modes
 from rudder.tools.base import ToolError
 from rudder.tools.gitops import find_repo_root
+from rudder.tools.gitrepo import read_only_problem
 
 
 def open_tui(
@@ -18,6 +19,8 @@ def open_tui(
         root = find_repo_root(repo)
     except ToolError as exc:
         raise fail(f"{exc} (Rudder works inside a git repository: run `git init` first)") from None
+    if problem := read_only_problem(root):
+        raise fail(problem)
     config = build_config(root, model=model, n_ctx=n_ctx, threads=threads, agent={"approval": approval})
     if approval is None and "approval" not in config.agent.model_fields_set:
         config.agent.approval = "ask"  # in the UI someone is there to answer: confirm writes and shell

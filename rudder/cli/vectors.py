@@ -14,7 +14,18 @@ from rich.table import Column, Table
 
 from rudder.cli.display import plain
 from rudder.cli.lazy import lazy_group
-from rudder.cli.options import CtxOpt, MaxTokOpt, ModelOpt, ThreadsOpt, WeightsOpt, build_config, fail, warn
+from rudder.cli.options import (
+    CtxOpt,
+    MaxTokOpt,
+    ModelOpt,
+    ThreadsOpt,
+    VerboseOpt,
+    WeightsOpt,
+    build_config,
+    fail,
+    finite,
+    warn,
+)
 from rudder.cli.progress import LateProgress
 from rudder.cli.views import find_vector_file, show_vector
 from rudder.engine import CaptureWeights
@@ -46,6 +57,8 @@ app = typer.Typer(
     ),
     help="Extract, inspect, convert and try steering vectors.",
     no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
 )
 console = Console()
 
@@ -70,12 +83,16 @@ LayersOpt = Annotated[str | None, typer.Option("--layers", "-l", help="e.g. 10-1
 
 
 def _engine(
-    model: Path | None, n_ctx: int | None = None, threads: int | None = None, weights: CaptureWeights | None = None
+    model: Path | None,
+    n_ctx: int | None = None,
+    threads: int | None = None,
+    weights: CaptureWeights | None = None,
+    verbose: bool = False,
 ) -> Engine:
     from rudder.engine.engine import Engine
     from rudder.engine.model_file import ModelLoadError
 
-    config = build_config(Path.cwd(), model=model, n_ctx=n_ctx, threads=threads, weights=weights)
+    config = build_config(Path.cwd(), model=model, n_ctx=n_ctx, threads=threads, weights=weights, verbose=verbose)
     try:
         return Engine(config.model)
     except ModelLoadError as exc:
@@ -115,6 +132,12 @@ def extract_cmd(
     allow_unsplit: Annotated[
         bool, typer.Option("--allow-unsplit", help="--from-runs: accept runs of a suite without splits")
     ] = False,
+    contrast: Annotated[
+        str,
+        typer.Option(
+            help="--from-runs: behaviour steps against 'calibrated' (passing runs, no label) or 'clean' steps (any run)"
+        ),
+    ] = "calibrated",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="where to write the vector")] = None,
     save: Annotated[str | None, typer.Option("--save", help="name it and put it in your vector library")] = None,
     layers: LayersOpt = None,
@@ -140,6 +163,7 @@ def extract_cmd(
     n_ctx: CtxOpt = None,
     threads: ThreadsOpt = None,
     weights: WeightsOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Extract a steering vector from a contrastive dataset (positive minus negative activations).
 
@@ -160,6 +184,8 @@ def extract_cmd(
 
         if dataset is not None:
             raise fail("give a DATASET or --from-runs LOGDIR, not both")
+        if contrast not in ("calibrated", "clean"):
+            raise fail(f"--contrast {contrast!r}: expected calibrated or clean")
         if step_position not in ("thought", "call"):
             raise fail(f"--step-position {step_position!r}: expected thought or call")
         extract_from_runs(
@@ -172,6 +198,7 @@ def extract_cmd(
             dev=dev,
             allow_unsplit=allow_unsplit,
             description=description,
+            clean=contrast == "clean",
         )
         return
     if dataset is None:
@@ -186,7 +213,7 @@ def extract_cmd(
         data = load_dataset(dataset, limit)  # a bad file is refused before the model loads
     except VectorError as exc:
         raise fail(str(exc)) from None
-    engine = _engine(model, n_ctx, threads, weights)
+    engine = _engine(model, n_ctx, threads, weights, verbose)
     try:
         chosen = _layers(layers, list(range(1, engine.info.n_layer - 1)))
         started = time.perf_counter()
@@ -266,11 +293,12 @@ def sites_cmd(
     model: ModelOpt = None,
     all_nodes: Annotated[bool, typer.Option("--all", help="every node, not only residual-sized ones")] = False,
     threads: ThreadsOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """List the graph nodes this model offers for capture and steering (discovered, not hard-coded)."""
     from rudder.engine.sites import steerable_sites
 
-    engine = _engine(model, threads=threads)
+    engine = _engine(model, threads=threads, verbose=verbose)
     try:
         sites = engine.sites
         shown = sites if all_nodes else steerable_sites(sites, engine.info.n_embd)
@@ -321,7 +349,7 @@ def convert_cmd(
 def apply_cmd(
     vector_ref: VectorArg,
     prompt: Annotated[str, typer.Argument(help="a user message")],
-    scale: Annotated[float, typer.Option("--scale", "-s", help="strength (see --scale-mode)")] = 0.05,
+    scale: Annotated[float, typer.Option("--scale", "-s", callback=finite, help="strength (see --scale-mode)")] = 0.05,
     scale_mode: Annotated[ScaleMode, typer.Option(help="relative: x residual norm; raw: x stored vector")] = (
         ScaleMode.RELATIVE
     ),
@@ -332,6 +360,7 @@ def apply_cmd(
     model: ModelOpt = None,
     n_ctx: CtxOpt = None,
     threads: ThreadsOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Answer PROMPT with and without the vector, side by side (greedy, so the difference is the vector's)."""
     from rudder.engine.engine import EngineError
@@ -344,7 +373,7 @@ def apply_cmd(
         _warn_past_calibration(find_vector_file(vector_ref), scale, scale_mode)  # before the model loads
     except VectorError as exc:
         raise fail(str(exc)) from None
-    engine = _engine(model, n_ctx, threads)
+    engine = _engine(model, n_ctx, threads, verbose=verbose)
     try:
         vector_path = find_vector_file(vector_ref, engine.info.identity)
         vector = load_vector(vector_path, model=engine.info.identity)

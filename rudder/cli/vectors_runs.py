@@ -59,6 +59,7 @@ def extract_from_runs(
     dev: Path | None,
     allow_unsplit: bool,
     description: str,
+    clean: bool = False,
 ) -> None:
     """Mean difference per label (Gram-Schmidt over several), health on dev, one vector + card per label."""
     from rudder.engine.identity import ModelIdentity
@@ -87,13 +88,13 @@ def extract_from_runs(
         counts = [
             LabelCount(label=x, positives=int(p.sum()), negatives=int(n.sum()))
             for x in label_list
-            for p, n in [contrast(steps, x)]
+            for p, n in [contrast(steps, x, clean=clean)]
         ]
         for count in counts:
             console.print(
                 f"{count.label}: {count.positives} drifted vs {count.negatives} contrast steps ({len(steps)} steps)"
             )
-        found = directions(steps, label_list, chosen)
+        found = directions(steps, label_list, chosen, clean=clean)
     except (ValueError, VectorError) as exc:
         raise fail(f"{from_runs}: {exc}") from None
     dev_steps = collect(dev_recs, position, chosen) if dev_recs else None
@@ -103,7 +104,7 @@ def extract_from_runs(
         name = base if len(label_list) == 1 else f"{base}-{label}"
         health: list[DevSeparation] = []
         if dev_steps is not None:
-            pos, neg = contrast(dev_steps, label)
+            pos, neg = contrast(dev_steps, label, clean=clean)
             for layer in chosen:
                 s = separation(projections(dev_steps.rows[layer], found[label][layer]), pos, neg)
                 health.append(
@@ -130,6 +131,7 @@ def extract_from_runs(
                 position=position,
                 layers=chosen,
                 split="train" if not allow_unsplit else "train-or-unsplit",
+                contrast="clean" if clean else "calibrated",
                 runs=steps.runs,
                 dev_runs=dev_steps.runs if dev_steps else [],
                 dev=health,
@@ -191,7 +193,7 @@ def gate_cmd(
         raise fail(f"--layer {layer}: the vector has layers {loaded.layers}")
     dev = _recordings(from_runs, "dev", allow_unsplit)
     steps = collect(dev, card.runs.position, [layer])
-    pos, neg = contrast(steps, label)
+    pos, neg = contrast(steps, label, clean=card.runs.contrast == "clean")
     values = projections(steps.rows[layer], loaded.directions[layer])
     try:
         found = calibrate_threshold(values[pos], values[neg], above=True, max_fpr=max_fpr)

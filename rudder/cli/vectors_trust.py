@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -10,16 +11,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from rudder.cli.options import ModelOpt, ThreadsOpt, WeightsOpt, fail
+from rudder.cli import say
+from rudder.cli.options import ModelOpt, ThreadsOpt, VerboseOpt, WeightsOpt, fail, finite
 from rudder.cli.vectors import LayersOpt, _engine, _layers
 from rudder.cli.views import find_vector_file
-from rudder.engine.engine import EngineError
+from rudder.engine.engine import Engine, EngineError
 from rudder.util.layers import layer_spans
 from rudder.vectors.calibrate import DEFAULT_PROMPTS, DEFAULT_SCALES, calibrate, plot
 from rudder.vectors.card import CalibrationRow, Health, Recipe, VectorCard, load_card, save_card
 from rudder.vectors.dataset import load_dataset
+from rudder.vectors.extract import render_prompts
 from rudder.vectors.formats import load_vector
 from rudder.vectors.health import check_vector
+from rudder.vectors.norms import measure_norms, missing_norms, with_norms
 from rudder.vectors.vector import SteeringVector, VectorError
 
 console = Console()
@@ -46,14 +50,19 @@ def check_cmd(
     vector_ref: VectorArg,
     dataset: DatasetOpt = None,
     layers: LayersOpt = None,
-    scale: Annotated[float | None, typer.Option(help="relative scale for the steering probe")] = None,
-    holdout: Annotated[float | None, typer.Option(help="share of pairs (the last) held out")] = None,
+    scale: Annotated[
+        float | None, typer.Option(callback=finite, help="relative scale for the steering probe [default: the card's]")
+    ] = None,
+    holdout: Annotated[
+        float | None, typer.Option(min=0.0, max=0.9, help="share of pairs (the last) held out [default: 0.25]")
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="use only the first N pairs")] = None,
     permutations: Annotated[int, typer.Option(help="label permutations for the null")] = 1000,
     save_card_: SaveCardOpt = False,
     model: ModelOpt = None,
     threads: ThreadsOpt = None,
     weights: WeightsOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Health check: pair consistency, held-out AUROC, permutation nulls, steering direction, best layers.
 
@@ -66,12 +75,14 @@ def check_cmd(
     except VectorError as exc:
         raise fail(str(exc)) from None
     recipe = card.recipe
-    engine = _engine(model, threads=threads, weights=weights)
+    engine = _engine(model, threads=threads, weights=weights, verbose=verbose)
     try:
         vector = load_vector(vector_path, model=engine.info.identity)
         vector.check_model(engine.info.identity, source=str(vector_path))
         default_layers = recipe.layers if recipe else None
         steer = _layers(layers or default_layers, vector.layers)
+        if missing := missing_norms(vector, steer):  # check_vector measures them on the dataset it reads
+            say.note(_measured_norms_note(vector, missing, f"the {2 * len(data)} prompts of {data.name}"))
         if scale is None:
             scale = card.calibration.scale if card.calibration else 0.05
         health = check_vector(
@@ -123,7 +134,7 @@ def _scales(spec: str) -> list[float]:
         values = [float(part) for part in spec.split(",") if part.strip()]
     except ValueError:
         raise fail(f"--scales: expected comma-separated numbers such as 0.02,0.04,0.08, got {spec!r}") from None
-    if not values or any(v <= 0 for v in values):
+    if not values or not all(math.isfinite(v) and v > 0 for v in values):
         raise fail("--scales: give positive magnitudes (use --negative to push the other way)")
     return values
 
@@ -140,15 +151,27 @@ def _calibration_layers(path: Path, vector: SteeringVector, layers: str | None, 
             f"layers ({layer_spans(vector.layers)}) at once wrecks answers at any scale; choose them with --layers "
             "(e.g. 10-15 on SmolLM2-135M; `rudder vectors check VECTOR --dataset FILE` recommends a range)"
         )
-    chosen = _layers(layers if layers is not None else (recipe.layers if recipe else None), vector.layers)
-    missing = [layer for layer in chosen if not vector.meta.layer_norms.get(layer)]
-    if missing:
-        raise VectorError(
-            f"{path}: no residual norm recorded for layer(s) {layer_spans(missing)} (a plain llama.cpp control "
-            "vector?); calibration sweeps relative scales, which need them: re-extract it with `rudder vectors "
-            "extract`"
-        )
-    return chosen
+    return _layers(layers if layers is not None else (recipe.layers if recipe else None), vector.layers)
+
+
+def _norm_prompts(engine: Engine, recipe: Recipe, dataset: Path | None) -> tuple[list[str], str]:
+    """What calibrate measures a foreign vector's residual norms on: --dataset, else the recipe's dataset,
+    else the calibration questions themselves (as the model reads them); and a name for it."""
+    path = dataset if dataset is not None else (recipe.dataset_path() if recipe.dataset != "-" else None)
+    if path is not None:
+        data = load_dataset(path)
+        return render_prompts(engine, [*data.positives, *data.negatives]), str(path)
+    system = [{"role": "system", "content": recipe.system}] if recipe.system else []
+    questions = recipe.prompts or list(DEFAULT_PROMPTS)
+    chats = [engine.format_chat([*system, {"role": "user", "content": q}]) for q in questions]
+    return chats, f"the {len(chats)} calibration questions"
+
+
+def _measured_norms_note(vector: SteeringVector, layers: list[int], where: str) -> str:
+    return (
+        f"{vector.meta.name}: the file records no residual norm for layer(s) {layer_spans(layers)} (a llama.cpp "
+        f"control vector?); relative scales use the model's, measured on {where}"
+    )
 
 
 def calibrate_cmd(
@@ -164,6 +187,15 @@ def calibrate_cmd(
     ] = None,
     negative: Annotated[bool, typer.Option("--negative", help="sweep -scale (e.g. verbose from terse)")] = False,
     prompts: Annotated[int | None, typer.Option(help="use only the first N calibration prompts")] = None,
+    dataset: Annotated[
+        Path | None,
+        typer.Option(
+            "--dataset",
+            "-d",
+            help="contrastive JSONL to measure residual norms on, for a vector without them [default: the "
+            "recipe's, else the calibration questions]",
+        ),
+    ] = None,
     max_tokens: Annotated[int | None, typer.Option(help="tokens per answer [default: the recipe's]")] = None,
     max_damaged: Annotated[float, typer.Option(help="share of damaged answers a scale may have")] = 0.1,
     max_perplexity: Annotated[float, typer.Option(help="allowed median perplexity x the unsteered one")] = 4.0,
@@ -171,6 +203,7 @@ def calibrate_cmd(
     save_card_: SaveCardOpt = False,
     model: ModelOpt = None,
     threads: ThreadsOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Sweep scales on held-out prompts; pick the largest before damage passes the threshold; plot it."""
     try:
@@ -187,7 +220,7 @@ def calibrate_cmd(
         updates["max_tokens"] = max_tokens
     recipe = recipe.model_copy(update=updates)
     magnitudes = _scales(scales) if scales is not None else None
-    engine = _engine(model, threads=threads)
+    engine = _engine(model, threads=threads, verbose=verbose)
     table = Table("scale", recipe.metric, "change", "perplexity", "repetition", "damaged", "guard", "first answer")
 
     def row_done(row: CalibrationRow) -> None:
@@ -201,6 +234,10 @@ def calibrate_cmd(
         vector = load_vector(vector_path, model=engine.info.identity)
         vector.check_model(engine.info.identity, source=str(vector_path))
         chosen = _calibration_layers(vector_path, vector, layers, card.recipe)
+        if missing := missing_norms(vector, chosen):
+            texts, where = _norm_prompts(engine, recipe, dataset)
+            vector = with_norms(vector, measure_norms(engine, texts, missing, vector.meta.site))
+            say.note(_measured_norms_note(vector, missing, where))
         result = calibrate(
             engine, vector, recipe, layers=chosen, scales=magnitudes, sign=-1.0 if negative else 1.0,
             max_damaged=max_damaged, max_perplexity=max_perplexity, guarded=guard, progress=row_done,

@@ -13,18 +13,16 @@ steering that was active when they were computed; a steering swap never re-proce
 from __future__ import annotations
 
 import ctypes
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import llama_cpp
 import numpy as np
-from llama_cpp import _logger as llama_logger
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import LlamaGrammar
 
-from rudder.engine import dense, llama_internals, prefill
+from rudder.engine import dense, llama_internals, llama_log, prefill
 from rudder.engine.batch import DEFAULT_SEQUENCES, DEFAULT_TOKENS, BatchContext, common_length
 from rudder.engine.config import EngineConfig, default_threads
 from rudder.engine.dense import Weights
@@ -53,7 +51,7 @@ class Engine:
         self._pieces: dict[int, str] = {}
         path = Path(self.config.model_path) if self.config.model_path else embedded_model_path()
         header = self.header = check_gguf(path)
-        llama_logger.logger.setLevel(logging.DEBUG if self.config.verbose else logging.CRITICAL)
+        llama_log.install(self.config.verbose)  # llama.cpp's lines to the log, not the terminal
         threads = self.threads = self.config.n_threads or default_threads()
         try:
             self.llama = llama_cpp.Llama(

@@ -72,12 +72,13 @@ def _gate(when: WhenSpec, resolve: VectorResolver) -> Gate:
     card = load_card(source) if source is not None else None
     calibrated = card.gate if card is not None else None
     value = when.above if when.above is not None else when.below
-    if value == "calibrated":
+    probe = card.runs.probe_layer if card is not None and card.runs is not None else None
+    default_layer = probe if probe is not None else max(axis.layers)
+    if value == "calibrated":  # the calibrated threshold belongs to the layer it was calibrated at
         if calibrated is None:
             raise VectorError(f"gate on {when.axis!r}: its card has no calibrated gate (run rudder vectors gate)")
-        value = calibrated.threshold
-    probe = card.runs.probe_layer if card is not None and card.runs is not None else None
-    layer = when.layer if when.layer is not None else calibrated.layer if calibrated else probe or max(axis.layers)
+        value, default_layer = calibrated.threshold, calibrated.layer
+    layer = when.layer if when.layer is not None else default_layer
     if layer not in axis.layers:
         raise VectorError(f"gate on {when.axis!r}: the axis has no layer {layer} (it has {axis.layers})")
     return Gate(

@@ -87,11 +87,13 @@ def mode_dirs(repo: Path | None) -> list[Path]:
 
 @dataclass(frozen=True)
 class ModeProblem:
-    """A mode file that could not be loaded: the mode it claims to define (else its stem), and why."""
+    """A mode file that could not be loaded: the mode it claims to define (else its stem), and why.
+    `fallback` is the file of the same-named mode used instead (a built-in or the user's), if there is one."""
 
     path: Path
     name: str
     message: str
+    fallback: Path | None = None
 
 
 @dataclass
@@ -111,8 +113,10 @@ def _claimed_name(path: Path) -> str:
 def scan_modes(repo: Path | None = None) -> ModeScan:
     """Every mode by name (later sources override earlier ones, twins included) and every bad file.
 
-    A bad file does not stop the others from loading; a bad file that claims a name removes that
-    name (a broken repo `neutral.toml` must not silently fall back to the built-in neutral)."""
+    A bad file does not stop the others from loading. A bad file that overrides a mode an earlier
+    source defines (a broken repo `neutral.toml`) leaves that definition in place, and its problem
+    names it as the `fallback` so the caller can say so: a typo in an override must not remove the
+    built-in neutral that a default `rudder run` needs. A bad file naming a new mode defines nothing."""
     scan = ModeScan()
     for directory in mode_dirs(repo):
         if directory.is_dir():
@@ -123,8 +127,10 @@ def scan_modes(repo: Path | None = None) -> ModeScan:
                     scan.problems.append(ModeProblem(path, _claimed_name(path), str(exc)))
                     continue
                 scan.modes[mode.name] = mode
-    for problem in scan.problems:
-        scan.modes.pop(problem.name, None)
+    scan.problems = [  # the definition used instead: an earlier source's, or a later good file's
+        p if p.name not in scan.modes else ModeProblem(p.path, p.name, p.message, scan.modes[p.name].source)
+        for p in scan.problems
+    ]
     for mode in list(scan.modes.values()):
         for twin in TWINS:
             scan.modes[f"{mode.name}/{twin}"] = make_twin(mode, twin)
@@ -137,10 +143,12 @@ def load_modes(repo: Path | None = None) -> dict[str, Mode]:
 
 
 def get_mode(name: str, repo: Path | None = None) -> Mode:
-    """A mode by name; an error naming the file if the mode's file is bad, or listing the modes there are."""
+    """A mode by name; an error naming the file if the mode's file is bad (and no other source defines it),
+    or listing the modes there are. A bad override of a mode defined elsewhere gives that definition
+    (the caller warns about the file: say.warn_mode_problems)."""
     scan = scan_modes(repo)
     modes = scan.modes
-    bad = [p for p in scan.problems if p.name == name.split("/")[0]]
+    bad = [p for p in scan.problems if p.name == name.split("/")[0] and p.fallback is None]
     if bad:
         details = "\n".join(p.message for p in bad)
         raise ModeError(f"mode {bad[0].name!r} is defined in a file with errors:\n{details}")

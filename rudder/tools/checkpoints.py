@@ -287,6 +287,12 @@ class Checkpoints:
         for stale in self.trees.stale_locks():
             stale.unlink(missing_ok=True)
             self.notice(f"removed a stale git lock left by a stopped Rudder run: {stale}")
+        last = self.list()[-1:] if self.lock.recovered else []
+        if last and not last[0].finished and not last[0].undone_paths:
+            self.notice(
+                f"the stopped run did not finish {last[0].label} (checkpoint {last[0].id}); "
+                f"`rudder undo {last[0].id}` restores the files as they were before it"
+            )
 
     def _entries(self) -> list[dict[str, Any]]:
         if not self.log.exists():

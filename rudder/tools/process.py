@@ -31,7 +31,9 @@ CANCEL_GRACE = 0.05  # seconds between SIGTERM and SIGKILL when the user interru
 # If Rudder itself is killed (kill -9, a crash), the command must not go on changing files that `rudder undo`
 # is about to restore: the kernel sends it SIGKILL when its parent dies (the sandbox's bwrap does the same
 # for everything inside it with --die-with-parent). util-linux's setpriv sets that up without a preexec_fn.
-_SETPRIV = shutil.which("setpriv")
+# It runs outside the sandbox, so it is looked up in the system's directories only, never on a PATH that
+# may hold the repository's own bin directories (an activated .venv/bin could carry a `setpriv`).
+_SETPRIV = shutil.which("setpriv", path="/usr/bin:/bin:/usr/sbin:/sbin")
 _DIE_WITH_RUDDER = [_SETPRIV, "--pdeathsig", "KILL", "--"] if _SETPRIV else []
 
 

@@ -87,6 +87,7 @@ class RunLock:
         self._depth = 0
         self._guard = threading.Lock()
         self.on_acquire: list[Callable[[], None]] = []  # run once each time the lock is newly taken
+        self.recovered = False  # the last holder died without releasing it (a crash, kill -9)
 
     @property
     def held(self) -> bool:
@@ -115,7 +116,8 @@ class RunLock:
                 os.close(fd)
                 raise RepoBusy.held_by(owner) from None
             previous = _read_owner(fd)
-            if previous is not None and not previous.alive():
+            self.recovered = previous is not None and not previous.alive()
+            if previous is not None and self.recovered:
                 self.notice(f"removed a stale Rudder run lock ({previous.describe()}: no longer running)")
             me = LockOwner(pid=os.getpid(), start=process_start(os.getpid()), started=time.time(), command=command)
             os.ftruncate(fd, 0)

@@ -12,8 +12,9 @@ mount point cannot be renamed, deleted or replaced (EBUSY), so `mv .git x; cp -r
 commands that only read work inside, commits go through the git_commit tool. Where `.rudder` or
 `.rudder.toml` does not exist, an empty read-only placeholder is mounted there for the command's duration
 (the mount point appears on the host while it runs and is removed when it ends, if still empty), so the
-command cannot create them either. Rudder's own installation, when it lies inside the repository
-(a .venv there), is read-only too. See docs/security.md.
+command cannot create them either. Rudder's own installation and the PATH directories that lie inside
+the repository (an activated .venv/bin) are read-only too: programs started by name from there run outside
+the sandbox later. See docs/security.md.
 
 `choose_sandbox("auto" | "off" | "required", network)` gives a Sandbox where `bwrap` exists and works
 (unprivileged user namespaces may be disabled), None otherwise; "required" raises instead.
@@ -88,9 +89,12 @@ class Sandbox:
             source = placeholders.get(rel, target if os.path.lexists(target) else None)
             if source is not None:
                 cmd += ["--ro-bind", str(source), str(target)]
-        for own in rudder_dirs_inside(root):  # a .venv in the repository that Rudder runs from
+        for own in runs_from_inside(root):  # a .venv in the repository: Rudder's, or on PATH
             cmd += ["--ro-bind", str(own), str(own)]
-        cmd += ["--unshare-pid", "--unshare-ipc", "--die-with-parent", "--chdir", str(root)]
+        # --cap-drop ALL: bwrap started by root keeps every capability otherwise, and CAP_SYS_ADMIN can
+        # simply umount the read-only binds above (then `mv .git x` works again)
+        cmd += ["--cap-drop", "ALL", "--new-session", "--unshare-pid", "--unshare-ipc", "--die-with-parent"]
+        cmd += ["--chdir", str(root)]
         if not self.network:
             cmd.append("--unshare-net")
         cmd += ["--setenv", "TMPDIR", "/tmp", "--setenv", "XDG_CACHE_HOME", "/tmp/.cache"]
@@ -117,12 +121,20 @@ def _remove_placeholders(root: Path, missing: list[str]) -> None:
             continue
 
 
-def rudder_dirs_inside(root: Path) -> list[Path]:
-    """Rudder's own package and Python environment, where they lie inside `root`: code Rudder runs later."""
+def runs_from_inside(root: Path) -> list[Path]:
+    """Directories inside `root` whose code runs outside the sandbox later: Rudder's own package and Python
+    environment, and PATH entries (an activated .venv/bin: Rudder starts bwrap and setpriv, the user's shell
+    anything, by name from there)."""
+    candidates = [RUDDER_PACKAGE, Path(sys.prefix)]
+    candidates += [Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p]
     found: list[Path] = []
-    for path in (RUDDER_PACKAGE, Path(sys.prefix).resolve()):
-        if (path == root or root in path.parents) and path.is_dir() and path not in found:
-            found.append(path)
+    for path in candidates:
+        try:
+            resolved = path.resolve()
+        except OSError:
+            continue
+        if (resolved == root or root in resolved.parents) and resolved.is_dir() and resolved not in found:
+            found.append(resolved)
     return found
 
 

@@ -118,6 +118,7 @@ class RunsRecipe(BaseModel):
     position: str  # thought | call: where in each step the residual was read
     layers: list[int]
     split: str  # the split the runs came from (train)
+    contrast: str = "calibrated"  # behaviour labels against: calibrated (passing, unlabelled) or clean steps
     runs: list[str]  # the recording files
     dev_runs: list[str] = Field(default_factory=list)
     dev: list[DevSeparation] = Field(default_factory=list)

@@ -79,14 +79,15 @@ def collect(recordings: Sequence[Recording], position: str, layers: Sequence[int
     return steps
 
 
-def contrast(steps: Steps, label: str) -> tuple[np.ndarray, np.ndarray]:
+def contrast(steps: Steps, label: str, *, clean: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(drifted mask, contrast mask) for one label.
 
     fail-run: steps of failing samples vs steps of passing samples, only tasks that have both.
     premature-finish: finish steps of failing samples vs finish steps of passing samples (both decide
     to stop; only one was right), so the direction is not merely "about to finish".
     loop, off-target: steps carrying it vs calibrated steps (steps of passing samples with no behaviour
-    label; runs without a verdict: steps with no behaviour label).
+    label; runs without a verdict: steps with no behaviour label). `clean`: steps with no behaviour label
+    from any sample (more contrast steps when few samples pass; the direction then ignores the verdict).
     """
     labels = steps.labels
     if label == FAIL:
@@ -100,7 +101,7 @@ def contrast(steps: Steps, label: str) -> tuple[np.ndarray, np.ndarray]:
         neg = np.array([tool == "finish" and PASS in ls for ls, tool in zip(labels, tools, strict=True)])
         return pos, neg
     judged = any(p is not None for p in steps.passed)
-    neg = np.array([not drifted(ls) and (PASS in ls or not judged) for ls in labels])
+    neg = np.array([not drifted(ls) and (PASS in ls or not judged or clean) for ls in labels])
     return pos, neg
 
 
@@ -184,10 +185,12 @@ def projections(rows: np.ndarray, direction: np.ndarray) -> np.ndarray:
     return np.where(norms > 0, rows @ unit / np.where(norms > 0, norms, 1.0), 0.0)
 
 
-def directions(steps: Steps, labels: Sequence[str], layers: Sequence[int]) -> dict[str, dict[int, np.ndarray]]:
+def directions(
+    steps: Steps, labels: Sequence[str], layers: Sequence[int], *, clean: bool = False
+) -> dict[str, dict[int, np.ndarray]]:
     """label -> layer -> direction (Gram-Schmidt over the labels, in the order given, per layer)."""
     raw = {
-        label: {layer: mean_difference(steps.rows[layer], *contrast(steps, label)) for layer in layers}
+        label: {layer: mean_difference(steps.rows[layer], *contrast(steps, label, clean=clean)) for layer in layers}
         for label in labels
     }
     if len(labels) == 1:

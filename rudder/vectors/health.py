@@ -21,6 +21,7 @@ from rudder.vectors.capture import as_the_model_runs, capture
 from rudder.vectors.card import Health, LayerHealth
 from rudder.vectors.dataset import Dataset
 from rudder.vectors.extract import render_prompts
+from rudder.vectors.norms import missing_norms, norms_of, with_norms
 from rudder.vectors.plan import VectorUse, build_plan
 from rudder.vectors.steerer import Steerer
 from rudder.vectors.vector import SteeringVector, VectorError
@@ -134,6 +135,8 @@ def check_vector(
     weights = as_the_model_runs(engine)  # a verdict on the model as it runs, not on a dense copy
     pos = capture(engine, render_prompts(engine, dataset.positives), wanted, site=site, weights=weights)
     neg = capture(engine, render_prompts(engine, dataset.negatives), wanted, site=site, weights=weights)
+    if missing_norms(vector, steer):  # a plain control vector: relative scales use the norms read just now
+        vector = with_norms(vector, norms_of(pos, neg))
     _, test = split(dataset, holdout)
     n_test = len(test)
     rng = np.random.default_rng(seed)

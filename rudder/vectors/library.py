@@ -60,9 +60,25 @@ def _identify(path: Path) -> tuple[str, ModelIdentity] | None:
         return summary.meta.name, summary.meta.model
     try:
         vector = load_vector(path)
-    except VectorError:
-        return None  # not a vector file of ours; `rudder vectors show` explains why
+    except VectorError as exc:
+        _warn_once(path, str(exc))
+        return None
     return vector.meta.name, vector.meta.model
+
+
+_warned: set[tuple[str, int, int]] = set()
+
+
+def _warn_once(path: Path, why: str) -> None:
+    """One warning per bad library file per process (a library is scanned once per vector a mode names)."""
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        key = (str(path), 0, 0)
+    if key not in _warned:
+        _warned.add(key)
+        log.warning("warning: skipped %s in the vector library: %s", path, why.removeprefix(f"{path}: "))
 
 
 def list_library(repo: Path | None, model: ModelIdentity | None = None) -> list[LibraryEntry]:

@@ -59,7 +59,9 @@ def _samples(out: Path) -> dict[tuple[str, str, int], str]:
 @pytest.fixture(scope="module")
 def resumed_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("ab") / "logs"
-    env = {**os.environ, "RUDDER_THREADS": "1"}
+    temp = out.parent / "tmp"  # where the workers make each sample's repository
+    temp.mkdir()
+    env = {**os.environ, "RUDDER_THREADS": "1", "TMPDIR": str(temp)}
     errors = (out.parent / "first.err").open("w")
     first = subprocess.Popen(
         _ab(out, "--epochs", "2", "--no-report"),
@@ -81,6 +83,7 @@ def resumed_run(tmp_path_factory) -> Path:
     assert 3 <= len(before) < 12, f"the kill should land mid-run ({len(before)} samples finished)"
     second = subprocess.run(_ab(out, "--epochs", "2"), env=env, capture_output=True, text=True, timeout=1500)
     assert second.returncode == 0, second.stderr[-2000:]
+    assert not list(temp.glob("rudder-ab-*"))  # the killed workers' sample repos went with the resumed run
     (out / "before.txt").write_text(repr(before))
     return out
 

@@ -17,7 +17,7 @@ from rudder.ab.report import write_report
 from rudder.ab.results import load_results
 from rudder.ab.runner import RunOptions, run_ab
 from rudder.ab.sample import SampleRequest, SampleResult
-from rudder.ab.suite import load_suite, select_tasks
+from rudder.ab.suite import SuiteError, load_suite, select_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
 MICRO = ROOT / "suites" / "micro"
@@ -126,3 +126,47 @@ def test_rudder_commit_marks_a_dirty_checkout(tmp_path):
     (tmp_path / "a.txt").write_text("2\n")
     assert rudder_commit(tmp_path) == head + "+dirty"
     assert rudder_commit(tmp_path / "nowhere") == "unknown"
+
+
+def test_a_log_dir_resumes_only_on_the_same_tasks(recorded):
+    seen, opts = recorded
+    suite = select_tasks(load_suite(MICRO), opts.tasks, opts.split)
+    asked = len(seen)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pool_module.Pool, "create", classmethod(lambda cls, *a, **k: cls([RecordingWorker("w", seen)])))
+        again = run_ab(opts, suite)  # everything is judged already: nothing runs again
+        assert again["finished"] == again["total"] and len(seen) == asked
+        changed = suite.model_copy(deep=True)
+        changed.tasks[0].files = {**changed.tasks[0].files, "extra.txt": "x\n"}
+        with pytest.raises(SuiteError, match="its logs were made on other tasks .* use a new --out"):
+            run_ab(opts, changed)
+    assert len(seen) == asked
+
+
+def test_samples_of_a_stopped_run_count_as_pending_not_as_infrastructure_failures(recorded, tmp_path):
+    from inspect_ai.log import EvalError, list_eval_logs, read_eval_log, write_eval_log
+
+    _, opts = recorded
+    out = tmp_path / "stopped"
+    out.mkdir()
+    for info in list_eval_logs(opts.out):
+        log = read_eval_log(info)
+        if log.eval.metadata["arm"] == "fast-draft":
+            log.samples[0].error = EvalError(message="CancelledError()", traceback="", traceback_ansi="")
+            log.samples[0].scores = None
+        write_eval_log(log, str(out / info.name.rsplit("/", 1)[-1]))
+    results = load_results(str(out))
+    assert results.pending == 1 and not results.infra() and len(results.rows) == 3 * 2 * 3 - 1
+    write_report(str(out), tmp_path / "report", n_boot=200)
+    assert "**Incomplete**: 1 sample(s) are not judged yet" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_options_left_at_their_defaults_do_not_change_the_task_identity(recorded):
+    """Inspect pairs a log with its task by the solver's arguments too: an option added later (e.g. activation
+    recording) must not be passed when unused, or every older log dir stops resuming."""
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    _, opts = recorded
+    for info in list_eval_logs(opts.out):
+        step = read_eval_log(info, header_only=True).plan.steps[0]
+        assert set(step.params_passed) == {"suite", "arm", "seed", "temperature"}

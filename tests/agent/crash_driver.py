@@ -11,6 +11,7 @@ bench/crash_checkpoints.py): `kill_loop(...)` returns what each iteration found.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -27,12 +28,13 @@ from tests.helpers import make_repo
 PROJECT = Path(__file__).resolve().parents[2]
 FILES = {"README.md": "# demo\n", "src/app.py": "print('hi')\n", ".gitignore": ".env\n"}
 SECRET = "TOKEN=do-not-lose-me\n"
-BIG = "".join(f"line {i}: {'x' * 60}\n" for i in range(20000))  # ~1.4 MB: the write takes a moment
+# ~1.3 MB that never repeats (a repeating call is cut off as a runaway): the write takes a moment
+BIG = "".join(hashlib.sha256(str(i).encode()).hexdigest() + "\n" for i in range(20000))
 SHELL = (
     "mkdir -p out; for i in $(seq 1 25); do echo $i > out/f$i.txt; sleep 0.01; done; rm -f .env; echo more >> README.md"
 )
 STEPS = {
-    "write": {"tool": "write_file", "path": "src/app.py", "content": BIG},
+    "write": {"tool": "write_file", "path": "src/big.txt", "content": BIG},  # new: no read needed first
     "shell": {"tool": "run_shell", "command": SHELL},
 }
 
@@ -104,7 +106,7 @@ def make_crash_repo(repo: Path) -> None:
 def post_state(pre: dict[str, bytes], kind: str) -> dict[str, bytes]:
     post = dict(pre)
     if kind == "write":
-        post["src/app.py"] = BIG.encode()
+        post["src/big.txt"] = BIG.encode()
     else:
         post.update({f"out/f{i}.txt": f"{i}\n".encode() for i in range(1, 26)})
         post.pop(".env")
@@ -137,9 +139,28 @@ def kill_once(repo: Path, kind: str, delay: float, env: dict[str, str]) -> None:
     proc.wait(timeout=30)
 
 
-def kill_loop(workdir: Path, kills: int, seed: int, max_delay: float = 0.8) -> list[Kill]:
+def calibrate(repo: Path, kind: str, env: dict[str, str], pre: dict[str, bytes]) -> float:
+    """Seconds from "ready" to the end of an unkilled run (checked: post-step state, undone to pre-step)."""
+    from typer.testing import CliRunner
+
+    from rudder.cli import app
+
+    proc = start_driver(repo, kind, env)
+    started = time.perf_counter()
+    proc.wait(timeout=120)
+    seconds = time.perf_counter() - started
+    assert tree_state(repo) == post_state(pre, kind), f"an unkilled {kind} run did not reach the post-step state"
+    result = CliRunner().invoke(app, ["undo", "--force", "--repo", str(repo)])
+    assert result.exit_code == 0 and tree_state(repo) == pre, result.output
+    return seconds
+
+
+def kill_loop(workdir: Path, kills: int, seed: int, spread: float = 1.2) -> list[Kill]:
     """`kills` runs killed with SIGKILL at random delays, each checked: git fsck, the tree is the pre-step
-    or post-step state (or partial with an unfinished checkpoint), `rudder undo --force`, tree is pre."""
+    or post-step state (or partial with an unfinished checkpoint), `rudder undo --force`, tree is pre.
+
+    Delays are uniform over `spread` times an unkilled run's length (measured first, per step kind), so
+    kills land before, during and after the step."""
     from typer.testing import CliRunner
 
     from rudder.cli import app
@@ -151,10 +172,11 @@ def kill_loop(workdir: Path, kills: int, seed: int, max_delay: float = 0.8) -> l
     rng = random.Random(seed)
     env = {**os.environ, "PYTHONPATH": str(PROJECT), "RUDDER_THREADS": "1"}
     runner = CliRunner()
+    length = {kind: calibrate(repo, kind, env, pre) for kind in STEPS}
     found = []
     for number in range(kills):
         kind = "write" if number % 2 == 0 else "shell"
-        delay = rng.uniform(0.0, max_delay)
+        delay = rng.uniform(0.0, spread * length[kind])
         begun_before = len(Checkpoints(repo).list())
         kill_once(repo, kind, delay, env)
         fsck = subprocess.run(["git", "fsck", "--no-progress"], cwd=repo, capture_output=True, text=True)

@@ -38,7 +38,7 @@ def test_rudder_run_completes_an_easy_task_and_its_checker_passes(repo: Path, tm
     assert "rudder" not in git.Repo(repo).git.status("--porcelain")  # ... and the trajectory is not in their tree
 
     replay = rudder("replay", str(trajectories[0]), cwd=repo, env_dir=tmp_path / "cfg")
-    assert replay.returncode == 0 and "write_file" in replay.stderr and "finished" in replay.stderr
+    assert replay.returncode == 0 and "write_file" in replay.stdout and "finished" in replay.stdout
 
     undo = rudder("undo", cwd=repo, env_dir=tmp_path / "cfg")
     assert undo.returncode == 0, undo.stderr

@@ -101,6 +101,7 @@ def test_a_killed_run_leaves_neither_the_run_lock_nor_a_git_lock_stuck(
     err = capfd.readouterr().err
     assert f"removed a stale Rudder run lock (pid {first.pid}" in err
     assert "removed a stale git lock left by a stopped Rudder run" in err
+    assert "the stopped run did not finish step 0: run_shell (checkpoint 1); `rudder undo 1` restores" in err
     listed = CliRunner().invoke(app, ["undo", "--list", "--repo", str(repo)])
     assert "step 0: run_shell  [unfinished" in listed.output and "step 0: write_file  [A a.txt]" in listed.output
 

@@ -156,7 +156,7 @@ def test_an_approval_can_be_answered_later_from_another_thread(repo: Path) -> No
 
     s.approver = answer_later
     assert s.run("write").status == "finished"
-    assert (repo / "a.txt").read_text() == "x" and len(seen) == 1 and "write_file" in s.always_allowed
+    assert (repo / "a.txt").read_text() == "x" and len(seen) == 1 and "write_file" in s.execution.always_allowed
 
 
 def test_an_interrupt_rejects_a_pending_approval(repo: Path) -> None:

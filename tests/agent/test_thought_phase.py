@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rudder.agent.config import AgentConfig
-from rudder.agent.events import Event, SteeringChanged
+from rudder.agent.events import Event, SteeringChanged, Token
 from rudder.agent.protocol import JsonProtocol
 from rudder.agent.records import Trajectory, read_trajectory
 from rudder.agent.session import Session
@@ -99,3 +99,13 @@ def test_a_careful_mode_steers_thoughts_on_test_review_and_answer_steps(repo: Pa
 def test_neutral_records_empty_steering_in_both_phases(repo: Path) -> None:
     s, _ = run(repo, "neutral", STEPS)
     assert all(r.steering == {"thought": [], "tool_call": []} for r in s.history)
+
+
+def test_thought_tokens_carry_the_thoughts_words_and_no_json_framing(repo: Path) -> None:
+    """Front ends stream THOUGHT tokens as prose (ACP thought chunks, the TUI's Markdown): they once got
+    `{"thought": "To ...",` with the JSON around the words."""
+    _, events = run(repo, "neutral", [call("finish", thought="To end, I finish.", answer="done")])
+    tokens = [e for e in events if isinstance(e, Token) and e.step == 0]
+    thought = "".join(e.text for e in tokens if e.phase == Phase.THOUGHT)
+    assert thought == "To end, I finish."
+    assert "".join(e.text for e in tokens if e.phase == Phase.TOOL_CALL) == '{"tool": "finish", "answer": "done"}'

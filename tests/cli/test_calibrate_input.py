@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 from rudder.cli import app
 from rudder.vectors.formats import VectorFormat, save_vector
 from rudder.vectors.vector import ModelIdentity, SteeringVector, VectorMeta
-from tests.vectors.format_samples import write_gguf
 
 MODEL = ModelIdentity(architecture="llama", name="tiny", n_embd=8, n_layer=30, layout_hash="ab" * 32)
 
@@ -27,12 +26,3 @@ def test_a_card_less_vector_with_many_layers_needs_layers(tmp_path: Path, runner
     assert "no card with a recipe says which layers to steer" in result.output
     assert "all 28 of its layers (1-28)" in result.output and "--layers" in result.output
     assert "absent.gguf" not in result.output  # decided before any model is looked for
-
-
-def test_a_plain_control_vector_without_norms_is_named(tmp_path: Path, runner: CliRunner) -> None:
-    rows = {f"direction.{layer}": np.ones(8, np.float32) for layer in (1, 2)}
-    path = write_gguf(tmp_path / "plain.gguf", rows, controlvector__model_hint="llama", controlvector__layer_count=2)
-    result = runner.invoke(app, ["vectors", "calibrate", str(path), "--model", str(tmp_path / "absent.gguf")])
-    assert result.exit_code == 2, result.output
-    assert "no residual norm recorded for layer(s) 1-2" in result.output
-    assert "absent.gguf" not in result.output

@@ -43,3 +43,15 @@ def test_run_with_a_bad_selected_mode_is_one_clear_error(tmp_path: Path, runner:
     assert result.exit_code == 2
     assert "mode 'broken' is defined in a file with errors" in result.output and "broken.toml:2" in result.output
     assert "model file not found" not in result.output  # refused before loading a model
+
+
+def test_a_broken_neutral_override_warns_and_the_default_run_goes_on(tmp_path: Path, runner: CliRunner) -> None:
+    repo = _repo_with_bad_modes(tmp_path / "repo")
+    (repo / ".rudder" / "modes" / "neutral.toml").write_text('name = "neutral"\ntemperature = "hot"\n')
+    missing_model = tmp_path / "no-such-model.gguf"
+    result = runner.invoke(app, ["run", "say hi", "--repo", str(repo), "--model", str(missing_model)])
+    assert result.exit_code == 2
+    assert "neutral.toml:2: temperature" in result.output and "comes from" in result.output
+    assert "model file not found" in result.output  # the built-in neutral ran: the model was the next thing
+    listed = runner.invoke(app, ["run", "hi", "--repo", str(repo), "--mode", "nope", "--model", str(missing_model)])
+    assert "available:" in listed.output and "neutral" in listed.output.split("available:")[1]

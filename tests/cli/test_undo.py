@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pty
+import select
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -51,3 +57,41 @@ def test_undo_prints_what_it_did_in_words(tmp_path: Path, runner: CliRunner) -> 
     assert "removed: notes.txt" in result.output and "restored: README.md" in result.output
     assert not (repo / "notes.txt").exists() and (repo / "README.md").read_text() == "hi\n"
     assert "(undone)" in runner.invoke(app, ["undo", "--list", "--repo", str(repo)]).output
+
+
+def _undo_on_a_terminal(repo: Path, answer: str) -> str:
+    """`rudder undo` as a user at a terminal (a real pseudo-terminal) answering the question."""
+    main, child = pty.openpty()
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(Path(__file__).parents[2])}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rudder", "undo", "--repo", str(repo)], stdin=child, stdout=child, stderr=child, env=env
+    )
+    os.close(child)
+    seen = b""
+    while b"undo all of these?" not in seen:
+        ready, _, _ = select.select([main], [], [], 60)
+        assert ready, f"no question asked: {seen!r}"
+        seen += os.read(main, 4096)
+    os.write(main, answer.encode() + b"\n")
+    proc.wait(timeout=60)
+    with contextlib.suppress(OSError):  # the terminal closes with the process
+        while chunk := os.read(main, 4096):
+            seen += chunk
+    os.close(main)
+    return seen.decode(errors="replace")
+
+
+def test_undo_of_a_shell_step_shows_its_files_and_asks_on_a_terminal(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    make_repo(repo, {"README.md": "hi\n"})
+    checkpoints = Checkpoints(repo)
+    begun = checkpoints.begin("step 0: run_shell")  # a command: it may have changed anything
+    (repo / "a.txt").write_text("A\n")
+    (repo / "mynotes.txt").write_text("mine\n")
+    checkpoints.end(begun)
+    declined = _undo_on_a_terminal(repo, "n")
+    assert "A a.txt" in declined and "A mynotes.txt" in declined and "nothing undone" in declined
+    assert (repo / "a.txt").exists() and (repo / "mynotes.txt").exists()
+    accepted = _undo_on_a_terminal(repo, "y")
+    assert "removed: a.txt, mynotes.txt" in accepted
+    assert not (repo / "a.txt").exists() and not (repo / "mynotes.txt").exists()

@@ -154,10 +154,24 @@ def test_every_bad_mode_file_is_reported_and_the_good_ones_still_load(tmp_path: 
     assert get_mode("fast-draft/prompt-only", tmp_path).name == "fast-draft/prompt-only"
 
 
-@pytest.mark.parametrize("name", ["broken", "garbled", "neutral", "broken/prompt-only"])
+@pytest.mark.parametrize("name", ["broken", "garbled", "broken/prompt-only"])
 def test_selecting_a_bad_mode_is_an_error_naming_its_file(tmp_path: Path, name: str) -> None:
-    """Not a silent fallback: a bad repo `neutral.toml` must not quietly become the built-in neutral."""
+    """A mode defined only in a bad file does not exist: selecting it names the file."""
     _bad_repo_modes(tmp_path)
     base = name.split("/")[0]
     with pytest.raises(ModeError, match=rf"(?s)mode {base!r} is defined in a file with errors.*{base}\.toml"):
         get_mode(name, tmp_path)
+
+
+def test_a_bad_override_falls_back_to_the_mode_it_overrides_and_names_both_files(tmp_path: Path) -> None:
+    """A typo in a repo `neutral.toml` must not remove the built-in neutral (a default `rudder run` needs it);
+    the problem says which file was skipped and which definition is used instead."""
+    modes = _bad_repo_modes(tmp_path)
+    builtin = get_mode("neutral")
+    assert get_mode("neutral", tmp_path).source == builtin.source
+    assert get_mode("neutral/prompt-only", tmp_path).name == "neutral/prompt-only"
+    problem = next(p for p in scan_modes(tmp_path).problems if p.name == "neutral")
+    assert problem.path == modes / "neutral.toml" and problem.fallback == builtin.source
+    assert {p.name: p.fallback for p in scan_modes(tmp_path).problems}["broken"] is None
+    with pytest.raises(ModeError, match=r"unknown mode 'nope'; available: .*\bneutral\b"):
+        get_mode("nope", tmp_path)

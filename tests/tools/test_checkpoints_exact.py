@@ -127,3 +127,12 @@ def test_ignored_files_a_shell_step_creates_are_left_alone_by_undo(root: Path) -
     assert cps.end(begun).changes == [("M", "README.md")]
     cps.undo(confirmed=True)
     assert (root / "run.log").exists()
+
+
+def test_exact_paths_are_relative_to_a_workspace_inside_the_repository(root: Path) -> None:
+    cps = Checkpoints(root / "src")
+    begun = cps.begin("step 1: write_file", ["app.py"])  # as the tool names it, from the workspace
+    (root / "src" / "app.py").write_text("changed\n")
+    assert cps.end(begun).changes == [("M", "src/app.py")]  # recorded from the work tree top
+    cps.undo()
+    assert (root / "src" / "app.py").read_text() == "def main():\n    return 1\n"

@@ -190,3 +190,25 @@ def test_run_shell_cancel_kills_process_group_at_once(root: Path) -> None:
     assert elapsed < 0.5, f"interrupt took {elapsed:.2f} s"
     assert out.endswith("[interrupted by the user; the command and all its child processes were killed]")
     assert _gone(int((root / "bg.pid").read_text()), wait=0.5)
+
+
+def test_a_setpriv_on_the_repositorys_path_is_never_what_runs_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commands die with Rudder through util-linux's setpriv, found in the system's directories only: a
+    `setpriv` in an activated .venv/bin of the repository would run outside the sandbox."""
+    import importlib
+
+    from rudder.tools import process
+
+    fake = tmp_path / ".venv" / "bin"
+    fake.mkdir(parents=True)
+    (fake / "setpriv").write_text('#!/bin/sh\ntouch ESCAPED\nexec "$@"\n')
+    (fake / "setpriv").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    try:
+        reloaded = importlib.reload(process)
+        assert reloaded._DIE_WITH_RUDDER[:1] != [str(fake / "setpriv")]
+    finally:
+        monkeypatch.undo()
+        importlib.reload(process)

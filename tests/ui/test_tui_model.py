@@ -83,6 +83,8 @@ async def test_a_mode_hotkey_changes_the_next_steps_plan_and_shift_switches_now(
         assert plan.ops and all(op.source.startswith("terse") for op in plan.ops)
         await pilot.press("N")  # shift+n: neutral now, at the next token
         await until(pilot, lambda: not screen.busy)
+        await pilot.pause()
+        assert screen.focused is screen.prompt  # the turn ended: typing goes to the prompt again
         screen.transcript.focus()
         await pilot.press(*"fnfcen")  # fast presses: each rebuilds the steering panel; the last one wins
         await pilot.pause(0.5)

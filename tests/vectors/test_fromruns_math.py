@@ -128,3 +128,10 @@ def test_premature_finish_is_contrasted_with_finishes_that_were_right() -> None:
     )
     pos, neg = contrast(steps, PREMATURE)
     assert pos.tolist() == [False, True, False, False] and neg.tolist() == [False, False, False, True]
+
+
+def test_clean_contrast_takes_unlabelled_steps_of_failing_runs_too() -> None:
+    labels = [[FAIL, LOOP], [FAIL], [PASS]]
+    steps = Steps(rows={5: np.zeros((3, 3), np.float32)}, labels=labels, tasks=["a"] * 3, passed=[False, False, True])
+    assert contrast(steps, LOOP)[1].tolist() == [False, False, True]
+    assert contrast(steps, LOOP, clean=True)[1].tolist() == [False, True, True]

@@ -51,7 +51,7 @@ def create_script(rng: random.Random, index: int) -> GenTask:
     )
     check = (
         f"rc, out, err = run({runner}, {name!r})\n"
-        f"if rc: fail(f'{name} exited {{rc}}: {{err}}')\n"
+        f"if rc: fail(f'{name} exited {{rc}}: {{err[-300:]}}')\n"
         f"expect(out, {message!r}, 'the output of {name}')"
     )
     return GenTask("create_script", lang, instruction, {"README.md": _readme(rng)}, check, {name: body})

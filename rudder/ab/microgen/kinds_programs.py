@@ -184,7 +184,7 @@ def fix_shell(rng: random.Random) -> GenTask:
         instruction += f" ({hint})"
     check = (
         f"rc, out, err = run('bash', {name!r})\n"
-        f"if rc: fail(f'bash {name} exited {{rc}}: {{err}}')\n"
+        f"if rc: fail(f'bash {name} exited {{rc}}: {{err[-300:]}}')\n"
         f"expect(out, {output!r}, 'the output of {name}')"
     )
     return GenTask("fix_shell", "shell", instruction, {name: broken}, check, {name: fixed}, executable=[name])

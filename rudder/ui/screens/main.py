@@ -173,15 +173,23 @@ class MainScreen(AgentView, SlashCommands):
         self.prompt.focus()
 
     def on_key(self, event: Key) -> None:
-        """A mode's hotkey outside the prompt: the key switches at the next step, shift+key now."""
-        if self.bridge is None or isinstance(self.focused, PromptArea) or not event.character:
+        """Outside the prompt a mode's hotkey switches at the next step (shift+key: now); any other printable
+        key is someone typing: it goes into the prompt, which takes the focus (keys typed while the agent
+        worked once switched modes and toggled blocks)."""
+        if self.bridge is None or isinstance(self.focused, PromptArea) or not event.is_printable:
             return
-        char = event.character
+        char = event.character or ""
         for name, mode in self.bridge.modes.items():
             if mode.hotkey is not None and char.lower() == mode.hotkey:
                 event.stop()
                 self.switch_mode(name, now=char != mode.hotkey)
                 return
+        if not char or self.prompt.disabled or not isinstance(self.app.screen, MainScreen):
+            return
+        event.stop()
+        event.prevent_default()
+        self.prompt.focus()
+        self.prompt.insert(char)
 
     # -- actions ---------------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ class VectorSlider(VerticalGroup):
         yield Static(self._label(), classes="slider-label")
         value = max(-LIMIT, min(LIMIT, self.scale))
         yield Slider(int(-LIMIT * STEPS), int(LIMIT * STEPS), step=5, value=round(value * STEPS))
+        yield Static(position_text(self.scale), classes="slider-position", markup=False)
 
     def _label(self) -> Text:
         """Name, scale, and what `rudder vectors check` said of the vector (weak: no better than chance)."""
@@ -39,6 +40,17 @@ class VectorSlider(VerticalGroup):
     def set_scale(self, scale: float) -> None:
         self.scale = scale
         self.query_one(".slider-label", Static).update(self._label())
+        self.query_one(".slider-position", Static).update(position_text(scale))
+
+
+def position_text(scale: float, width: int = 21) -> str:
+    """The slider's value and where it sits, in plain characters: some terminals (tmux) draw the Slider
+    widget itself as an empty box.  e.g. `-0.15 ├─────┼──●──┤ +0.15`"""
+    value = max(-LIMIT, min(LIMIT, scale))
+    cells = ["─"] * width
+    cells[width // 2] = "┼"  # zero
+    cells[round((value + LIMIT) / (2 * LIMIT) * (width - 1))] = "●"
+    return f"-{LIMIT:g} ├{''.join(cells)}┤ +{LIMIT:g}"
 
 
 class SteeringPanel(VerticalScroll):

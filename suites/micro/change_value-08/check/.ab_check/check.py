@@ -23,11 +23,12 @@ def lines(path):
 
 
 def run(*cmd):
+    """exit code, stdout and the tail of stderr of a command (10 s at most)."""
     try:
         done = subprocess.run(list(cmd), capture_output=True, text=True, timeout=10)
     except subprocess.TimeoutExpired:
         fail(f"{' '.join(cmd)} timed out")
-    return done.returncode, done.stdout.strip(), done.stderr.strip()[-300:]
+    return done.returncode, done.stdout.strip(), done.stderr.strip()[-3000:]
 
 
 def py_value(module, expr):
@@ -47,7 +48,8 @@ def js_value(module, expr):
     code = f"const m = require('./{module}.js'); console.log(JSON.stringify({expr}));"
     rc, out, err = run("node", "-e", code)
     if rc:
-        fail(f"{module}.js: {err.splitlines()[-1] if err else 'exit %d' % rc}")
+        errors = [line for line in err.splitlines() if re.match(r"\w*Error\b", line)] or [f"exit {rc}"]
+        fail(f"{module}.js: {errors[0]}")
     return json.loads(out.splitlines()[-1]) if out else None
 
 
