@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MAP = """
-import sys; sys.meta_path[:] = [f for f in sys.meta_path if "Editable" not in getattr(f, "__name__", "")]  # PYTHONPATH's tree only
+import sys; sys.meta_path[:] = [f for f in sys.meta_path if "Editable" not in getattr(f, "__name__", "")]
 import json, sys, time
 from pathlib import Path
 root = Path(sys.argv[1])
@@ -38,7 +38,7 @@ files = sum(1 for line in text.splitlines() if not line.startswith(" "))
 print(json.dumps({"seconds": elapsed, "files_shown": files}))
 """
 FILES = """
-import sys; sys.meta_path[:] = [f for f in sys.meta_path if "Editable" not in getattr(f, "__name__", "")]  # PYTHONPATH's tree only
+import sys; sys.meta_path[:] = [f for f in sys.meta_path if "Editable" not in getattr(f, "__name__", "")]
 import json, sys, time
 from pathlib import Path
 from rudder.tools.base import Workspace
