@@ -73,6 +73,7 @@ def open_session(
         repo,
         budget_tokens=repo_map_budget(engine),
         count_tokens=lambda text: len(engine.tokenize(text, add_bos=False)),
+        fill_in_background=True,
     )
     tools = all_tools(compact=config.compact_tools(engine.info))
     path = None
