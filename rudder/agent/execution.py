@@ -92,19 +92,13 @@ class ToolExecution:
         if call.tool == "write_file" and before is not None and before == getattr(call.args, "content", None):
             return Outcome(f"{self.ws.relative(path)} already has exactly this content: nothing changed.")  # type: ignore[arg-type]
         outcome = Outcome("")
-        # outside the try: a checkpoint that cannot be recorded is Rudder's error (the turn ends with it,
+        # first in the trajectory (a run killed from here on shows this step as unfinished), then the
+        # checkpoint, outside the try: one that cannot be recorded is Rudder's error (the turn ends with it,
         # the user is told), never an observation for the model; and no tool runs without one
-        checkpoint = self._begin_checkpoint(call, tool, record, path) if writes else None
         self.trajectory.write(
-            "tool",
-            {
-                "step": record.index,
-                "turn": record.turn,
-                "tool": call.tool,
-                "arguments": call.arguments(),
-                "checkpoint": record.checkpoint,
-            },
+            "tool", {"step": record.index, "turn": record.turn, "tool": call.tool, "arguments": call.arguments()}
         )
+        checkpoint = self._begin_checkpoint(call, tool, record, path) if writes else None
         try:
             outcome.observation = tool.run(self.ws, call.args)
         except ToolError as exc:
