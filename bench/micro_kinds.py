@@ -23,7 +23,7 @@ def kind_table(log_dirs: list[str], suite: Path) -> str:
     kinds = {t.id: (t.tags[0] if t.tags else "?") for t in load_suite(suite).tasks}
     rows, arms, infra = {}, [], 0
     for log_dir in log_dirs:
-        results = load_results(log_dir, quiet=True)
+        results = load_results(log_dir)
         rows.update({row.key: row for row in results.finished()})
         arms += [a for a in results.arms if a not in arms]
         infra += len(results.infra())

@@ -21,7 +21,7 @@ import select
 import subprocess
 import sys
 import time
-from typing import Any, Protocol
+from typing import Any
 
 from rudder.ab.sample import InfraError, SampleRequest, SampleResult
 from rudder.engine.config import default_threads
@@ -33,13 +33,6 @@ def threads_per_worker(jobs: int, cores: int | None = None) -> int:
     if cores is None:
         cores = default_threads()
     return max(1, cores // max(1, jobs))
-
-
-class Worker(Protocol):
-    name: str
-
-    def call(self, line: str, timeout: float) -> str: ...
-    def close(self) -> None: ...
 
 
 class LocalWorker:

@@ -68,7 +68,7 @@ def _row(arm: str, sample: Any) -> Row:
     return Row(arm, str(sample.id), sample.epoch, "pass" if float(score.value) >= 1.0 else "fail", metrics)
 
 
-def load_results(log_dir: str, quiet: bool = False) -> Results:
+def load_results(log_dir: str) -> Results:
     from inspect_ai.log import list_eval_logs, read_eval_log
 
     chosen: dict[tuple[str, str, int], tuple[int, Row]] = {}

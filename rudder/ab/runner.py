@@ -50,7 +50,7 @@ def run_ab(opts: RunOptions, suite: Suite, progress: Callable[[int, int, int], N
 
     total = len(suite.tasks) * len(opts.arms) * opts.epochs
     digest = suite_digest(suite)
-    before = load_results(opts.out, quiet=True) if _exists(opts.out) else None
+    before = load_results(opts.out) if _exists(opts.out) else None
     if before is not None and before.run.get("suite_digest") not in (None, digest):
         raise SuiteError(
             f"{opts.out}: its logs were made on other tasks than suite {suite.name!r} holds now (task digest "
@@ -120,7 +120,7 @@ def run_ab(opts: RunOptions, suite: Suite, progress: Callable[[int, int, int], N
     finally:
         set_pool(None, [])
         pool.close()
-    results = load_results(opts.out, quiet=True)
+    results = load_results(opts.out)
     return {
         "ok": ok,
         "total": total,

@@ -35,7 +35,6 @@ from rudder.tools.base import Tool, ToolArgs
 
 BAR = "｜DSML｜"
 BLOCK = "tool_calls"
-BLOCKS = ("tool_calls", "function_calls")  # V4, V3.2
 OPEN = f"<{BAR}{BLOCK}>"
 CLOSE = f"</{BAR}{BLOCK}>"
 PARAM_END = f"</{BAR}parameter>"

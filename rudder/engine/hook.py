@@ -280,11 +280,6 @@ class GraphHook:
             else:
                 self._deferred[key] = action
 
-    def run_deferred(self) -> None:
-        """Run the actions waiting for a decode boundary now (call only while no decode runs)."""
-        with self._decode_lock, self._swap_lock:
-            self._run_deferred_locked()
-
     def _run_deferred_locked(self) -> None:
         actions, self._deferred = list(self._deferred.values()), {}
         for action in actions:
