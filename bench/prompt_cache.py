@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TASK = "Add a docstring to the parse function in app.py."
 CHILD = """
+import sys; sys.meta_path[:] = [f for f in sys.meta_path if "Editable" not in getattr(f, "__name__", "")]
 import sys, time
 from pathlib import Path
 from rudder.agent.events import Token

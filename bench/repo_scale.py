@@ -26,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MAP = """
+import sys; sys.meta_path[:] = [f for f in sys.meta_path if "Editable" not in getattr(f, "__name__", "")]
 import json, sys, time
 from pathlib import Path
 root = Path(sys.argv[1])
@@ -37,6 +38,7 @@ files = sum(1 for line in text.splitlines() if not line.startswith(" "))
 print(json.dumps({"seconds": elapsed, "files_shown": files}))
 """
 FILES = """
+import sys; sys.meta_path[:] = [f for f in sys.meta_path if "Editable" not in getattr(f, "__name__", "")]
 import json, sys, time
 from pathlib import Path
 from rudder.tools.base import Workspace
@@ -51,7 +53,7 @@ except ImportError:
     from rudder.agent.constraints import CallConstraints
     CallConstraints(ws).files()
     started = time.perf_counter()
-    n = len(CallConstraints(ws).files())  # each step builds its own list
+    n = len(CallConstraints(ws).files())  # each step builds its own list (its constructor lists already)
 print(json.dumps({"seconds": time.perf_counter() - started, "files": n}))
 """
 

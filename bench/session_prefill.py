@@ -24,14 +24,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = r'''
-import inspect, json, sys, tempfile
+import sys; sys.meta_path[:] = [f for f in sys.meta_path if "Editable" not in getattr(f, "__name__", "")]
+import inspect, json, os, sys, tempfile
 from pathlib import Path
 import git
 from rudder.agent.factory import open_session
 from rudder.config import load_config
 from rudder.engine.config import EngineConfig
 from rudder.engine.engine import Engine
-from rudder.engine.generation import Sampling, TokenEvent
+from rudder.agent.prompts import _call
+from rudder.engine.batch import common_length
+from rudder.engine.generation import GenerationStats, TokenEvent
+
+try:
+    from rudder.engine.prefill import replay_tokens  # what Engine.stream does in trees that have it
+except ImportError:
+    replay_tokens = None
 
 n_ctx, model, calls = int(sys.argv[1]), sys.argv[2] or None, json.loads(sys.argv[3])
 engine = Engine(EngineConfig(model_path=model, n_ctx=n_ctx, n_threads=1))
@@ -49,23 +57,33 @@ class Reply:
 
 
 class Forced:
-    """The real engine evaluates every prompt; the scripted call is the reply."""
+    """The real engine evaluates every prompt and then the scripted call, as if the model had sampled it."""
     def __init__(self, engine, session_ref):
         self._engine, self._session, self.steps = engine, session_ref, []
     def __getattr__(self, name):
         return getattr(self._engine, name)
     def stream(self, prompt, sampling=None, **kw):
-        kw = {k: v for k, v in kw.items() if k in accepts and k in ("stable_prefix", "overflow")}
-        gen = self._engine.stream(prompt, Sampling(max_tokens=1), **kw)
-        for _ in gen:
-            pass
-        conv = self._session[0].conversation
-        messages = conv.messages()
-        before = self._engine.format_chat(messages[:-2], add_generation_prompt=False) if conv.turns else ""
-        new = gen.stats.prompt_tokens - (len(self._engine.tokenize(before)) if before else 0)
-        stats = gen.stats
-        self.steps.append({"prompt": stats.prompt_tokens, "evaluated": stats.prompt_tokens_evaluated, "new": new})
-        return Reply(calls[len(self.steps) - 1], gen.stats)
+        engine, session = self._engine, self._session[0]
+        tokens = replay_tokens(engine, prompt) if replay_tokens else engine.tokenize(prompt)
+        held = list(engine.llama.input_ids[: engine.llama.n_tokens])
+        common = common_length(held, tokens)
+        stable = 0
+        if "stable_prefix" in accepts and kw.get("stable_prefix"):
+            stable = common_length(engine.tokenize(kw["stable_prefix"]), tokens)
+        cached, evaluated = engine.prefill(tokens, stable=stable) if stable else engine.prefill(tokens)
+        tool, args = calls[len(self.steps)]
+        reply = _call(session.protocol, tool, args, f"To go on, I use {tool}.")
+        engine.prefill(tokens + engine.tokenize(reply, add_bos=False))  # what the model would have decoded
+        stats = GenerationStats(len(tokens), cached, evaluated)
+        conv = session.conversation
+        before = engine.format_chat(conv.messages()[:-2], add_generation_prompt=False) if conv.turns else ""
+        new = len(tokens) - (len(engine.tokenize(before)) if before else 0)
+        step = {"prompt": len(tokens), "evaluated": evaluated, "new": new, "held": len(held), "common": common}
+        self.steps.append(step)
+        if os.environ.get("BENCH_DEBUG") and common < len(held):
+            print("DIVERGE", len(held), common, repr(engine.detokenize(held[max(0, common - 20):common + 20])),
+                  repr(engine.detokenize(tokens[max(0, common - 20):common + 20])), file=sys.stderr)
+        return Reply(reply, stats)
 
 
 root = Path(tempfile.mkdtemp())
@@ -87,20 +105,18 @@ print(json.dumps(forced.steps))
 '''
 
 
-def calls() -> list[str]:
-    def call(tool: str, **args: object) -> str:
-        return json.dumps({"thought": f"To go on, I use {tool}.", "tool": tool, **args})
-
-    out = [call("list_files", path=".")]
-    out += [call("read_file", path=f"mod{i}.py") for i in range(8)]
-    out += [call("read_file", path="mod3.py")] * 2  # a repeat: the agent changes course
-    out += [call("grep", pattern=f"helper_{i}_3") for i in range(4)]
-    out += [call("read_file", path="README.md")]
-    out += [
-        call("edit_file", path="mod0.py", search="def helper_0_0(x):\n", replace=f"def helper_0_0(x):  # {k}\n")
-        for k in range(3)
+def calls() -> list[tuple[str, dict[str, object]]]:
+    """(tool, arguments) of the 20 steps; the child renders them in the model's own call format."""
+    out: list[tuple[str, dict[str, object]]] = [("list_files", {"path": "."})]
+    out += [("read_file", {"path": f"mod{i}.py"}) for i in range(8)]
+    out += [("read_file", {"path": "mod7.py"})]  # a repeat: the agent changes course (drops the example)
+    out += [("grep", {"pattern": f"helper_{i}_3"}) for i in range(5)]
+    out += [("read_file", {"path": "README.md"})]
+    edits = [
+        {"path": "mod0.py", "search": f"return x * {k} + 0", "replace": f"return x * {k} + 0  # {k}"} for k in range(3)
     ]
-    out += [call("finish", answer="done")]
+    out += [("edit_file", edit) for edit in edits]
+    out += [("finish", {"answer": "done"})]
     return out
 
 
@@ -128,26 +144,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n-ctx", type=int, nargs="+", default=[8192, 2048])
     parser.add_argument("--model", default="", help="GGUF path [the embedded model]")
-    parser.add_argument("--against", default="main")
+    parser.add_argument("--against", default="main", help="git revision to compare with; '' = this tree only")
     parser.add_argument("--detail", action="store_true", help="print every step's counts")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         old = Path(scratch) / "old"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(old), args.against], check=True
-        )
+        trees = [("this tree", ROOT)]
+        if args.against:
+            add = ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(old), args.against]
+            subprocess.run(add, check=True)
+            build = [sys.executable, "setup.py", "build_ext", "--inplace"]
+            subprocess.run(build, cwd=old, check=True, capture_output=True)
+            trees.insert(0, (args.against, old))
         try:
-            subprocess.run(
-                [sys.executable, "setup.py", "build_ext", "--inplace"], cwd=old, check=True, capture_output=True
-            )
             for n_ctx in args.n_ctx:
-                for name, tree in ((args.against, old), ("this tree", ROOT)):
+                for name, tree in trees:
                     steps = run(tree, n_ctx, args.model)
                     print(f"{time.strftime('%Y-%m-%d %H:%M')} n_ctx {n_ctx}, {name}: {summary(steps)}", flush=True)
                     if args.detail:
                         print("  " + " ".join(f"{s['evaluated']}/{s['new']}" for s in steps))
         finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=False)
+            if args.against:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=False)
 
 
 if __name__ == "__main__":

@@ -138,7 +138,11 @@ def rudder_ab(
     return Task(
         name=f"{spec.name}@{arm.replace('/', '+')}",  # a "/" would become a folder in the log's file name
         dataset=dataset,
-        solver=rudder_agent(spec, arm, seed, temperature, record, record_dir),
+        # options at their defaults are not passed: the solver's arguments are part of Inspect's task identity,
+        # so a new option must not stop older logs from resuming
+        solver=rudder_agent(
+            spec, arm, seed, temperature, **({"record": record, "record_dir": record_dir} if record else {})
+        ),
         scorer=checker(),
         metadata={
             "suite": spec.name,

@@ -235,7 +235,10 @@ def run_sample(engine: Any, request: SampleRequest, worker: str = "") -> SampleR
             wall_seconds=time.perf_counter() - started,
             manifest=manifest,
             transcript=[
-                {k: s.get(k) for k in ("index", "kind", "mode", "tool", "arguments", "output", "observation", "ok")}
+                {
+                    k: s.get(k)
+                    for k in ("index", "kind", "mode", "tool", "arguments", "output", "observation", "ok", "gate")
+                }
                 for s in steps
             ],
             worker=worker,

@@ -1,8 +1,9 @@
 """Executing one tool call for the Session: discipline and approval first, then the tool inside a git
 checkpoint (so `rudder undo` can revert it), then the diff of what it changed.
 
-A mixin of `Session` (split out to keep the loop short to read); it uses the session's workspace, tools,
-config, policy, approver, checkpoints and event listener.
+The Session's tool collaborator. Its own state lives across turns: the files the model has seen
+(`read_paths`) and the tools the user allowed for the rest of the session (`always_allowed`); it applies
+each step's changes to the session's file list and holds the repository's run lock for a turn.
 """
 
 from __future__ import annotations
@@ -12,102 +13,102 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rudder.agent import discipline
 from rudder.agent.approval import ApprovalRequest, Approver, Decision
 from rudder.agent.config import AgentConfig
 from rudder.agent.diffs import preview, read_text, target_path, unified
-from rudder.agent.events import ApprovalRequested, Event, ToolCallFinished, ToolCallStarted
+from rudder.agent.discipline import LoopWatch
+from rudder.agent.events import ApprovalRequested, Listener, ToolCallFinished, ToolCallStarted
 from rudder.agent.filelist import FileList
 from rudder.agent.policy import decide
 from rudder.agent.protocol import ToolCall
 from rudder.agent.records import StepRecord, Trajectory
 from rudder.interfaces import StepPolicy
 from rudder.tools.base import Access, Tool, ToolError, Workspace
-from rudder.tools.gitops import Checkpoint, Checkpoints
+from rudder.tools.gitops import Checkpoint, CheckpointError, Checkpoints
 
-if TYPE_CHECKING:
-    from rudder.agent.discipline import LoopWatch
+
+@dataclass
+class Outcome:
+    observation: str
+    changed: bool = False  # the call changed the repo (a checkpoint saw changes), diff or not
+    change: tuple[str, str | None, str | None] | None = None  # (path, text before, text after) of the file it edited
 
 
 class ToolExecution:
-    ws: Workspace
-    tools: dict[str, Tool]
-    config: AgentConfig
-    policy: StepPolicy
-    approver: Approver | None
-    checkpoints: Checkpoints | None
-    trajectory: Trajectory
-    always_allowed: set[str]
-    read_paths: set[Path]
-    file_list: FileList
-    loops: LoopWatch
-    _interrupt: threading.Event
-    _change: tuple[str, str | None, str | None] | None
-    _changed: bool
+    def __init__(
+        self,
+        ws: Workspace,
+        tools: dict[str, Tool],
+        config: AgentConfig,
+        checkpoints: Checkpoints | None,
+        trajectory: Trajectory,
+        emit: Listener,
+        interrupt: threading.Event,
+        file_list: FileList,
+    ) -> None:
+        self.ws, self.tools, self.config, self.checkpoints = ws, tools, config, checkpoints
+        self.trajectory, self._emit, self._interrupt = trajectory, emit, interrupt
+        self.file_list = file_list  # the repo's files for the call constraints: each step's changes go in
+        self.read_paths: set[Path] = set()  # files whose content the model has seen (read, attached, written)
+        self.always_allowed: set[str] = set()  # tools the user allowed for the rest of the session
 
-    def _emit(self, event: Event) -> None:
-        raise NotImplementedError
-
-    def execute(self, call: ToolCall, record: StepRecord) -> str:
+    def execute(
+        self, call: ToolCall, record: StepRecord, loops: LoopWatch, *, policy: StepPolicy, approver: Approver | None
+    ) -> Outcome:
         tool = self.tools[call.tool]
         self._emit(ToolCallStarted(record.index, call.tool, call.arguments(), str(tool.access)))
         started = time.perf_counter()
-        self._change, self._changed = None, False
-        observation = self._refusal(call, tool, record)
-        if observation:
+        refusal = self._refusal(call, tool, record, policy, approver)
+        if refusal:
             record.ok, record.error_kind = False, "refused"
+            outcome = Outcome(refusal)
         else:
-            observation = self._run_tool(call, tool, record)
+            outcome = self._run_tool(call, tool, record, loops)
         record.tool_seconds = time.perf_counter() - started
         self._emit(
             ToolCallFinished(
                 record.index,
                 call.tool,
                 record.ok,
-                observation,
+                outcome.observation,
                 record.diff,
                 record.checkpoint,
                 record.tool_seconds,
                 record.error_kind,
-                *(self._change or (None, None, None)),
+                *(outcome.change or (None, None, None)),
             )
         )
-        return observation
+        return outcome
 
-    def _run_tool(self, call: ToolCall, tool: Tool, record: StepRecord) -> str:
+    def _run_tool(self, call: ToolCall, tool: Tool, record: StepRecord, loops: LoopWatch) -> Outcome:
         """Run the tool inside a checkpoint (so `rudder undo` can revert it) and diff the file it touches."""
         writes = tool.access != Access.READ
         path = target_path(self.ws, call.args)
         before = read_text(self.ws, path) if writes else None
         if call.tool == "write_file" and before is not None and before == getattr(call.args, "content", None):
-            return f"{self.ws.relative(path)} already has exactly this content: nothing changed."  # type: ignore[arg-type]
-        self._changed = False
-        # outside the try: a checkpoint that cannot be recorded is Rudder's error (the turn ends with it,
+            return Outcome(f"{self.ws.relative(path)} already has exactly this content: nothing changed.")  # type: ignore[arg-type]
+        outcome = Outcome("")
+        # first in the trajectory (a run killed from here on shows this step as unfinished), then the
+        # checkpoint, outside the try: one that cannot be recorded is Rudder's error (the turn ends with it,
         # the user is told), never an observation for the model; and no tool runs without one
-        checkpoint = self._begin_checkpoint(call, tool, record, path) if writes else None
         self.trajectory.write(
-            "tool",
-            {
-                "step": record.index,
-                "turn": record.turn,
-                "tool": call.tool,
-                "arguments": call.arguments(),
-                "checkpoint": record.checkpoint,
-            },
+            "tool", {"step": record.index, "turn": record.turn, "tool": call.tool, "arguments": call.arguments()}
         )
+        checkpoint = self._begin_checkpoint(call, tool, record, path) if writes else None
         try:
-            return tool.run(self.ws, call.args)
+            outcome.observation = tool.run(self.ws, call.args)
         except ToolError as exc:
             record.ok, record.error_kind = False, "tool"
-            return f"Error: {exc}"
+            outcome.observation = f"Error: {exc}"
         finally:
             if checkpoint is not None and self.checkpoints is not None:
                 ended = self.checkpoints.end(checkpoint)
                 record.checkpoint = ended.id or None
-                self._changed = bool(ended.changes)
+                outcome.changed = bool(ended.changes)
                 top = self.checkpoints.work_tree
                 self.file_list.changed(os.path.relpath(top / p, self.ws.root) for p in ended.files)
             elif writes:
@@ -116,8 +117,9 @@ class ToolExecution:
                 after = read_text(self.ws, path)
                 record.diff = unified(before, after, self.ws.relative(path))
                 if record.diff is not None:
-                    self._change = (self.ws.relative(path), before, after)
-            self._note_access(call.tool, path, record)
+                    outcome.change = (self.ws.relative(path), before, after)
+            self._note_access(call.tool, path, record, outcome, loops)
+        return outcome
 
     def _begin_checkpoint(self, call: ToolCall, tool: Tool, record: StepRecord, path: Path | None) -> Checkpoint | None:
         """Write-ahead: the state before the step is recorded before the tool runs. A write tool names its
@@ -140,15 +142,17 @@ class ToolExecution:
         with self.checkpoints.lock.hold(f"rudder: {task[:60]}"):
             yield
 
-    def _note_access(self, tool: str, path: Path | None, record: StepRecord) -> None:
+    def _note_access(self, tool: str, path: Path | None, record: StepRecord, out: Outcome, loops: LoopWatch) -> None:
         if not record.ok:
             return
         if path is not None and tool in ("read_file", "write_file", "edit_file"):
             self.read_paths.add(path)  # the model has now seen (or decided) this file's content
-        if record.diff or self._changed:  # the repo changed: repeating a call is no longer a loop
-            self.loops.changes += 1
+        if record.diff or out.changed:  # the repo changed: repeating a call is no longer a loop
+            loops.changes += 1
 
-    def _refusal(self, call: ToolCall, tool: Tool, record: StepRecord) -> str | None:
+    def _refusal(
+        self, call: ToolCall, tool: Tool, record: StepRecord, policy: StepPolicy, approver: Approver | None
+    ) -> str | None:
         unread = discipline.unread_overwrite(call.tool, target_path(self.ws, call.args), self.read_paths)
         if unread:
             return unread
@@ -157,7 +161,7 @@ class ToolExecution:
             tool,
             call.args,
             self.ws,
-            read_only=self.policy.read_only(record.kind),
+            read_only=policy.read_only(record.kind),
             sandboxed=self.ws.sandbox is not None,
         )
         if verdict.action == "refuse":
@@ -174,15 +178,15 @@ class ToolExecution:
             command=getattr(call.args, "command", None),
             sensitive=verdict.sensitive,
         )
-        return self._ask(request)
+        return self._ask(request, approver)
 
-    def _ask(self, request: ApprovalRequest) -> str | None:
+    def _ask(self, request: ApprovalRequest, approver: Approver | None) -> str | None:
         """None when allowed, else the observation that tells the model it was not."""
-        if self.approver is None:
+        if approver is None:
             return f"Error: {request.tool} needs approval ({request.reason}), and no one can approve in this run."
         self._emit(ApprovalRequested(request))
         self.trajectory.write("approval", {"step": request.step, "tool": request.tool, "reason": request.reason})
-        answer = self.approver(request)
+        answer = approver(request)
         if answer is not None:
             request.answer(answer, request.message)  # a synchronous approver may have written its reason there
         decision = request.wait(self._interrupt)
@@ -192,4 +196,12 @@ class ToolExecution:
         if decision == Decision.REJECT:
             because = f": {request.message}" if request.message else ""
             return f"Error: the user declined {request.tool}{because}. Try something else or finish."
+        return None
+
+
+def checkpoints_or_none(root: Path) -> Checkpoints | None:
+    """Checkpoints need git; outside a repository the agent still runs, just without undo."""
+    try:
+        return Checkpoints(root)
+    except CheckpointError:
         return None

@@ -9,9 +9,9 @@ from rudder.agent.config import AgentConfig
 from rudder.agent.dsml import DsmlProtocol
 from rudder.agent.events import Listener
 from rudder.agent.protocol import THOUGHT_MAX_LENGTH, JsonProtocol, ToolCallProtocol
-from rudder.agent.records import Trajectory
+from rudder.agent.records import Trajectory, trajectory_path
 from rudder.agent.repomap import build_repo_map
-from rudder.agent.session import Session, trajectory_path
+from rudder.agent.session import Session
 from rudder.engine.engine import Engine
 from rudder.engine.generation import Sampling
 from rudder.modes.active import ActiveMode
@@ -73,6 +73,7 @@ def open_session(
         repo,
         budget_tokens=repo_map_budget(engine),
         count_tokens=lambda text: len(engine.tokenize(text, add_bos=False)),
+        fill_in_background=True,
     )
     tools = all_tools(compact=config.compact_tools(engine.info))
     path = None

@@ -9,9 +9,11 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from rudder.agent import examples
-from rudder.agent.context import Message
+from rudder.agent.context import Conversation, Message
 from rudder.agent.discipline import file_block
-from rudder.agent.protocol import ToolCallProtocol
+from rudder.agent.protocol import ToolCall, ToolCallProtocol
+from rudder.agent.records import StepRecord
+from rudder.interfaces import StepKind
 
 SYSTEM = """You are Rudder, a coding agent working in the git repository "{repo}".
 You act by replying with exactly one {call_format} tool call{thought}. Tools:
@@ -87,3 +89,44 @@ def act_now(protocol: ToolCallProtocol | None = None) -> str:
 
 
 PLAN_INSTRUCTION = "Before acting, write a short plan for this task in at most three sentences. No JSON."
+
+
+def replayed_observation(step: StepRecord, protocol: ToolCallProtocol | None = None) -> str | None:
+    """What the model saw after a recorded step (resuming a session), worded the way the live loop words it."""
+    if step.kind == StepKind.PLAN:
+        return act_now(protocol)
+    if step.error_kind == "protocol":
+        return error_observation(step.observation, protocol)
+    if step.tool == "finish":
+        return None
+    return observation(step.tool or "tool", step.observation, protocol)
+
+
+def call_summary(call: ToolCall, ok: bool) -> str:
+    """A call in a few words, for the conversation's summary of steps it no longer shows in full."""
+    target = next((str(v) for k, v in call.arguments().items() if k in ("path", "command", "pattern")), "")
+    return f"{call.tool} {target[:60]} -> {'ok' if ok else 'error'}".replace("  ", " ")
+
+
+def opening(
+    protocol: ToolCallProtocol, repo: str, repo_map: str, addendum: str, task: str, tools: Collection[str], count: int
+) -> Conversation:
+    """A new conversation: the system prompt, the `count` worked examples closest to the task, the task."""
+    return Conversation(
+        system=system_prompt(protocol, repo, repo_map, addendum),
+        task=task_message(task),
+        example=worked_examples(protocol, task, tools, count),
+    )
+
+
+def replay(conversation: Conversation, records: list[dict[str, Any]], protocol: ToolCallProtocol) -> list[StepRecord]:
+    """A saved trajectory's follow-ups and steps back into `conversation`, as the model saw them; the steps."""
+    steps = []
+    for record in records:
+        if record.get("type") == "run" and record.get("turn", 1) > 1:
+            conversation.add_user(follow_up_message(str(record["task"])))
+        elif record.get("type") == "step":
+            step = StepRecord.model_validate({k: v for k, v in record.items() if k not in ("type", "time")})
+            steps.append(step)
+            conversation.add(step.output, replayed_observation(step, protocol), f"{step.tool} (restored)")
+    return steps

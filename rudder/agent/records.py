@@ -66,6 +66,15 @@ class RunSummary(BaseModel):
     wall_seconds: float = 0.0
     error: str | None = None
 
+    def add(self, step: StepRecord) -> None:
+        """Count one finished step into the turn's totals."""
+        self.steps += 1
+        self.tokens += step.prompt_tokens_evaluated + step.generated_tokens
+        self.generate_seconds += step.generate_seconds
+        self.tool_seconds += step.tool_seconds
+        self.protocol_errors += step.error_kind in ("protocol", "runaway")
+        self.tool_errors += step.error_kind in ("tool", "refused")
+
 
 class Trajectory:
     """Appends records to a JSONL file, one line per record, opened and flushed per write: a crash (or
@@ -86,6 +95,13 @@ class Trajectory:
 
     def close(self) -> None:
         """Nothing stays open; kept so callers can end a trajectory explicitly."""
+
+
+def trajectory_path(root: Path, directory: Path | None) -> Path:
+    """A new trajectory file; by default inside .git, so runs never show up in `git status`."""
+    base = root / directory if directory is not None else root / ".git" / "rudder" / "trajectories"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return (base / f"{stamp}-{time.time_ns() % 1_000_000:06d}.jsonl").resolve()
 
 
 def read_trajectory(path: Path) -> list[dict[str, Any]]:

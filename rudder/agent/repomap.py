@@ -17,8 +17,9 @@ run (the store keeps every parse); a warm one reads names only, so 100,000 files
 
 from __future__ import annotations
 
+import os
+import threading
 import time
-from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import numpy as np
 
 from rudder.agent.repofiles import RepoFiles, repo_files
 from rudder.tools.base import Workspace
-from rudder.tools.tags import Tag, file_tags, parse_source, supported
+from rudder.tools.tags import LANGUAGES, Tag, file_tags, parse_source
 from rudder.tools.tags_store import Names, TagStore, key, names_of
 from rudder.tools.walk import visible_files
 
@@ -41,7 +42,8 @@ def collect(root: Path) -> RepoFiles:
     if files is None:  # not a git work tree: the files a walk finds, all read from disk
         ws = Workspace(root)
         files = RepoFiles(blobs=dict.fromkeys(visible_files(ws, ws.root), ""))
-    files.blobs = {path: blob for path, blob in files.blobs.items() if supported(path)}
+    suffixes = set(LANGUAGES)
+    files.blobs = {path: blob for path, blob in files.blobs.items() if os.path.splitext(path)[1] in suffixes}
     return files
 
 
@@ -50,7 +52,7 @@ def gather_names(
 ) -> dict[str, Names]:
     """Names of every file the store knows, of the files in `first` and the modified ones, and of as many
     others as can be parsed in `parse_seconds` (recent ones first)."""
-    keys = {path: key(Path(path).suffix, blob) for path, blob in files.blobs.items() if blob}
+    keys = {path: key(os.path.splitext(path)[1], blob) for path, blob in files.blobs.items() if blob}
     known = store.names(keys.values())
     out = {path: known[k] for path, k in keys.items() if k in known and path not in files.modified}
     todo = [path for path in files.blobs if path not in out]
@@ -70,11 +72,35 @@ def gather_names(
     return out
 
 
+def fill_store(root: Path, files: RepoFiles, known: dict[str, Names], store_path: Path) -> threading.Thread:
+    """Parse, on a background thread, the tracked files the store does not know yet (the map of this run
+    stopped at its time limit; the next run's ranks them all). A daemon: it dies with the process."""
+    todo = [(path, blob) for path, blob in files.blobs.items() if blob and path not in known]
+
+    def work() -> None:
+        store, batch = TagStore(store_path), []
+        try:
+            for path, blob in todo:
+                tags = _tags(root, path, files)
+                if tags is not None:
+                    batch.append((key(os.path.splitext(path)[1], blob), tags))
+                if len(batch) >= 200:
+                    store.put(batch)
+                    batch = []
+            store.put(batch)
+        finally:
+            store.close()
+
+    thread = threading.Thread(target=work, name="rudder-repo-map-tags", daemon=True)
+    thread.start()
+    return thread
+
+
 def _tags(root: Path, path: str, files: RepoFiles) -> list[Tag] | None:
     try:
         if path in files.modified or not files.blobs.get(path):
             return file_tags(root / path, path)  # cached in-process by mtime
-        return parse_source((root / path).read_bytes(), Path(path).suffix, path)
+        return parse_source((root / path).read_bytes(), os.path.splitext(path)[1], path)
     except (OSError, ValueError):
         return None  # unreadable or vanished: the map is a hint, not an inventory
 
@@ -89,26 +115,24 @@ def rank_files(
     if not files:
         return {}
     index = {f: i for i, f in enumerate(files)}
-    defined_in: dict[str, list[int]] = defaultdict(list)
+    ids: dict[str, int] = {}
+    def_name: list[int] = []  # (name id, defining file) pairs, one per distinct pair
+    def_file: list[int] = []
+    ref_name: list[int] = []  # one per call
+    ref_file: list[int] = []
     for path, file_names in names.items():
+        i = index[path]
         for name in set(file_names.defs):
-            defined_in[name].append(index[path])
-    focus = set(focus_names)
-    sources: list[int] = []
-    targets: list[int] = []
-    weights: list[float] = []
-    for path, file_names in names.items():
-        source = index[path]
-        for name, count in Counter(file_names.refs).items():
-            defining = defined_in.get(name, ())
-            if len(defining) > GENERIC:
-                continue
-            weight = count * (10.0 if name in focus else 1.0)
-            for target in defining:
-                if target != source:
-                    sources.append(source)
-                    targets.append(target)
-                    weights.append(weight)
+            def_name.append(ids.setdefault(name, len(ids)))
+            def_file.append(i)
+        for name in file_names.refs:
+            ref_name.append(ids.setdefault(name, len(ids)))
+            ref_file.append(i)
+    focus = {ids[n] for n in focus_names if n in ids}
+    sources, targets, weights = _edges(
+        np.asarray(def_name, np.int64), np.asarray(def_file, np.int64), np.asarray(ref_name, np.int64),
+        np.asarray(ref_file, np.int64), len(ids), focus,
+    )  # fmt: skip
     personal = np.ones(len(files))
     for path, score in (recency or {}).items():
         if path in index:
@@ -117,11 +141,35 @@ def rank_files(
     for path in focus_files:
         if path in index:
             personal[index[path]] += 20.0 * strongest
+    defined = np.asarray(def_name, np.int64)
     for name in focus:
-        for i in defined_in.get(name, ()):
-            personal[i] += 10.0 * strongest
-    edges = (np.asarray(sources, np.int64), np.asarray(targets, np.int64), np.asarray(weights, np.float64))
-    return dict(zip(files, _pagerank(edges, personal / personal.sum()).tolist(), strict=True))
+        personal[np.asarray(def_file, np.int64)[defined == name]] += 10.0 * strongest
+    ranks = _pagerank((sources, targets, weights), personal / personal.sum())
+    return dict(zip(files, ranks.tolist(), strict=True))
+
+
+def _edges(
+    def_name: np.ndarray, def_file: np.ndarray, ref_name: np.ndarray, ref_file: np.ndarray, n_names: int, focus: set
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(source, target, weight): a file calling a name -> each file defining it, weighted by the calls
+    (x10 for a name the task mentions); names defined in over GENERIC files make no edges."""
+    order = np.argsort(def_name, kind="stable")
+    def_name, def_file = def_name[order], def_file[order]
+    start = np.searchsorted(def_name, np.arange(n_names))
+    count = np.bincount(def_name, minlength=n_names)
+    pairs, calls = np.unique(ref_file * n_names + ref_name, return_counts=True)  # (file, name) -> calls
+    source, name = pairs // n_names, pairs % n_names
+    keep = (count[name] > 0) & (count[name] <= GENERIC)
+    source, name, calls = source[keep], name[keep], calls[keep].astype(np.float64)
+    if focus:
+        calls[np.isin(name, list(focus))] *= 10.0
+    fan = count[name]
+    sources = np.repeat(source, fan)
+    weights = np.repeat(calls, fan)
+    offsets = np.arange(fan.sum()) - np.repeat(np.cumsum(fan) - fan, fan)
+    targets = def_file[np.repeat(start[name], fan) + offsets]
+    own = sources != targets
+    return sources[own], targets[own], weights[own]
 
 
 def _pagerank(
@@ -171,7 +219,7 @@ def ranked_definitions(
 def _definitions(root: Path, path: str, files: RepoFiles, store: TagStore) -> list[Tag]:
     blob = files.blobs.get(path, "")
     if blob and path not in files.modified:
-        found = store.definitions(key(Path(path).suffix, blob), path)
+        found = store.definitions(key(os.path.splitext(path)[1], blob), path)
         if found:
             return found
     return [t for t in _tags(root, path, files) or [] if t.role == "def"]
@@ -209,13 +257,18 @@ def build_repo_map(
     count_tokens: TokenCounter | None = None,
     store: TagStore | None = None,
     parse_seconds: float = PARSE_SECONDS,
+    fill_in_background: bool = False,
 ) -> str:
+    """The map. `fill_in_background`: parse what this run had no time for on a daemon thread (the agent's
+    session runs for a while; the next map then ranks every file)."""
     counter = count_tokens or (lambda text: len(text) // 4)
     own_store = store is None
     store = store or TagStore()
     try:
         files = collect(root)
         names = gather_names(root, files, store, focus_files, parse_seconds)
+        if fill_in_background and len(names) < len(files.blobs):
+            fill_store(root, files, names, store.path)
         ranks = rank_files(names, focus_files, focus_names, files.recency)
         enough = 8 * budget_tokens + 1000  # characters: a token is rarely under a quarter of them
         definitions = ranked_definitions(root, files, names, ranks, store, focus_names, enough)

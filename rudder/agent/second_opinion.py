@@ -14,7 +14,9 @@ unsteered call then copied into the file; and, after a steered thought, the call
   asked again unsteered, before it can copy the loop into a file;
 - a call the mode's step left unusable (not valid JSON, cut at the token limit, a runaway string).
 
-Only modes that shape the step (a steered phase or an addendum) are second-guessed; neutral never is.
+Only modes that shape the step (a steered phase or an addendum) are second-guessed; neutral never is. The
+second query starts from an empty KV cache: the conversation in the cache was read under the mode's
+steering (steering applies to prompt tokens too), and an unsteered call on top of it still wrote junk.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ import zlib
 from dataclasses import dataclass
 
 from rudder.agent.discipline import runaway
-from rudder.agent.protocol import ToolCall
+from rudder.agent.protocol import ProtocolError, ToolCall, ToolCallProtocol
 from rudder.agent.records import StepRecord
+from rudder.agent.turn import Reply
 from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind, StepPolicy
 from rudder.tools.base import ToolError, Workspace
@@ -53,6 +56,21 @@ def rewrites_fresh_change(call: ToolCall, turn_steps: list[StepRecord], ws: Work
     except ToolError:
         return None
     return last.index if same else None
+
+
+def reason(reply: Reply, protocol: ToolCallProtocol, turn_steps: list[StepRecord], ws: Workspace) -> str | None:
+    """Why a mode's step should be asked again (its thought looped, its call ran away or is not valid, or it
+    rewrites the turn's fresh change), else None."""
+    if reply.thought_loop is not None:
+        return f"the steered thought looped on {reply.thought_loop.strip()[:40]!r}"
+    if reply.runaway is not None:
+        return f"its call ran away on {reply.runaway.strip()[:40]!r}"
+    try:
+        call = protocol.parse(reply.text)
+    except ProtocolError as exc:
+        return f"its call was not valid ({exc})"
+    changed_at = rewrites_fresh_change(call, turn_steps, ws)
+    return None if changed_at is None else f"it re-edited what step {changed_at} had just changed"
 
 
 def degenerate_thought(thought: str) -> str | None:

@@ -145,11 +145,7 @@ def replay(path: Annotated[Path, typer.Argument(help="a trajectory JSONL file", 
 
 def _print_unfinished(started: dict[int, dict[str, Any]]) -> None:
     for index, record in sorted(started.items()):
-        undo = (
-            f"; `rudder undo {record['checkpoint']}` restores the files as they were before it"
-            if record.get("checkpoint")
-            else ""
-        )
+        undo = "; `rudder undo` restores the files as they were before it (see `rudder undo --list`)"
         out.print(
             Text.assemble(
                 (f"step {index}: {record['tool']}", "bold"),

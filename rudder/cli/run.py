@@ -19,7 +19,7 @@ from rich.text import Text
 from rudder.agent.approval import ApprovalRequest, Decision
 from rudder.agent.events import Event, Listener, ModeSwitched, StepFinished, StepStarted, Token
 from rudder.agent.factory import open_session, save_recording
-from rudder.agent.session import trajectory_path
+from rudder.agent.records import trajectory_path
 from rudder.cli import display
 from rudder.cli.options import (
     CtxOpt,

@@ -372,7 +372,7 @@ class Engine:
         extra = [s for s in self.profile.stop if s not in sampling.stop]
         if extra:  # the profile's end-of-turn text (a GGUF whose vocabulary lacks the special tokens)
             sampling = sampling.model_copy(update={"stop": [*sampling.stop, *extra]})
-        tokens = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
+        tokens = prefill.replay_tokens(self, prompt) if isinstance(prompt, str) else list(prompt)
         tokens = self.fit_prompt(tokens, min(sampling.max_tokens, self.info.n_ctx // 4), overflow)
         stable = common_length(self.tokenize(stable_prefix), tokens) if stable_prefix else 0
         return Generation(self, tokens, sampling, grammar, watchers, token_filter, stable)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rudder.engine import llama_internals
+from rudder.engine.batch import common_length
 from rudder.engine.prompt_cache import PromptCache
 from rudder.util.dirs import user_cache_dir
 
@@ -139,9 +140,11 @@ def prefill(engine: Engine, tokens: list[int], *, reuse_cache: bool, stable: int
         if reuse_cache and shift_min and engine.config.kv_reuse == "keep" and cached < llama.n_tokens:
             cached = _reuse_chunks(engine, tokens, cached, shift_min)
         if cached < llama.n_tokens and not llama_internals.drop_kv_tail(llama, cached):
-            # Some caches cannot drop a tail (deepseek4's compressed KV): start over from an empty one.
+            # Some caches cannot drop a tail (deepseek4's compressed KV): start over, from disk if it has the prefix
             engine.reset()
             cached = 0
+            if cache is not None and stable > 0:
+                cached = engine.restored = _restore(engine, cache, tokens[:stable], key, longer_than=0)
         llama.n_tokens = cached  # eval() drops everything in the KV cache from here on
         ledger.truncate(cached)
         if cache is not None and stable > cached:
@@ -212,3 +215,49 @@ def _restore(engine: Engine, cache: PromptCache, prefix: list[int], key: str, lo
         engine.llama.n_tokens = common
         engine.ledger.truncate(common)
     return common
+
+
+def replay_tokens(engine: Engine, text: str) -> list[int]:
+    """The tokens of a prompt `text`, reusing the cached tokens wherever the text still agrees with them.
+
+    An agent renders its whole conversation as text every step. Tokenizing it afresh can split the model's
+    own earlier output differently from how it was sampled (e.g. `</think>` + `<` merge at the seam), and
+    everything after the first differing token is evaluated again; a cache that cannot drop a tail
+    (deepseek4) even evaluates everything. ds4 keeps the exact sampled tokens instead; so does this: the
+    cached tokens whose text is the start of `text` are kept as they are, and only the rest is tokenized.
+    """
+    fresh = engine.tokenize(text)
+    held = engine.llama.input_ids[: engine.llama.n_tokens].tolist()
+    common = common_length(held, fresh)
+    if common >= len(held) or common == 0:
+        return fresh  # the cache is already a prefix (or shares nothing): nothing to keep
+    data = text.encode("utf-8")
+    offset = _byte_offset(engine, fresh[:common], data)
+    if offset is None:
+        return fresh
+    kept = common
+    for token in held[common:]:
+        piece = engine._piece_bytes(token, special=True)
+        if not piece or data[offset : offset + len(piece)] != piece:
+            break
+        offset += len(piece)
+        kept += 1
+    if kept == common:
+        return fresh
+    try:
+        rest = data[offset:].decode("utf-8")
+    except UnicodeDecodeError:  # the kept tokens end inside a character: the seam is not a clean cut
+        return fresh
+    return held[:kept] + (engine.tokenize(rest, add_bos=False) if rest else [])
+
+
+def _byte_offset(engine: Engine, tokens: list[int], data: bytes) -> int | None:
+    """Where in `data` the text of `tokens` ends (an added BOS has no text), None if they do not spell it."""
+    offset = 0
+    for i, token in enumerate(tokens):
+        piece = engine._piece_bytes(token, special=True)
+        if data[offset : offset + len(piece)] == piece:
+            offset += len(piece)
+        elif i != 0:  # only a leading BOS may be missing from the text
+            return None
+    return offset

@@ -6,6 +6,7 @@ Tags are cached per file by (mtime, size), so a repo map over hundreds of files 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -108,11 +109,22 @@ def supported_languages() -> list[str]:
     return sorted({name for name, _, _ in LANGUAGES.values()})
 
 
+_PER_THREAD = threading.local()  # a tree-sitter parser is not shared between threads (the map fills its store in one)
+
+
 @cache
-def _parser_and_query(suffix: str) -> tuple[ts.Parser, ts.Query]:
+def _language_and_query(suffix: str) -> tuple[ts.Language, ts.Query]:
     _, load, query = LANGUAGES[suffix]
     language = ts.Language(load())
-    return ts.Parser(language), ts.Query(language, query)
+    return language, ts.Query(language, query)
+
+
+def _parser_and_query(suffix: str) -> tuple[ts.Parser, ts.Query]:
+    language, query = _language_and_query(suffix)
+    parsers = _PER_THREAD.__dict__.setdefault("parsers", {})
+    if suffix not in parsers:
+        parsers[suffix] = ts.Parser(language)
+    return parsers[suffix], query
 
 
 PARSE_COUNT = [0]  # how many files were actually parsed (tests check the cache)

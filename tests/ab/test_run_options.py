@@ -159,3 +159,14 @@ def test_samples_of_a_stopped_run_count_as_pending_not_as_infrastructure_failure
     assert results.pending == 1 and not results.infra() and len(results.rows) == 3 * 2 * 3 - 1
     write_report(str(out), tmp_path / "report", n_boot=200)
     assert "**Incomplete**: 1 sample(s) are not judged yet" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_options_left_at_their_defaults_do_not_change_the_task_identity(recorded):
+    """Inspect pairs a log with its task by the solver's arguments too: an option added later (e.g. activation
+    recording) must not be passed when unused, or every older log dir stops resuming."""
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    _, opts = recorded
+    for info in list_eval_logs(opts.out):
+        step = read_eval_log(info, header_only=True).plan.steps[0]
+        assert set(step.params_passed) == {"suite", "arm", "seed", "temperature"}

@@ -72,6 +72,7 @@ def test_a_steered_re_edit_of_fresh_work_is_decided_by_the_model_with_the_mode_s
     assert FAST_DRAFT_ADDENDUM in engine.prompts[1] and FAST_DRAFT_ADDENDUM not in engine.prompts[2]
     assert checked.steering["thought"] and checked.steering["thought (switched)"] == []
     assert steerer.applied[-2:] == ["unsteered", "clear"]
+    assert getattr(engine, "resets", 0) == 2  # run() resets once; the second query reads the prompt afresh
     assert s.policy.name == "fast-draft"  # the mode is back for the next step
     steps = [r for r in read_trajectory(repo / ".git" / "run.jsonl") if r["type"] == "step"]
     assert steps[1]["second_opinion"] and steps[0]["second_opinion"] is None

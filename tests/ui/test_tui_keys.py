@@ -10,7 +10,7 @@ import pytest
 
 from rudder.ui.widgets.mode_bar import ModeBar
 from rudder.ui.widgets.steering_panel import SteeringPanel, position_text
-from tests.ui.conftest import make_app, ready
+from tests.ui.conftest import make_app, ready, until
 
 pytestmark = pytest.mark.slow
 
@@ -30,6 +30,21 @@ async def test_a_printable_key_outside_the_prompt_goes_into_it_and_mode_letters_
         screen.transcript.focus()
         await pilot.press("f")  # a mode letter outside the prompt is still the mode's hotkey
         assert screen.query_one(ModeBar).pending == "fast-draft" and screen.prompt.text == "xix the bug"
+
+
+async def test_when_a_turn_ends_the_prompt_has_the_focus_and_typing_goes_on_there(engine, repo: Path) -> None:
+    app = make_app(engine, repo)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await ready(pilot)
+        screen.prompt.text = "explain hello.py"
+        await pilot.press("enter")
+        assert screen.busy and screen.focused is not screen.prompt  # while it works, keys are hotkeys
+        await pilot.press("escape")  # the turn ends at the next token
+        await until(pilot, lambda: not screen.busy, timeout=120)
+        await pilot.pause()
+        assert screen.focused is screen.prompt
+        await pilot.press(*"fix it")
+        assert screen.prompt.text == "fix it" and screen.query_one(ModeBar).pending == ""
 
 
 async def test_the_slider_shows_its_value_and_position_in_text(engine, repo: Path) -> None:
