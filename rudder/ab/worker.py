@@ -33,9 +33,9 @@ class Host:
             request = SampleRequest.model_validate_json(line)
             if self.engine is None:
                 from rudder.engine.config import EngineConfig
-                from rudder.engine.engine import Engine
+                from rudder.engine.factory import load_engine
 
-                self.engine = Engine(
+                self.engine = load_engine(
                     EngineConfig(model_path=Path(self.model) if self.model else None, n_threads=self.threads)
                 )
             result = run_sample(self.engine, request, worker=self.name)

@@ -130,10 +130,9 @@ class RudderAgent(acp.Agent):
     def _load_engine(self, config: RudderConfig) -> Any:
         with self._engine_lock:
             if self.engine is None:
-                from rudder.engine.engine import Engine
+                from rudder.engine.factory import load_engine
 
-                log.info("loading the model ...")
-                self.engine = Engine(config.model)
+                self.engine = load_engine(config.model, log.info)
             return self.engine
 
     async def _open(self, cwd: str, trajectory: Path | None = None) -> AcpSession:

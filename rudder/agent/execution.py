@@ -23,10 +23,10 @@ from rudder.agent.diffs import preview, read_text, target_path, unified
 from rudder.agent.discipline import LoopWatch
 from rudder.agent.events import ApprovalRequested, Listener, ToolCallFinished, ToolCallStarted
 from rudder.agent.filelist import FileList
+from rudder.agent.interfaces import StepPolicy
 from rudder.agent.policy import decide
 from rudder.agent.protocol import ToolCall
 from rudder.agent.records import StepRecord, Trajectory
-from rudder.interfaces import StepPolicy
 from rudder.tools.base import Access, Tool, ToolError, Workspace
 from rudder.tools.gitops import Checkpoint, CheckpointError, Checkpoints
 

@@ -12,10 +12,10 @@ from rudder.agent.config import AgentConfig
 from rudder.agent.constraints import CallConstraints
 from rudder.agent.context import Conversation
 from rudder.agent.filelist import FileList
+from rudder.agent.interfaces import Engine, StepPolicy
 from rudder.agent.protocol import JsonProtocol, ToolCallProtocol
 from rudder.agent.records import StepRecord
 from rudder.agent.turn import TurnState
-from rudder.interfaces import Engine, StepPolicy
 from rudder.tools.base import ToolError, Workspace
 from rudder.tools.shell import detect_test_runner
 from rudder.tools.toolbox import TOOLS_BY_NAME

@@ -16,8 +16,8 @@ from pydantic import BaseModel
 
 from rudder import __version__
 from rudder.agent.config import AgentConfig
+from rudder.agent.interfaces import Engine, StepPolicy
 from rudder.engine.generation import Sampling
-from rudder.interfaces import Engine, StepPolicy
 
 FULL_HASH_LIMIT = 2 << 30  # bigger files (DeepSeek-V4 is ~150 GB) hash their size + first and last 16 MiB
 _SAMPLE = 16 << 20

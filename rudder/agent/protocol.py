@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from llama_cpp.llama_grammar import json_schema_to_gbnf
 from pydantic import Field, ValidationError
 
+from rudder.engine.grammar import json_schema_grammar
 from rudder.interfaces import Phase
 from rudder.tools.base import Tool, ToolArgs
 from rudder.util.validation import describe_validation_error
@@ -118,7 +118,7 @@ class JsonProtocol:
 
     def grammar(self) -> str:
         if self._grammar is None:
-            self._grammar = json_schema_to_gbnf(json.dumps(self.schema()))
+            self._grammar = json_schema_grammar(json.dumps(self.schema()))
         return self._grammar
 
     def describe_tools(self) -> str:

@@ -15,11 +15,12 @@ from rudder.agent.callstream import CallStream
 from rudder.agent.constraints import CallConstraints
 from rudder.agent.context import Conversation
 from rudder.agent.events import Listener, SteeringChanged, Token
+from rudder.agent.interfaces import Engine, Steerer, StepPolicy
 from rudder.agent.protocol import ToolCallProtocol
 from rudder.agent.records import StepRecord
 from rudder.agent.turn import Reply, Stop
 from rudder.engine.generation import GenerationStats, Sampling
-from rudder.interfaces import Engine, Phase, Steerer, StepPolicy
+from rudder.interfaces import Phase
 from rudder.vectors.gate import GateReading
 from rudder.vectors.guard import CollapseGuard, GuardEvent
 from rudder.vectors.recording import ActivationRecorder

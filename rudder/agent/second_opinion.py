@@ -25,11 +25,12 @@ import zlib
 from dataclasses import dataclass
 
 from rudder.agent.discipline import runaway
+from rudder.agent.interfaces import StepPolicy
 from rudder.agent.protocol import ProtocolError, ToolCall, ToolCallProtocol
 from rudder.agent.records import StepRecord
 from rudder.agent.turn import Reply
 from rudder.engine.generation import Sampling
-from rudder.interfaces import Phase, StepKind, StepPolicy
+from rudder.interfaces import Phase, StepKind
 from rudder.tools.base import ToolError, Workspace
 from rudder.vectors.plan import UNSTEERED, SteeringPlan
 

@@ -37,7 +37,8 @@ def chat(
 
     With stdin not a terminal, each input line is one user turn (handy in scripts).
     """
-    from rudder.engine.engine import Engine, EngineError
+    from rudder.engine.factory import load_engine
+    from rudder.engine.info import EngineError
     from rudder.engine.model_file import ModelLoadError
 
     config = build_config(
@@ -51,7 +52,7 @@ def chat(
         seed=seed,
     )
     try:
-        engine = Engine(config.model)
+        engine = load_engine(config.model)
     except ModelLoadError as exc:
         raise fail(str(exc)) from None
     interactive = sys.stdin.isatty()

@@ -34,7 +34,7 @@ from rudder.cli.options import (
     warn_mode_problems,
 )
 from rudder.cli.progress import StepSpinner
-from rudder.engine.engine import Engine
+from rudder.engine.factory import load_engine
 from rudder.engine.model_file import ModelLoadError
 from rudder.modes.registry import ModeError, get_mode, scan_modes
 from rudder.tools.base import ToolError
@@ -220,7 +220,7 @@ def run(
     if trajectory is not None:
         trajectory = _trajectory_file(root, trajectory)
     try:
-        engine = Engine(config.model)
+        engine = load_engine(config.model)
         layers = parse_layers_arg(record_activations, engine.info.n_layer) if record_activations else None
         session = open_session(
             engine,

@@ -89,12 +89,12 @@ def _engine(
     weights: CaptureWeights | None = None,
     verbose: bool = False,
 ) -> Engine:
-    from rudder.engine.engine import Engine
+    from rudder.engine.factory import load_engine
     from rudder.engine.model_file import ModelLoadError
 
     config = build_config(Path.cwd(), model=model, n_ctx=n_ctx, threads=threads, weights=weights, verbose=verbose)
     try:
-        return Engine(config.model)
+        return load_engine(config.model)
     except ModelLoadError as exc:
         raise fail(str(exc)) from None
 

@@ -25,9 +25,8 @@ from enum import IntEnum
 
 import llama_cpp
 import numpy as np
-from llama_cpp import _ctypes_extensions as ctypes_ext
 
-from rudder.engine import _hook
+from rudder.engine import _hook, llama_internals
 
 NAME_MAX = 64
 
@@ -146,7 +145,7 @@ def _load_library() -> ctypes.CDLL:
 
 def _load_ggml_base() -> ctypes.CDLL:
     lib_dir = pathlib.Path(llama_cpp.__file__).parent / "lib"
-    return ctypes_ext.load_shared_library("ggml-base", lib_dir)
+    return llama_internals.load_shared_library("ggml-base", lib_dir)
 
 
 class _InitParams(ctypes.Structure):

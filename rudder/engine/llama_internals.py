@@ -2,10 +2,12 @@
 
 Rudder needs a few things the public `Llama` API does not offer: its own context (so the graph hook is
 installed when the context is created), raw batches for capture runs, the model's vocab pointer for
-token pieces, and the low-level sampler chain. They live on private attributes (`_ctx`, `_stack`,
-`_model`, `_batch`) and in `llama_cpp._internals`. Nothing else in Rudder touches them; when a new
-llama-cpp-python renames one, `check()` (run by tests/engine/test_llama_internals.py and at engine load)
-says exactly which, instead of an AttributeError deep inside a generation.
+token pieces, the low-level sampler chain and token arrays, a grammar's GBNF source (for llama.cpp's own
+grammar sampler) and llama-cpp-python's shared-library loader (for ggml-base, which the graph hook calls).
+They live on private attributes (`_ctx`, `_stack`, `_model`, `_batch`, `LlamaGrammar._grammar`/`_root`),
+in `llama_cpp._internals` and in `llama_cpp._ctypes_extensions`. Nothing else in Rudder touches them; when
+a new llama-cpp-python renames one, `check()` (run by tests/engine/test_llama_internals.py and at engine
+load) says exactly which, instead of an AttributeError deep inside a generation.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from typing import Any
 
 import llama_cpp
 import numpy as np
-from llama_cpp import _internals
+from llama_cpp import _ctypes_extensions, _internals, llama_grammar
 
 TESTED_VERSIONS = ("0.3.",)  # the minor series these internals were read from
 _LLAMA_ATTRIBUTES = ("_ctx", "_stack", "_model", "_batch", "input_ids", "n_tokens", "context_params")
 _INTERNAL_CLASSES = {
     "LlamaContext": ("ctx", "close", "kv_cache_clear", "kv_cache_seq_rm", "get_logits_ith"),
-    "LlamaModel": ("model", "vocab", "n_ctx_train"),
+    "LlamaModel": ("model", "vocab", "n_ctx_train", "n_vocab"),
     "LlamaBatch": ("set_batch", "batch", "reset"),
     "LlamaSampler": (
         "add_greedy",
@@ -35,8 +37,16 @@ _INTERNAL_CLASSES = {
         "add_penalties",
         "sample",
         "sampler",
+        "close",
     ),
+    "LlamaTokenDataArray": ("candidates", "candidates_data", "copy_logits"),
 }
+# private members outside _internals: (module, class or None for a module function, member)
+_OTHER_PRIVATES = (
+    (llama_grammar, "LlamaGrammar", "_grammar"),
+    (llama_grammar, "LlamaGrammar", "_root"),
+    (_ctypes_extensions, None, "load_shared_library"),
+)
 
 
 class InternalsChanged(RuntimeError):
@@ -52,6 +62,11 @@ def check(llama: Any | None = None) -> None:
             missing.append(f"llama_cpp._internals.{cls_name}")
             continue
         missing += [f"{cls_name}.{m}" for m in members if not _has_member(cls, m)]
+    for module, cls_name, member in _OTHER_PRIVATES:
+        owner = getattr(module, cls_name, None) if cls_name else module
+        where = f"{module.__name__}.{cls_name}" if cls_name else module.__name__
+        if owner is None or not _has_member(owner, member):  # type: ignore[arg-type]
+            missing.append(f"{where}.{member}")
     if llama is not None:
         missing += [f"Llama.{a}" for a in _LLAMA_ATTRIBUTES if not hasattr(llama, a)]
     if missing:
@@ -132,18 +147,6 @@ def decode(llama: llama_cpp.Llama, tokens: list[int], *, n_past: int, logits_all
     return int(llama_cpp.llama_decode(llama._ctx.ctx, llama._batch.batch))
 
 
-def new_sampler() -> _internals.LlamaSampler:
-    return _internals.LlamaSampler()
-
-
-def add_grammar(sampler: _internals.LlamaSampler, llama: llama_cpp.Llama, grammar: Any) -> None:
-    sampler.add_grammar(llama._model, grammar)
-
-
-def sample(sampler: _internals.LlamaSampler, llama: llama_cpp.Llama) -> int:
-    return int(sampler.sample(llama._ctx, -1))
-
-
 def model_handle(llama: llama_cpp.Llama) -> _internals.LlamaModel:
     return llama._model
 
@@ -162,6 +165,16 @@ LlamaSampler = _internals.LlamaSampler
 LlamaModel = _internals.LlamaModel
 LlamaContext = _internals.LlamaContext
 LlamaTokenDataArray = _internals.LlamaTokenDataArray
+
+
+def grammar_source(grammar: llama_grammar.LlamaGrammar) -> tuple[str, str]:
+    """A parsed grammar's GBNF text and root rule, for llama_sampler_init_grammar."""
+    return grammar._grammar, grammar._root
+
+
+def load_shared_library(name: str, directory: Any) -> ctypes.CDLL:
+    """One of the shared libraries llama-cpp-python ships (e.g. "ggml-base"), loaded the way it loads its own."""
+    return _ctypes_extensions.load_shared_library(name, directory)
 
 
 def save_sequence(llama: llama_cpp.Llama) -> bytes:

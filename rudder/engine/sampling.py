@@ -95,9 +95,8 @@ class GrammarFirstSampler:
         token_of: Callable[[str], int | None] = lambda piece: None,
     ) -> None:
         self.chain = build_chain(sampling, n_vocab)
-        self.grammar = llama_cpp.llama_sampler_init_grammar(
-            vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8")
-        )
+        text, root = _internals.grammar_source(grammar)
+        self.grammar = llama_cpp.llama_sampler_init_grammar(vocab, text.encode("utf-8"), root.encode("utf-8"))
         if not self.grammar:
             raise ValueError("llama.cpp could not build the grammar sampler")
         self.n_vocab = n_vocab

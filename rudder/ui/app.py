@@ -12,7 +12,7 @@ from textual import events
 from textual.app import App
 
 from rudder.config import RudderConfig
-from rudder.engine.engine import Engine
+from rudder.engine.factory import Engine, load_engine
 from rudder.ui.bridge import Bridge
 from rudder.ui.commands import RudderCommands
 from rudder.ui.screens.main import MainScreen
@@ -48,9 +48,7 @@ class RudderApp(App[None]):
     def load_engine(self, progress: Callable[[str], object]) -> Engine:
         """Runs on a worker thread: the engine, loaded once."""
         if self.engine is None:
-            model = self.config.model.model_path or "the embedded SmolLM2-135M-Instruct"
-            progress(f"loading {Path(str(model)).name}…")
-            self.engine = Engine(self.config.model)
+            self.engine = load_engine(self.config.model, progress)
         return self.engine
 
     def on_unmount(self) -> None:

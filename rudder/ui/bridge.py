@@ -21,7 +21,7 @@ from rudder.agent.factory import open_session
 from rudder.agent.records import RunSummary, read_trajectory
 from rudder.agent.session import Session
 from rudder.config import RudderConfig
-from rudder.engine.engine import Engine
+from rudder.engine.factory import Engine
 from rudder.interfaces import Phase, StepKind
 from rudder.modes.active import ActiveMode
 from rudder.modes.mode import Mode, VectorSpec

@@ -27,7 +27,7 @@ from rudder.vectors.vector import SteeringOp
 
 if TYPE_CHECKING:  # llama.cpp stays unloaded: the agent imports this with a scripted model too
     from rudder.engine.streaming import Generation
-    from rudder.interfaces import Steerer
+    from rudder.vectors.steerer import Steerer
 
 
 @dataclass(frozen=True)
