@@ -19,6 +19,7 @@ from pathlib import Path
 import llama_cpp
 import numpy as np
 
+from rudder.engine import dense
 from rudder.engine.engine import Engine, EngineConfig
 from rudder.engine.generation import Sampling
 from rudder.vectors.capture import capture
@@ -84,7 +85,7 @@ def main() -> None:
         "system_info": llama_cpp.llama_print_system_info().decode().strip(),
         "chat": chat_answers(engine),
         "batched": batched_vs_one(engine, prompts),
-        "dense_auto": dense_vs_native(engine, data, "auto"),
+        "dense_auto_reads": "bf16" if dense.native_bf16() else "f16",
         "dense_bf16": dense_vs_native(engine, data, "bf16"),
         "dense_f16": dense_vs_native(engine, data, "f16"),
     }
