@@ -46,8 +46,7 @@ CHATML_TEMPLATE = (
 
 @dataclass(frozen=True)
 class SiteAdapter:
-    residual: str  # node prefix of the residual stream after each layer
-    native_site: str  # where llama_set_adapter_cvec adds (row i of its buffer = layer i+1)
+    native_site: str  # where llama_set_adapter_cvec adds (row i of its buffer = layer i+1): the residual stream
     default_site: str  # where vectors are extracted and applied unless told otherwise
     streams: dict[str, int] = field(default_factory=dict)  # rows per token of multi-stream sites
 
@@ -72,13 +71,12 @@ class ModelProfile:
     chat_template: str  # used when the GGUF has no tokenizer.chat_template
     tool_protocol: str  # "json" or "dsml": the agent maps the name to its protocol class
     stop: tuple[str, ...] = ()  # text that ends a generation besides the vocabulary's end tokens
-    thinking: bool = False  # whether the chat format opens a <think> block (Rudder runs with it off)
 
 
 LLAMA = ModelProfile(
     name="llama",
     architectures=("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3", "granite"),
-    sites=SiteAdapter(residual="l_out", native_site="l_out", default_site="l_out"),
+    sites=SiteAdapter(native_site="l_out", default_site="l_out"),
     chat_template=CHATML_TEMPLATE,
     tool_protocol="json",
 )
@@ -86,7 +84,7 @@ LLAMA = ModelProfile(
 DEEPSEEK4 = ModelProfile(
     name="deepseek4",
     architectures=("deepseek4",),
-    sites=SiteAdapter(residual="l_last", native_site="l_last", default_site="ffn_out", streams={"l_last": 4}),
+    sites=SiteAdapter(native_site="l_last", default_site="ffn_out", streams={"l_last": 4}),
     chat_template=DEEPSEEK4_TEMPLATE,
     tool_protocol="dsml",
     stop=("<｜end▁of▁sentence｜>", "<｜User｜>"),
