@@ -171,8 +171,10 @@ def gate_cmd(
         bool, typer.Option("--allow-unsplit", help="accept runs of a suite without splits")
     ] = False,
 ) -> None:
-    """Calibrate a conditional-steering gate on dev runs: the threshold on the cosine with the direction
-    that best separates the label's steps from calibrated ones; written into the vector's card."""
+    """Calibrate a conditional-steering gate's threshold on recorded dev runs; written into the card.
+
+    The threshold is on the cosine with the direction that best separates the label's steps from
+    calibrated ones."""
     from rudder.vectors.card import GateCalibration, load_card, save_card
     from rudder.vectors.formats import load_vector
     from rudder.vectors.fromruns import collect, contrast, projections
