@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from rudder.interfaces import Phase, StepKind
 
+__all__ = ["Engine", "Generation", "Phase", "Steerer", "StepKind", "StepPolicy"]
+
 if TYPE_CHECKING:
     from rudder.engine.generation import GenerationStats, Sampling, TokenEvent
     from rudder.engine.info import ModelInfo

@@ -28,7 +28,7 @@ from rudder.agent.events import Event, Listener, ModeSwitched, RunFinished, RunS
 from rudder.agent.execution import ToolExecution, checkpoints_or_none
 from rudder.agent.filelist import FileList
 from rudder.agent.guidance import Guidance
-from rudder.agent.interfaces import Engine, Steerer, StepPolicy
+from rudder.agent.interfaces import Engine, Steerer, StepKind, StepPolicy
 from rudder.agent.manifest import build_manifest
 from rudder.agent.protocol import JsonProtocol, ProtocolError, ToolCall, ToolCallProtocol
 from rudder.agent.querying import ModelQuery
@@ -37,7 +37,6 @@ from rudder.agent.steps import next_step_kind
 from rudder.agent.turn import Reply, Stop, TurnState
 from rudder.engine.engine import ContextOverflowError
 from rudder.engine.generation import Sampling
-from rudder.interfaces import StepKind
 from rudder.tools.base import Access, Tool, Workspace
 from rudder.tools.toolbox import all_tools
 from rudder.vectors.recording import ActivationRecorder
