@@ -148,10 +148,12 @@ def test_ray_backend_gives_the_same_results_as_local(resumed_run, tmp_path):
     finally:
         ray.shutdown()
     assert counts["finished"] == 2 and counts["infra"] == 0
+    # "tokens" counts the prompt tokens a sample evaluated, which the persistent prompt cache makes depend on
+    # what ran before (the local run filled the cache the ray workers then read): compare what the agent did
     local = {
-        r.key: (r.outcome, r.metrics["steps"], r.metrics["tokens"])
+        r.key: (r.outcome, r.metrics["steps"])
         for r in load_results(str(resumed_run)).rows
         if r.epoch == 1 and r.arm == "neutral" and r.task in ("done", "notes")
     }
-    remote = {r.key: (r.outcome, r.metrics["steps"], r.metrics["tokens"]) for r in load_results(opts.out).rows}
+    remote = {r.key: (r.outcome, r.metrics["steps"]) for r in load_results(opts.out).rows}
     assert remote == local
