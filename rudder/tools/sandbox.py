@@ -121,38 +121,36 @@ def _remove_placeholders(root: Path, missing: list[str]) -> None:
             continue
 
 
-def runs_from_inside(root: Path) -> list[Path]:
-    """Directories inside `root` whose code runs outside the sandbox later: Rudder's own package and Python
-    environment, and PATH entries (an activated .venv/bin: Rudder starts bwrap and setpriv, the user's shell
-    anything, by name from there)."""
-    candidates = [RUDDER_PACKAGE, Path(sys.prefix)]
-    candidates += [Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p]
+def _existing_dirs_within(top: Path, candidates: list[Path], *, including_top: bool) -> list[Path]:
+    """The candidates that resolve to a directory inside `top` (or `top` itself when including_top), once each."""
     found: list[Path] = []
     for path in candidates:
         try:
             resolved = path.resolve()
         except OSError:
             continue
-        if (resolved == root or root in resolved.parents) and resolved.is_dir() and resolved not in found:
+        inside = top in resolved.parents or (including_top and resolved == top)
+        if inside and resolved.is_dir() and resolved not in found:
             found.append(resolved)
     return found
+
+
+def _path_entries() -> list[Path]:
+    return [Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p]
+
+
+def runs_from_inside(root: Path) -> list[Path]:
+    """Directories inside `root` whose code runs outside the sandbox later: Rudder's own package and Python
+    environment, and PATH entries (an activated .venv/bin: Rudder starts bwrap and setpriv, the user's shell
+    anything, by name from there)."""
+    return _existing_dirs_within(root, [RUDDER_PACKAGE, Path(sys.prefix), *_path_entries()], including_top=True)
 
 
 def tool_dirs_under_tmp() -> list[Path]:
     """Directories the sandboxed command needs that live under /tmp, which the sandbox replaces with an empty
     tmpfs: the Python environment Rudder runs in (tests and tools use it) and the PATH entries there."""
-    tmp = Path("/tmp").resolve()
-    candidates = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).parent]
-    candidates += [Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p]
-    found: list[Path] = []
-    for path in candidates:
-        try:
-            resolved = path.resolve()
-        except OSError:
-            continue
-        if resolved.is_dir() and tmp in resolved.parents and resolved not in found:
-            found.append(resolved)
-    return found
+    candidates = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).parent, *_path_entries()]
+    return _existing_dirs_within(Path("/tmp").resolve(), candidates, including_top=False)
 
 
 @lru_cache(maxsize=4)
