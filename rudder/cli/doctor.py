@@ -227,8 +227,8 @@ def config_rows(repo: Path, config: RudderConfig | None, overrides: dict[str, An
 
 
 def library_rows(engine: Engine | None, repo: Path) -> Rows:
-    from rudder.vectors.card import load_card
-    from rudder.vectors.library import library_dirs, list_library
+    from rudder.vectors.files.card import load_card
+    from rudder.vectors.files.library import library_dirs, list_library
     from rudder.vectors.meta import VectorError
 
     if engine is None:

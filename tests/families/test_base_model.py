@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from rudder.cli import app
 from rudder.engine.chat_formats import KNOWN
-from rudder.vectors.calibrate import ask
-from rudder.vectors.dataset import load_dataset
-from rudder.vectors.extract import extract, render_prompts
-from rudder.vectors.formats import save_vector
+from rudder.vectors.extraction.dataset import load_dataset
+from rudder.vectors.extraction.extract import extract, render_prompts
+from rudder.vectors.files.formats import save_vector
+from rudder.vectors.trust.calibrate import ask
 
 pytestmark = pytest.mark.slow
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rudder.vectors.calibrate import calibrate
-from rudder.vectors.card import Recipe
-from rudder.vectors.dataset import load_dataset
-from rudder.vectors.extract import extract
-from rudder.vectors.health import check_vector
-from rudder.vectors.plan import ScaleMode, VectorUse, build_plan
-from rudder.vectors.steerer import Steerer
+from rudder.vectors.extraction.dataset import load_dataset
+from rudder.vectors.extraction.extract import extract
+from rudder.vectors.files.card import Recipe
+from rudder.vectors.steering.plan import ScaleMode, VectorUse, build_plan
+from rudder.vectors.steering.steerer import Steerer
+from rudder.vectors.trust.calibrate import calibrate
+from rudder.vectors.trust.health import check_vector
 from rudder.vectors.vector import SteeringVector, VectorMeta
 
 pytestmark = pytest.mark.slow

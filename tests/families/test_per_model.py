@@ -9,9 +9,9 @@ import pytest
 
 from rudder.agent.factory import activate_mode
 from rudder.interfaces import Phase, StepKind
-from rudder.vectors.dataset import load_dataset
-from rudder.vectors.extract import extract
-from rudder.vectors.formats import save_vector
+from rudder.vectors.extraction.dataset import load_dataset
+from rudder.vectors.extraction.extract import extract
+from rudder.vectors.files.formats import save_vector
 
 pytestmark = pytest.mark.slow
 
