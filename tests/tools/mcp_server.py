@@ -4,8 +4,9 @@
     python tests/tools/mcp_server.py http PORT      # streamable HTTP on 127.0.0.1:PORT/mcp
 
 Every call that reaches a tool is appended to the file named by $MCP_CALLS (when set), so a test can
-tell whether a call got through. `hang_on_start` in $MCP_MODE makes it sleep before serving (a server
-that never answers); `crash_on_start` makes it exit at once with a message on stderr.
+tell whether a call got through; $MCP_PID names a file it writes its pid to. $MCP_MODE=hang_on_start
+makes it sleep before serving (a server that never answers); crash_on_start makes it exit at once with a
+message on stderr.
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ def distance(start: Point, end: Point) -> str:
 
 
 if __name__ == "__main__":
+    if os.environ.get("MCP_PID"):
+        with open(os.environ["MCP_PID"], "w", encoding="utf-8") as handle:
+            handle.write(str(os.getpid()))
     mode = os.environ.get("MCP_MODE", "")
     if mode == "crash_on_start":
         print("cannot start: the test asked me to crash", file=sys.stderr, flush=True)
