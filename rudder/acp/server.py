@@ -88,6 +88,8 @@ class AcpSession:
         """The Session's listener (its worker thread): hand the event to the loop, in order."""
         if self.queue is not None and self.loop is not None:
             self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
+        elif isinstance(event, Notice):  # outside a prompt (MCP servers started by session/load): the log
+            log.warning("session %s: %s", self.id, event.text)
 
 
 class RudderAgent(acp.Agent):
@@ -200,8 +202,8 @@ class RudderAgent(acp.Agent):
         self.sessions[session_id] = state
         if replaced is not None:  # loaded again: the earlier copy's MCP servers stop
             await asyncio.to_thread(replaced.session.close)
-        try:
-            state.session.restore(records)
+        try:  # in a thread: a restored session starts its MCP servers (its tools are in the conversation)
+            await asyncio.to_thread(state.session.restore, records)
         except ValueError as exc:
             raise RequestError.invalid_params({"message": f"{path}: {exc}"}) from None
         self._resume_mode(state, options.last_mode(records))
