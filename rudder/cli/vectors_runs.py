@@ -104,7 +104,7 @@ def extract_from_runs(
         name = base if len(label_list) == 1 else f"{base}-{label}"
         health: list[DevSeparation] = []
         if dev_steps is not None:
-            pos, neg = contrast(dev_steps, label, clean=clean)
+            pos, neg = contrast(dev_steps, label, clean=clean, pooled=True)  # dev: one epoch, every task
             for layer in chosen:
                 s = separation(projections(dev_steps.rows[layer], found[label][layer]), pos, neg)
                 health.append(
@@ -195,7 +195,7 @@ def gate_cmd(
         raise fail(f"--layer {layer}: the vector has layers {loaded.layers}")
     dev = _recordings(from_runs, "dev", allow_unsplit)
     steps = collect(dev, card.runs.position, [layer])
-    pos, neg = contrast(steps, label, clean=card.runs.contrast == "clean")
+    pos, neg = contrast(steps, label, clean=card.runs.contrast == "clean", pooled=True)
     values = projections(steps.rows[layer], loaded.directions[layer])
     try:
         found = calibrate_threshold(values[pos], values[neg], above=True, max_fpr=max_fpr)

@@ -79,10 +79,12 @@ def collect(recordings: Sequence[Recording], position: str, layers: Sequence[int
     return steps
 
 
-def contrast(steps: Steps, label: str, *, clean: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def contrast(steps: Steps, label: str, *, clean: bool = False, pooled: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(drifted mask, contrast mask) for one label.
 
-    fail-run: steps of failing samples vs steps of passing samples, only tasks that have both.
+    fail-run: steps of failing samples vs steps of passing samples, only tasks that have both (so the
+    direction is not "which task is this"); `pooled`: of every task, which is what a gate meets at run
+    time, and the only choice on dev runs of one epoch (no task there has both verdicts).
     premature-finish: finish steps of failing samples vs finish steps of passing samples (both decide
     to stop; only one was right), so the direction is not merely "about to finish".
     loop, off-target: steps carrying it vs calibrated steps (steps of passing samples with no behaviour
@@ -91,7 +93,9 @@ def contrast(steps: Steps, label: str, *, clean: bool = False) -> tuple[np.ndarr
     """
     labels = steps.labels
     if label == FAIL:
-        both = {t for t in set(steps.tasks) if _has(steps, t, True) and _has(steps, t, False)}
+        both = set(steps.tasks)
+        if not pooled:
+            both = {t for t in both if _has(steps, t, True) and _has(steps, t, False)}
         pos = np.array([FAIL in ls and t in both for ls, t in zip(labels, steps.tasks, strict=True)])
         neg = np.array([PASS in ls and t in both for ls, t in zip(labels, steps.tasks, strict=True)])
         return pos, neg

@@ -58,6 +58,9 @@ def test_fail_run_contrast_uses_only_tasks_with_both_verdicts() -> None:
     pos, neg = contrast(steps, FAIL)
     assert pos.tolist() == [True, True, False, False, False]  # task b never passed: left out
     assert neg.tolist() == [False, False, True, False, True]
+    pooled_pos, pooled_neg = contrast(steps, FAIL, pooled=True)  # dev health: every task counts
+    assert pooled_pos.tolist() == [True, True, False, True, False]
+    assert pooled_neg.tolist() == [False, False, True, False, True]
     loop_pos, loop_neg = contrast(steps, LOOP)
     assert loop_pos.tolist() == [False, False, False, False, True]
     assert loop_neg.tolist() == [False, False, True, False, False]  # calibrated: passing, no behaviour label
