@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from rudder.tools.mcp.config import McpServer
 
 log = logging.getLogger("rudder.acp")
+EDITOR_STARTUP = 60.0  # seconds: an editor's server often starts through npx/uvx, and ACP carries no timeout
 
 
 def server_name(name: str, taken: Mapping[str, Any]) -> str:
@@ -33,9 +34,10 @@ def server_name(name: str, taken: Mapping[str, Any]) -> str:
 def _server(entry: Any) -> McpServer:
     if isinstance(entry, McpServerStdio):
         env = {variable.name: variable.value for variable in entry.env}
-        return McpServer(command=entry.command, args=list(entry.args), env=env)
+        return McpServer(command=entry.command, args=list(entry.args), env=env, startup_timeout=EDITOR_STARTUP)
     if isinstance(entry, HttpMcpServer):
-        return McpServer(url=entry.url, headers={header.name: header.value for header in entry.headers})
+        headers = {header.name: header.value for header in entry.headers}
+        return McpServer(url=entry.url, headers=headers, startup_timeout=EDITOR_STARTUP)
     kind = getattr(entry, "type", None) or type(entry).__name__
     raise ValueError(f"its transport ({kind}) is not supported: Rudder takes stdio and http servers")
 

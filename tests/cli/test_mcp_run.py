@@ -78,8 +78,8 @@ def test_rudder_run_offers_the_users_mcp_tools_warns_about_a_broken_server_and_s
         (config_dir / "config.toml").write_text(
             f"[mcp.servers.calc]\ncommand = {json.dumps(sys.executable)}\nargs = [{json.dumps(str(SERVER))}, 'stdio']\n"
             f"env = {{ MCP_CALLS = {json.dumps(str(calls))}, MCP_PID = {json.dumps(str(pid_file))} }}\n"
-            "tools = ['add']\n"
-            f"[mcp.servers.web]\nurl = {json.dumps(url)}\ntools = ['add']\n"
+            "tools = ['add']\nstartup_timeout = 120\n"
+            f"[mcp.servers.web]\nurl = {json.dumps(url)}\ntools = ['add']\nstartup_timeout = 120\n"
             "[mcp.servers.gone]\ncommand = 'no-such-mcp-server-anywhere'\n"
         )
         env = {**os.environ, "RUDDER_CONFIG_DIR": str(config_dir), "NO_COLOR": "1", "RUDDER_THREADS": "1"}

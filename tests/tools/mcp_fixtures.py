@@ -17,12 +17,14 @@ from typing import Any
 from rudder.tools.mcp.config import McpServer
 
 SERVER = Path(__file__).with_name("mcp_server.py")
-HTTP_START = 90.0  # seconds for the HTTP server to listen (the SDK's imports are slow on a busy machine)
+HTTP_START = 120.0  # seconds for the HTTP server to listen (the SDK's imports are slow on a busy machine)
+STARTUP = 120.0  # a healthy test server's startup_timeout: on a loaded 2-core machine its imports took 20 s
 
 
 def stdio_server(calls: Path, **options: Any) -> McpServer:
     """A stdio server config; `env` in options is added to the one that names the calls file."""
     env = {"MCP_CALLS": str(calls), **options.pop("env", {})}
+    options.setdefault("startup_timeout", STARTUP)
     return McpServer(command=sys.executable, args=[str(SERVER), "stdio"], env=env, **options)
 
 

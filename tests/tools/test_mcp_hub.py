@@ -15,7 +15,7 @@ from rudder.tools.mcp.config import McpServer
 from rudder.tools.mcp.hub import McpHub
 from rudder.tools.mcp.tools import mcp_tools
 from tests.helpers import make_repo
-from tests.tools.mcp_fixtures import alive, http_server, recorded, stdio_server
+from tests.tools.mcp_fixtures import STARTUP, alive, http_server, recorded, stdio_server
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def test_a_stdio_server_lists_runs_and_summarises_then_stops_with_the_hub(root: 
 def test_a_streamable_http_server_on_localhost(root: Path, tmp_path: Path) -> None:
     calls = tmp_path / "calls.jsonl"
     with http_server(calls) as url:
-        hub = McpHub({"remote": McpServer(url=url)}, root)
+        hub = McpHub({"remote": McpServer(url=url, startup_timeout=STARTUP)}, root)
         try:
             tools = _tools(hub)
             assert _call(tools, Workspace(root), "remote.add", a=20, b=22) == "the sum is 42"

@@ -42,7 +42,7 @@ class McpServer(BaseModel):
     tools: list[str] | None = Field(
         None, description="offer only these of its tools to the model (each one grows the prompt and grammar)"
     )
-    startup_timeout: float = Field(20.0, gt=0, le=600, description="seconds to start and list its tools")
+    startup_timeout: float = Field(30.0, gt=0, le=600, description="seconds to start and list its tools")
     tool_timeout: float = Field(60.0, gt=0, le=3600, description="seconds one tool call may take")
 
     @model_validator(mode="after")

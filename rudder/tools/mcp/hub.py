@@ -24,16 +24,14 @@ from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
-
-import anyio
-from mcp import Client, StdioServerParameters, stdio_client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
-from mcp_types import CallToolResult
+from typing import IO, TYPE_CHECKING, Any
 
 from rudder.tools.base import ToolError
 from rudder.tools.mcp.config import McpServer
+
+if TYPE_CHECKING:  # the SDK is imported when a server starts: it costs ~1.5 s of CPU, most runs need none
+    from mcp import Client
+    from mcp_types import CallToolResult
 
 MAX_TOOL_PAGES = 20  # tools/list pages read from one server (a server that pages forever is cut there)
 STDERR_TAIL = 600  # characters of a failed stdio server's stderr quoted in the warning
@@ -74,6 +72,10 @@ class _Connection:
         self.failure: str | None = None  # why the connection ended, once it has
 
     def _transport(self) -> tuple[Any, Any]:
+        from mcp import StdioServerParameters, stdio_client
+        from mcp.client.streamable_http import streamable_http_client
+        from mcp.shared._httpx_utils import create_mcp_http_client
+
         if self.server.url is not None:
             http = create_mcp_http_client(headers=self.server.headers or None)
             return streamable_http_client(self.server.url, http_client=http), http
@@ -88,6 +90,9 @@ class _Connection:
 
     async def serve(self, ready: concurrent.futures.Future[list[McpToolSpec]]) -> None:
         """Connect, list the tools, then hold the connection until `stop` is set (or it breaks)."""
+        import anyio
+        from mcp import Client
+
         try:
             with anyio.CancelScope() as scope:
                 scope.deadline = anyio.current_time() + self.server.startup_timeout
@@ -218,6 +223,8 @@ class McpHub:
                 raise ToolError(f"MCP server {server!r} failed on {tool}: {describe_error(exc)}") from None
 
     async def _call(self, connection: _Connection, tool: str, arguments: dict[str, Any], timeout: float) -> Any:
+        import anyio
+
         client = connection.client
         if client is None:
             raise ToolError(f"MCP server {connection.name!r} is no longer connected")
@@ -253,9 +260,6 @@ class McpHub:
         for connection in connections:
             if connection.errlog is not None:
                 connection.errlog.close()
-
-    def server_of(self, name: str) -> McpServer | None:
-        return self.servers.get(name)
 
     def __repr__(self) -> str:  # the servers' env and headers may hold secrets
         return f"McpHub({json.dumps(sorted(self.servers))})"

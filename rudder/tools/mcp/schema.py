@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import jsonschema
 from pydantic import ConfigDict, model_validator
 
 from rudder.tools.base import ToolArgs
@@ -64,7 +63,7 @@ def reserved_parameters(schema: dict[str, Any]) -> list[str]:
     return [name for name in RESERVED if name in grammar_schema(schema)["properties"]]
 
 
-def _problems(validator: jsonschema.protocols.Validator, data: Any) -> list[str]:
+def _problems(validator: Any, data: Any) -> list[str]:
     out = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))[:3]:
         where = ".".join(str(p) for p in error.absolute_path)
@@ -74,6 +73,8 @@ def _problems(validator: jsonschema.protocols.Validator, data: Any) -> list[str]
 
 def arguments_model(name: str, schema: dict[str, Any]) -> type[ToolArgs]:
     """A ToolArgs class whose JSON schema is the tool's and whose validation is the server's schema."""
+    import jsonschema  # only when a server lists tools
+
     given = copy.deepcopy(schema) if isinstance(schema, dict) and schema else {"type": "object"}
     for_grammar = grammar_schema(given)
     try:

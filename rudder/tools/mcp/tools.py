@@ -12,23 +12,15 @@ from __future__ import annotations
 import base64
 import json
 import re
-from typing import Any
-
-from mcp_types import (
-    AudioContent,
-    BlobResourceContents,
-    CallToolResult,
-    EmbeddedResource,
-    ImageContent,
-    ResourceLink,
-    TextContent,
-    TextResourceContents,
-)
+from typing import TYPE_CHECKING, Any
 
 from rudder.interfaces import StepKind
 from rudder.tools.base import Access, Tool, ToolArgs, ToolError, Workspace, truncate
 from rudder.tools.mcp.hub import McpHub, McpToolSpec
 from rudder.tools.mcp.schema import arguments_model, reserved_parameters
+
+if TYPE_CHECKING:
+    from mcp_types import CallToolResult
 
 DESCRIPTION_LIMIT = 300  # characters of a server's tool description in the prompt (a small context)
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_./-]{1,64}$")  # what the grammars and the DSML tags can carry
@@ -43,6 +35,16 @@ def _size(data: str) -> str:
 
 
 def _block_text(block: Any) -> str:
+    from mcp_types import (
+        AudioContent,
+        BlobResourceContents,
+        EmbeddedResource,
+        ImageContent,
+        ResourceLink,
+        TextContent,
+        TextResourceContents,
+    )
+
     if isinstance(block, TextContent):
         return block.text
     if isinstance(block, ImageContent):
@@ -63,7 +65,7 @@ def _block_text(block: Any) -> str:
 def result_text(result: CallToolResult) -> str:
     """The observation for a tool result: its content blocks in order, as text."""
     parts = [_block_text(block) for block in result.content]
-    if not any(isinstance(block, TextContent) for block in result.content) and result.structured_content is not None:
+    if not any(block.type == "text"  for block in result.content) and result.structured_content is not None:
         parts.append(json.dumps(result.structured_content, ensure_ascii=False))
     return "\n".join(part for part in parts if part) or "(the tool returned nothing)"
 
