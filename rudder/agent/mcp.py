@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from rudder.agent.events import Notice
-from rudder.agent.protocol import JsonProtocol, ToolCallProtocol
+from rudder.agent.protocols.calls import ToolCallProtocol
+from rudder.agent.protocols.json_calls import JsonProtocol
 from rudder.tools.base import Tool
 from rudder.tools.mcp.hub import McpHub, describe_error
 from rudder.tools.mcp.tools import mcp_tools
