@@ -12,9 +12,9 @@ import pytest
 
 from rudder.agent.approval import ApprovalRequest, Decision
 from rudder.agent.config import AgentConfig
-from rudder.agent.protocols.dsml import DsmlProtocol
 from rudder.agent.events import Event, Notice
 from rudder.agent.protocols.calls import ProtocolError
+from rudder.agent.protocols.dsml import DsmlProtocol
 from rudder.agent.protocols.json_calls import JsonProtocol
 from rudder.agent.records import Trajectory, read_trajectory
 from rudder.agent.session import Session
