@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rudder.vectors.fromruns import Steps, auroc, check_split, contrast, directions, gram_schmidt, separation
-from rudder.vectors.recording import ActivationRecorder, RecordingError, load_recording, steps_meta
-from rudder.vectors.runlabels import FAIL, LOOP, OFF_TARGET, PASS, PREMATURE, step_labels
+from rudder.vectors.extraction.fromruns import Steps, auroc, check_split, contrast, directions, gram_schmidt, separation
+from rudder.vectors.extraction.recording import ActivationRecorder, RecordingError, load_recording, steps_meta
+from rudder.vectors.extraction.runlabels import FAIL, LOOP, OFF_TARGET, PASS, PREMATURE, step_labels
 
 
 def brute_auroc(pos: np.ndarray, neg: np.ndarray) -> float:

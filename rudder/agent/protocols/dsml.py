@@ -29,7 +29,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rudder.agent.protocol import FINISH, GRAMMAR_MAX_LENGTH, PATH_MAX_LENGTH, FinishArgs, ProtocolError, ToolCall
+from rudder.agent.protocols.calls import (
+    FINISH,
+    GRAMMAR_MAX_LENGTH,
+    PATH_MAX_LENGTH,
+    FinishArgs,
+    ProtocolError,
+    ToolCall,
+)
 from rudder.interfaces import Phase
 from rudder.tools.base import Tool, ToolArgs
 

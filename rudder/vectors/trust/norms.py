@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rudder.vectors.capture import Capture, as_the_model_runs, capture
+from rudder.vectors.extraction.capture import Capture, as_the_model_runs, capture
 from rudder.vectors.vector import SteeringVector
 
 if TYPE_CHECKING:

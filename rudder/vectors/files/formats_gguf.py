@@ -34,7 +34,7 @@ import numpy as np
 
 from rudder.engine.gguf_header import GGUFHeader, GGUFHeaderError, read_gguf_header
 from rudder.util.files import write_atomically
-from rudder.vectors.formats_common import (
+from rudder.vectors.files.formats_common import (
     LAYER0_KEY,
     RUDDER_FORMAT_VERSION,
     check_site,

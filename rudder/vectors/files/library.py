@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rudder.util.dirs import REPO_DIR, user_config_dir
+from rudder.vectors.files.summary import summarize
 from rudder.vectors.meta import ModelIdentity, VectorError
-from rudder.vectors.summary import summarize
 
 if TYPE_CHECKING:
     from rudder.vectors.vector import SteeringVector
 
-SHIPPED_DIR = Path(__file__).parent / "library"
+SHIPPED_DIR = Path(__file__).parent.parent / "library"
 log = logging.getLogger(__name__)
 
 
@@ -48,7 +48,7 @@ def _matches(model: ModelIdentity, wanted: ModelIdentity) -> bool:
 
 
 def load_vector(path: Path, *, model: ModelIdentity | None = None) -> SteeringVector:
-    from rudder.vectors.formats import load_vector as load  # numpy and gguf: only when a vector is used
+    from rudder.vectors.files.formats import load_vector as load  # numpy and gguf: only when a vector is used
 
     return load(path, model=model)
 

@@ -16,9 +16,9 @@ import errno
 from pathlib import Path
 
 from rudder.engine.gguf_header import GGUFHeaderError, model_identity, read_gguf_header
-from rudder.vectors.formats_common import KNOWN_SITES, require_file
-from rudder.vectors.formats_ds4 import DS4_FORMAT, load_ds4, save_ds4
-from rudder.vectors.formats_gguf import control_vector_header, load_llama, load_rudder, save_llama, save_rudder
+from rudder.vectors.files.formats_common import KNOWN_SITES, require_file
+from rudder.vectors.files.formats_ds4 import DS4_FORMAT, load_ds4, save_ds4
+from rudder.vectors.files.formats_gguf import control_vector_header, load_llama, load_rudder, save_llama, save_rudder
 from rudder.vectors.kinds import VectorFormat
 from rudder.vectors.vector import ModelIdentity, SteeringVector, VectorError
 

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from rudder.util.layers import layer_spans
-from rudder.vectors.capture import Position, capture
-from rudder.vectors.cvector import cvector_mean
-from rudder.vectors.dataset import Dataset, Prompt
+from rudder.vectors.extraction.capture import Position, capture
+from rudder.vectors.extraction.cvector import cvector_mean
+from rudder.vectors.extraction.dataset import Dataset, Prompt
 from rudder.vectors.vector import SteeringOp, SteeringVector, VectorError, VectorMeta
 
 if TYPE_CHECKING:  # keeps llama.cpp unloaded until an engine exists

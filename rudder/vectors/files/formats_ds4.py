@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from rudder.util.files import write_atomically
-from rudder.vectors.formats_common import (
+from rudder.vectors.files.formats_common import (
     RUDDER_FORMAT_VERSION,
     finish,
     meta_as_json_object,

@@ -19,12 +19,12 @@ import numpy as np
 
 from rudder.engine.engine import EngineError
 from rudder.engine.generation import Sampling
-from rudder.vectors.card import Calibration, CalibrationRow, Recipe
-from rudder.vectors.guard import CollapseGuard
-from rudder.vectors.health import layer_spec
-from rudder.vectors.plan import VectorUse, build_plan
-from rudder.vectors.steerer import Steerer
-from rudder.vectors.textmetrics import damaged, metric, repetition_rate
+from rudder.vectors.files.card import Calibration, CalibrationRow, Recipe
+from rudder.vectors.steering.plan import VectorUse, build_plan
+from rudder.vectors.steering.steerer import Steerer
+from rudder.vectors.trust.guard import CollapseGuard
+from rudder.vectors.trust.health import layer_spec
+from rudder.vectors.trust.textmetrics import damaged, metric, repetition_rate
 from rudder.vectors.vector import SteeringVector, VectorError
 
 if TYPE_CHECKING:

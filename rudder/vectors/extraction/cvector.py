@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rudder.engine.batch import common_length as common_prefix  # re-exported: tests and callers use this name
-from rudder.vectors.capture import as_the_model_runs, capture_stream
+from rudder.vectors.extraction.capture import as_the_model_runs, capture_stream
 from rudder.vectors.vector import VectorError
 
 if TYPE_CHECKING:

@@ -24,8 +24,8 @@ import numpy as np
 
 from rudder.engine.hook import HookEntry, HookOp, HookScope
 from rudder.engine.sites import Site, steerable_sites
-from rudder.vectors.meter import ConceptMeter
-from rudder.vectors.plan import UNSTEERED, PlannedOp, Scope, SteeringPlan
+from rudder.vectors.steering.meter import ConceptMeter
+from rudder.vectors.steering.plan import UNSTEERED, PlannedOp, Scope, SteeringPlan
 from rudder.vectors.vector import SteeringOp, VectorError
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from rudder.engine.gguf_header import GGUFHeaderError, read_gguf_header
-from rudder.vectors.formats_common import LAYER0_KEY, RUDDER_FORMAT_VERSION, parse_meta
+from rudder.vectors.files.formats_common import LAYER0_KEY, RUDDER_FORMAT_VERSION, parse_meta
 from rudder.vectors.meta import VectorError, VectorMeta
 
 _F32 = 0  # ggml type

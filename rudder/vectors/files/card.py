@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rudder.util.validation import describe_validation_error
 from rudder.vectors.meta import VectorError
 
-DATASETS_DIR = Path(__file__).parent / "datasets"
+DATASETS_DIR = Path(__file__).parent.parent / "datasets"
 
 
 class Recipe(BaseModel):

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rudder.vectors.recording import Recording, RecordingError
-from rudder.vectors.runlabels import FAIL, PASS, PREMATURE, drifted
+from rudder.vectors.extraction.recording import Recording, RecordingError
+from rudder.vectors.extraction.runlabels import FAIL, PASS, PREMATURE, drifted
 
 SPLIT_TRAIN = "train"
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from rudder.vectors.gate import Gate
 from rudder.vectors.kinds import ScaleMode, Scope, SteeringOp
+from rudder.vectors.steering.gate import Gate
 from rudder.vectors.vector import SteeringVector, VectorError
 
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rudder.vectors.gate import Gate, GateReading, read
-from rudder.vectors.recording import ActivationRecorder
+from rudder.vectors.extraction.recording import ActivationRecorder
+from rudder.vectors.steering.gate import Gate, GateReading, read
 
 if TYPE_CHECKING:
-    from rudder.vectors.steerer import Steerer
+    from rudder.vectors.steering.steerer import Steerer
 
 Bounds = Callable[[str], tuple[int | None, int | None]]
 

@@ -26,13 +26,13 @@ from dataclasses import dataclass
 
 from rudder.agent.discipline import runaway
 from rudder.agent.interfaces import StepPolicy
-from rudder.agent.protocol import ProtocolError, ToolCall, ToolCallProtocol
+from rudder.agent.protocols.calls import ProtocolError, ToolCall, ToolCallProtocol
 from rudder.agent.records import StepRecord
 from rudder.agent.turn import Reply
 from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind
 from rudder.tools.base import ToolError, Workspace
-from rudder.vectors.plan import UNSTEERED, SteeringPlan
+from rudder.vectors.steering.plan import UNSTEERED, SteeringPlan
 
 WRITES = ("edit_file", "write_file")
 THOUGHT_WINDOW, THOUGHT_RATIO = 80, 0.5  # a thought this long that zlib shrinks below this ratio is a loop

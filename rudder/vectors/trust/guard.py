@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from rudder.vectors.plan import UNSTEERED, SteeringPlan
+from rudder.vectors.steering.plan import UNSTEERED, SteeringPlan
 from rudder.vectors.vector import SteeringOp
 
 if TYPE_CHECKING:  # llama.cpp stays unloaded: the agent imports this with a scripted model too
     from rudder.engine.streaming import Generation
-    from rudder.vectors.steerer import Steerer
+    from rudder.vectors.steering.steerer import Steerer
 
 
 @dataclass(frozen=True)

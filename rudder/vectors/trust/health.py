@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.stats import rankdata
 
-from rudder.vectors.capture import as_the_model_runs, capture
-from rudder.vectors.card import Health, LayerHealth
-from rudder.vectors.dataset import Dataset
-from rudder.vectors.extract import render_prompts
-from rudder.vectors.norms import missing_norms, norms_of, with_norms
-from rudder.vectors.plan import VectorUse, build_plan
-from rudder.vectors.steerer import Steerer
+from rudder.vectors.extraction.capture import as_the_model_runs, capture
+from rudder.vectors.extraction.dataset import Dataset
+from rudder.vectors.extraction.extract import render_prompts
+from rudder.vectors.files.card import Health, LayerHealth
+from rudder.vectors.steering.plan import VectorUse, build_plan
+from rudder.vectors.steering.steerer import Steerer
+from rudder.vectors.trust.norms import missing_norms, norms_of, with_norms
 from rudder.vectors.vector import SteeringVector, VectorError
 
 if TYPE_CHECKING:
