@@ -109,6 +109,7 @@ class Bridge:
             approver=self._approve,
             listener=self._listen,
             trajectory=trajectory,
+            mcp_servers=self.config.mcp.enabled(),
         )
         session.policy = self._activate(self.mode)
         self._watch(session, session.policy)  # type: ignore[arg-type]
@@ -116,7 +117,8 @@ class Bridge:
 
     def new_session(self) -> None:
         self.interrupt()
-        self.session = self._open(None)
+        old, self.session = self.session, self._open(None)
+        old.close()  # its MCP servers
 
     def resume(self, path: Path) -> list[dict[str, Any]]:
         """Continue a saved session: its trajectory file grows, the model sees the old conversation."""
@@ -124,7 +126,8 @@ class Bridge:
         self.interrupt()
         session = self._open(path)
         session.restore(records)
-        self.session = session
+        old, self.session = self.session, session
+        old.close()
         return records
 
     @property
@@ -155,7 +158,9 @@ class Bridge:
         closed). False if it did not end within `timeout`."""
         self.interrupt()
         self._switcher.shutdown(wait=False, cancel_futures=True)
-        return self._idle.wait(timeout)
+        idle = self._idle.wait(timeout)
+        self.session.close()  # its MCP servers
+        return idle
 
     def _listen(self, event: Event) -> None:
         for observe in self.observers:
