@@ -32,7 +32,7 @@ from rudder.engine.generation import (
     TokenFilter,
     Watcher,
 )
-from rudder.engine.gguf_header import model_identity
+from rudder.engine.gguf_header import GGUFHeader, model_identity
 from rudder.engine.hook import GraphHook
 from rudder.engine.identity import ModelIdentity
 from rudder.engine.info import ContextOverflowError, EngineError, ModelInfo
@@ -62,7 +62,7 @@ class Engine:
         try:
             self.llama = llama_cpp.Llama(
                 str(path),
-                n_ctx=self.config.n_ctx,
+                n_ctx=self._context_length(header),
                 n_batch=self.config.n_batch,
                 n_threads=threads,
                 n_threads_batch=threads,
@@ -105,6 +105,11 @@ class Engine:
         self.reset()
 
     # -- set-up ------------------------------------------------------------------------------------
+
+    def _context_length(self, header: GGUFHeader) -> int:
+        """The configured window, capped at the model's training length (past it, answers degrade)."""
+        trained = header.key("context_length", 0)
+        return min(self.config.n_ctx, trained) if isinstance(trained, int) and trained > 0 else self.config.n_ctx
 
     def _install_hook(self) -> None:
         """Replace the context Llama created with one whose cb_eval is Rudder's hook (set once, for life)."""
