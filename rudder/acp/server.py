@@ -296,8 +296,9 @@ class RudderAgent(acp.Agent):
 
     def _apply_strengths(self, state: AcpSession) -> None:
         policy = activate_mode(state.session.engine, state.root, state.mode)
-        factors = {name: float(v) for name, v in state.strengths.items()}
-        rescaled = ActiveMode(policy.mode.rescaled(factors), policy.resolve)
+        bases = {name: spec.scale for name, spec in policy.mode.base_entries().items()}
+        scales = {name: bases[name] * float(v) for name, v in state.strengths.items() if name in bases}
+        rescaled = ActiveMode(policy.mode.with_scales(scales), policy.resolve)  # a strength multiplies the base
         state.session.switch_policy(rescaled, now=True)  # applied at the next token
 
     # -- prompts ------------------------------------------------------------------------------------

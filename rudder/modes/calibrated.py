@@ -8,22 +8,73 @@
 The card is the one beside the vector file the name resolves to (a path relative to the mode file, or the
 first library vector of that name: user, shipped, then repo, as `rudder vectors show NAME` finds it). So a
 recalibrated vector (`rudder vectors calibrate NAME --save-card`) changes every mode that uses it, and the
-built-in modes cannot drift from their vectors' cards. Resolved when the mode file is read; a missing card
-or calibration is the mode file's error.
+built-in modes cannot drift from their vectors' cards. Resolved once, when the mode file is read
+(`resolve_calibrated`, before the Mode is validated): a `Mode` only ever holds numbers, and a missing card or
+calibration is the mode file's error, naming the entry.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 CALIBRATED = "calibrated"
 NEGATIVE = "-calibrated"
 
 
+class CalibrationError(ValueError):
+    """A "calibrated" scale the card cannot give; `loc` is the entry's place in the mode file."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+def resolve_calibrated(data: dict[str, Any], scales: CardScales) -> dict[str, Any]:
+    """The mode file's data with every `scale = "calibrated"` / `"-calibrated"` replaced by the card's scale (and
+    its layers where the entry gives none). Entries that are not well-formed are left for validation to name."""
+    resolved = dict(data)
+    for loc, entries in _vector_lists(data):
+        out = list(entries)
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict) or entry.get("scale") not in (CALIBRATED, NEGATIVE):
+                continue
+            if not isinstance(entry.get("vector"), str) or not entry["vector"]:
+                continue  # the missing vector is the error to report
+            try:
+                scale, layers = scales(entry["vector"], entry["scale"] == NEGATIVE)
+            except ValueError as exc:
+                raise CalibrationError((*loc, i), str(exc)) from None
+            out[i] = {**entry, "scale": scale, "layers": entry.get("layers", layers)}
+        _put(resolved, loc, out)
+    return resolved
+
+
+def _vector_lists(data: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], list[Any]]]:
+    """Where vector entries are in a mode file: `vectors`, and `steps.KIND.vectors`."""
+    if isinstance(data.get("vectors"), list):
+        yield ("vectors",), data["vectors"]
+    steps = data.get("steps")
+    if isinstance(steps, dict):
+        for kind, step in steps.items():
+            if isinstance(step, dict) and isinstance(step.get("vectors"), list):
+                yield ("steps", kind, "vectors"), step["vectors"]
+
+
+def _put(data: dict[str, Any], loc: tuple[str, ...], value: list[Any]) -> None:
+    """Set `data[loc]` copying the dicts on the way, so the caller's parsed TOML is left as it was."""
+    if len(loc) == 1:
+        data[loc[0]] = value
+        return
+    data[loc[0]] = inner = dict(data[loc[0]])
+    _put(inner, loc[1:], value)
+
+
 @dataclass
 class CardScales:
-    """Validation context for a mode file: resolves "calibrated" scales for it (cached per vector)."""
+    """Resolves "calibrated" scales for one mode file (cached per vector)."""
 
     base_dir: Path | None = None
     repo: Path | None = None

@@ -38,11 +38,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rudder.engine.generation import Sampling
 from rudder.interfaces import StepKind
-from rudder.modes.calibrated import CALIBRATED, NEGATIVE
 from rudder.vectors.kinds import ScaleMode, Scope, SteeringOp
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
@@ -97,20 +96,6 @@ class VectorSpec(BaseModel):
     @classmethod
     def _layers(cls, value: object) -> object:
         return parse_layers(value) if isinstance(value, str | list) else value
-
-    @model_validator(mode="before")
-    @classmethod
-    def _calibrated(cls, data: object, info: ValidationInfo) -> object:
-        """scale = "calibrated" / "-calibrated": the vector card's scale (and layers), see modes/calibrated.py."""
-        if not isinstance(data, dict) or data.get("scale") not in (CALIBRATED, NEGATIVE):
-            return data
-        resolve = (info.context or {}).get("calibration")
-        if resolve is None:
-            raise ValueError(f"scale {data['scale']!r} is resolved from the vector's card when a mode file is read")
-        if not isinstance(data.get("vector"), str) or not data["vector"]:
-            return data  # the missing vector is the error to report
-        scale, layers = resolve(data["vector"], data["scale"] == NEGATIVE)
-        return {**data, "scale": scale, "layers": data.get("layers", layers)}
 
 
 class SamplingOverride(BaseModel):
@@ -186,17 +171,38 @@ class Mode(BaseModel):
         value = self.override(kind).read_only
         return self.read_only if value is None else value
 
-    def rescaled(self, factors: dict[str, float]) -> Mode:
-        """The same mode with each named vector's scale multiplied (everywhere it is used): the sliders."""
+    def base_entries(self) -> dict[str, VectorSpec]:
+        """Each vector's base entry, whose scale a slider shows: the mode-wide one, else its first per-step one."""
+        found: dict[str, VectorSpec] = {}
+        for spec in [*self.vectors, *(s for o in self.steps.values() for s in (o.vectors or []))]:
+            found.setdefault(spec.vector, spec)
+        return found
 
-        def scale(specs: list[VectorSpec]) -> list[VectorSpec]:
-            return [s.model_copy(update={"scale": s.scale * factors.get(s.vector, 1.0)}) for s in specs]
+    def with_scales(self, scales: dict[str, float]) -> Mode:
+        """The one way to change a mode's strengths (the TUI's sliders, the editor's strength options): each named
+        vector at a new base scale; its other entries keep their proportion to the base (from a base of 0 they
+        take the new scale). The original mode is untouched."""
+        bases = {name: spec.scale for name, spec in self.base_entries().items()}
+
+        def rescale(specs: list[VectorSpec]) -> list[VectorSpec]:
+            out = []
+            for spec in specs:
+                base = bases.get(spec.vector)
+                if spec.vector not in scales or base is None:
+                    out.append(spec)
+                elif base == 0:
+                    out.append(spec.model_copy(update={"scale": scales[spec.vector]}))
+                else:
+                    out.append(spec.model_copy(update={"scale": spec.scale * (scales[spec.vector] / base)}))
+            return out
 
         steps = {
-            kind: o.model_copy(update={"vectors": scale(o.vectors) if o.vectors is not None else None})
+            kind: o.model_copy(update={"vectors": rescale(o.vectors)}) if o.vectors is not None else o
             for kind, o in self.steps.items()
         }
-        return self.model_copy(update={"vectors": scale(self.vectors), "steps": steps})
+        copy = self.model_copy(update={"vectors": rescale(self.vectors), "steps": steps})
+        copy.source = self.source
+        return copy
 
     def vector_names(self) -> list[str]:
         """Every vector the mode uses, in first-use order."""

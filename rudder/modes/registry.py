@@ -21,10 +21,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rudder.modes.calibrated import CardScales
+from rudder.modes.calibrated import CalibrationError, CardScales, resolve_calibrated
 from rudder.modes.mode import Mode, StepOverride
 from rudder.util.dirs import REPO_DIR, user_config_dir
-from rudder.util.validation import describe_validation_error
+from rudder.util.validation import describe_validation_error, format_loc
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 TWINS = ("prompt-only", "vector-only")
@@ -61,7 +61,12 @@ def parse_mode(text: str, source: Path, repo: Path | None = None) -> Mode:
     except tomllib.TOMLDecodeError as exc:
         raise ModeError(f"{source}: not valid TOML: {exc}") from None
     try:
-        mode = Mode.model_validate(data, context={"calibration": CardScales(Path(source).parent, repo)})
+        data = resolve_calibrated(data, CardScales(Path(source).parent, repo))
+    except CalibrationError as exc:
+        line = line_of(text, exc.loc)
+        raise ModeError(f"{source}{f':{line}' if line else ''}: {format_loc(exc.loc)}: {exc}") from None
+    try:
+        mode = Mode.model_validate(data)
     except ValidationError as exc:
         described = describe_validation_error(str(source), exc, root="mode", line_of=lambda loc: line_of(text, loc))
         raise ModeError(described) from None

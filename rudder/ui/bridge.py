@@ -24,7 +24,7 @@ from rudder.config import RudderConfig
 from rudder.engine.factory import Engine
 from rudder.interfaces import Phase, StepKind
 from rudder.modes.active import ActiveMode
-from rudder.modes.mode import Mode, VectorSpec
+from rudder.modes.mode import Mode
 from rudder.modes.registry import ModeError, load_modes
 from rudder.tools.checkpoints import CheckpointError, Checkpoints, NeedsConfirmation
 from rudder.vectors.files.card import load_card
@@ -39,39 +39,6 @@ def gate_probes(active: ActiveMode) -> list[Probe]:
     """The meter also watches what each conditional vector's gate reads (its axis at its layer)."""
     gates = {g.key: g for kind in StepKind for phase in Phase for g in active.plan(kind, phase).gates}
     return [Probe(f"gate {g.axis}", g.node, g.direction) for g in gates.values()]
-
-
-def mode_vectors(mode: Mode) -> dict[str, VectorSpec]:
-    """Every vector a mode uses, once: the mode-wide entry, else the first per-step one (the slider's base)."""
-    found: dict[str, VectorSpec] = {}
-    for spec in [*mode.vectors, *(s for o in mode.steps.values() for s in (o.vectors or []))]:
-        found.setdefault(spec.vector, spec)
-    return found
-
-
-def scaled(mode: Mode, scales: dict[str, float]) -> Mode:
-    """`mode` with each named vector at a new base scale; per-step entries keep their proportion to it."""
-    bases = {name: spec.scale for name, spec in mode_vectors(mode).items()}
-
-    def rescale(specs: list[Any]) -> list[Any]:
-        out = []
-        for spec in specs:
-            base = bases.get(spec.vector)
-            if spec.vector not in scales or base is None:
-                out.append(spec)
-            elif base == 0:
-                out.append(spec.model_copy(update={"scale": scales[spec.vector]}))
-            else:
-                out.append(spec.model_copy(update={"scale": spec.scale * scales[spec.vector] / base}))
-        return out
-
-    steps = {
-        kind: o.model_copy(update={"vectors": rescale(o.vectors)}) if o.vectors is not None else o
-        for kind, o in mode.steps.items()
-    }
-    copy = mode.model_copy(update={"vectors": rescale(mode.vectors), "steps": steps})
-    copy.source = mode.source
-    return copy
 
 
 class Bridge:
@@ -180,7 +147,7 @@ class Bridge:
         return self._resolvers[base]
 
     def _activate(self, mode: Mode) -> ActiveMode:
-        return ActiveMode(scaled(mode, self.scales), self._resolver(mode))
+        return ActiveMode(mode.with_scales(self.scales), self._resolver(mode))
 
     def switch_mode_soon(self, name: str, *, now: bool = False) -> Future[bool]:
         """Any thread, at once: switch on the bridge's own thread, in the order asked (see switch_mode)."""
@@ -206,7 +173,7 @@ class Bridge:
         return True
 
     def base_scales(self) -> dict[str, float]:
-        return {name: spec.scale for name, spec in mode_vectors(self.mode).items()}
+        return {name: spec.scale for name, spec in self.mode.base_entries().items()}
 
     def set_scale(self, vector: str, scale: float) -> None:
         """A slider moved: the same mode with a new scale for `vector`, from the next token on."""
@@ -220,7 +187,7 @@ class Bridge:
     def probes(self, mode: Mode) -> list[Probe]:
         """The mode's vectors at the deepest layer each steers; a mode without vectors watches the library."""
         resolve = self._resolver(mode)
-        specs = mode_vectors(mode)
+        specs = mode.base_entries()
         if specs:
             return [Probe.for_vector(resolve(s.vector), s.layers, name=name) for name, s in specs.items()]
         middle = (self.engine.info.n_layer // 2,)

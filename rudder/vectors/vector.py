@@ -78,21 +78,21 @@ class SteeringVector:
             raise VectorError(f"vector {self.meta.name!r}: layer {layer} is the zero vector")
         return direction / norm
 
-    def push(self, layer: int, scale: float, *, relative: bool) -> np.ndarray:
-        """The vector to add at `layer` for an additive op.
+    def push_length(self, layer: int, scale: float, *, relative: bool) -> float:
+        """How long the push of an additive op at `layer` is, along `unit(layer)` (negative: the other way).
 
-        raw:      scale * d                              (d as stored)
-        relative: scale * mean_norm[layer] * d / |d|     (1.0 = a push as long as the typical residual)
+        raw:      scale * |d|                  (d as stored)
+        relative: scale * mean_norm[layer]     (1.0 = a push as long as the typical residual)
         """
         if not relative:
-            return self.directions[layer] * np.float32(scale)
+            return scale * float(np.linalg.norm(self.directions[layer]))
         norm = self.meta.layer_norms.get(layer)
         if not norm:
             raise VectorError(
                 f"vector {self.meta.name!r} has no residual norm for layer {layer}; "
                 "use a raw scale or re-extract it with Rudder"
             )
-        return (self.unit(layer) * np.float32(scale * norm)).astype(np.float32)
+        return scale * norm
 
     # -- arithmetic ---------------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ def test_sliders_rescale_a_vector_everywhere_the_mode_uses_it() -> None:
         '[steps.review]\nvectors = [{vector = "terse", scale = 0.02}, {vector = "careful", scale = 0.04}]\n',
         Path("m.toml"),
     )
-    doubled = mode.rescaled({"terse": 2.0})
+    doubled = mode.with_scales({"terse": 2 * 0.05})  # ACP's strength ×2 on the base 0.05
     assert doubled.vectors[0].scale == 0.1
     assert [(s.vector, s.scale) for s in doubled.steps["review"].vectors] == [("terse", 0.04), ("careful", 0.04)]
     assert mode.vectors[0].scale == 0.05  # the original is untouched

@@ -52,9 +52,9 @@ def active(push) -> ActiveMode:
 def test_plans_follow_step_kind_and_phase(active: ActiveMode) -> None:
     plan = active.plan(StepKind.PLAN, Phase.THOUGHT)
     assert [op.layer for op in plan.ops] == [10, 11, 12]
-    assert np.linalg.norm(plan.ops[0].direction) == pytest.approx(0.05 * 120.0, rel=1e-4)
+    assert np.linalg.norm(plan.ops[0].push) == pytest.approx(0.05 * 120.0, rel=1e-4)
     review = active.plan(StepKind.REVIEW, Phase.THOUGHT)
-    assert np.linalg.norm(review.ops[0].direction) == pytest.approx(0.1 * 120.0, rel=1e-4)
+    assert np.linalg.norm(review.ops[0].push) == pytest.approx(0.1 * 120.0, rel=1e-4)
     assert active.plan(StepKind.EDIT, Phase.THOUGHT) is UNSTEERED
     assert active.plan(StepKind.PLAN, Phase.TOOL_CALL) is UNSTEERED  # steer_tool_calls = false
     # equal steering on two step kinds is one plan object: swapping between them costs nothing

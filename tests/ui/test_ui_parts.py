@@ -12,7 +12,6 @@ from rudder.agent.records import StepRecord
 from rudder.cli import app
 from rudder.interfaces import Phase, StepKind
 from rudder.modes.mode import Mode
-from rudder.ui.bridge import mode_vectors, scaled
 from rudder.ui.commands import parse_slash
 from rudder.ui.mentions import attach, current_mention, fuzzy, repo_files
 from rudder.ui.pump import EventPump, TokenRun
@@ -61,8 +60,8 @@ def test_a_slider_rescales_a_vector_and_keeps_per_step_proportions() -> None:
             '[steps.review]\nvectors = [{ vector = "careful", scale = 0.04, layers = "10-15" }]\n'
         )
     )
-    assert {name: spec.scale for name, spec in mode_vectors(mode).items()} == {"careful": 0.04}  # per-step only
-    changed = scaled(mode, {"careful": 0.08})
+    assert {name: spec.scale for name, spec in mode.base_entries().items()} == {"careful": 0.04}  # per-step only
+    changed = mode.with_scales({"careful": 0.08})
     assert mode.vectors_for(StepKind.TEST)[0].scale == 0.04  # the original is untouched
     for kind in StepKind:
         before = {s.vector: s.scale for s in mode.vectors_for(kind)}

@@ -11,7 +11,7 @@ from rudder.engine.generation import Sampling
 from rudder.vectors.files.formats import load_vector
 from rudder.vectors.steering.plan import UNSTEERED, VectorUse, build_plan
 from rudder.vectors.steering.steerer import Steerer
-from rudder.vectors.trust.guard import CollapseGuard, entropy, find_loop, scaled
+from rudder.vectors.trust.guard import CollapseGuard, entropy, find_loop
 from rudder.vectors.trust.textmetrics import repetition_rate
 
 TERSE = Path(__file__).resolve().parents[2] / "rudder" / "vectors" / "library" / "terse.smollm2-135m.gguf"
@@ -35,10 +35,10 @@ def test_scaled_plan_halves_pushes_and_factor_zero_clears() -> None:
 
     meta = VectorMeta(name="v", model=ModelIdentity(architecture="llama", n_embd=4, n_layer=3), layer_norms={1: 2.0})
     plan = build_plan([VectorUse(SteeringVector(meta, {1: np.ones(4, np.float32)}), 0.5)])
-    half = scaled(plan, 0.5)
-    assert np.allclose(half.ops[0].direction, plan.ops[0].direction / 2)
+    half = plan.scaled(0.5)
+    assert np.allclose(half.ops[0].push, plan.ops[0].push / 2)
     assert half.describe()[0]["scale"] == 0.25
-    assert scaled(plan, 0.0) is UNSTEERED
+    assert plan.scaled(0.0) is UNSTEERED
 
 
 @pytest.mark.slow

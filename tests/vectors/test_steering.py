@@ -140,7 +140,7 @@ def test_unknown_site_and_missing_layer_are_clear_errors(fresh) -> None:
 def test_relative_scale_is_measured_against_the_residual_norm(fresh) -> None:
     vector = random_vector(fresh, [10], 3.0)  # meta says the residual norm is 100
     op = build_plan([VectorUse(vector, 0.05)]).ops[0]
-    assert np.linalg.norm(op.direction) == pytest.approx(5.0, rel=1e-5)
+    assert op.strength == pytest.approx(5.0) and np.linalg.norm(op.push) == pytest.approx(5.0, rel=1e-5)
 
 
 def test_steering_changes_between_decode_calls_without_a_new_context(fresh) -> None:

@@ -6,7 +6,8 @@ to the plan that is already active costs nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -18,18 +19,40 @@ from rudder.vectors.vector import SteeringVector, VectorError
 
 @dataclass(frozen=True, eq=False)
 class PlannedOp:
+    """One op at one graph node: a unit direction and a strength.
+
+    strength: add: the push's length in residual units (a relative scale times the layer's residual norm, or a
+    raw scale times the stored direction's length); project-out: the fraction removed; ablate: 1.0. Rescaling
+    multiplies the strength (`scaled`); the hook gets what `hook_args` says."""
+
     site: str
     layer: int
     op: SteeringOp
     scope: Scope
-    direction: np.ndarray  # add: the exact push vector; project-out/ablate: the unit direction
-    scale: float  # add: 1.0 (already in direction); project-out: fraction removed; ablate: 1.0
+    direction: np.ndarray  # unit length
+    strength: float
     source: str  # "<vector> ×<scale>" for trajectories and the UI
-    gate: Gate | None = None  # runs only while this gate is open (vectors/gate.py); None: always
+    gate: Gate | None = None  # runs only while this gate is open (vectors/steering/gate.py); None: always
 
     @property
     def node(self) -> str:
         return f"{self.site}-{self.layer}"
+
+    @cached_property
+    def push(self) -> np.ndarray:
+        """What an add op adds to the residual (llama.cpp's control vectors take it as is)."""
+        return (self.direction * np.float32(self.strength)).astype(np.float32)
+
+    def hook_args(self) -> tuple[np.ndarray, float]:
+        """(vector, scale) for the graph hook, which computes y += scale * d for add: the push and 1.0, so a
+        hooked add and a native one add the same float32 numbers."""
+        return (self.push, 1.0) if self.op == SteeringOp.ADD else (self.direction, self.strength)
+
+    def scaled(self, factor: float) -> PlannedOp:
+        """The same op `factor` times as strong (ablation has no strength: it stays)."""
+        if self.op == SteeringOp.ABLATE:
+            return self
+        return replace(self, strength=self.strength * factor)
 
 
 @dataclass(frozen=True)
@@ -44,6 +67,14 @@ class SteeringPlan:
 
     def describe(self) -> list[dict[str, Any]]:
         return [dict(item) for item in self.summary]
+
+    def scaled(self, factor: float) -> SteeringPlan:
+        """The same plan with every op `factor` times as strong (the collapse guard's back-off); a factor of 0
+        or less is no steering at all."""
+        if factor <= 0 or self.empty:
+            return UNSTEERED
+        summary = tuple({**item, "scale": round(item.get("scale", 1.0) * factor, 6)} for item in self.summary)
+        return SteeringPlan(tuple(op.scaled(factor) for op in self.ops), f"{self.label} ×{factor:g}", summary)
 
     @property
     def gates(self) -> tuple[Gate, ...]:
@@ -103,8 +134,7 @@ def build_plan(uses: list[VectorUse], label: str = "") -> SteeringPlan:
 def _planned(vector: SteeringVector, layer: int, op: SteeringOp, use: VectorUse) -> PlannedOp:
     source = f"{vector.meta.name} ×{use.scale:g}"
     if op == SteeringOp.ADD:
-        relative = use.scale_mode == ScaleMode.RELATIVE
-        push = vector.push(layer, use.scale, relative=relative)
-        return PlannedOp(vector.meta.site, layer, op, use.scope, push, 1.0, source, use.gate)
-    scale = 1.0 if op == SteeringOp.ABLATE else use.scale
-    return PlannedOp(vector.meta.site, layer, op, use.scope, vector.unit(layer), scale, source, use.gate)
+        strength = vector.push_length(layer, use.scale, relative=use.scale_mode == ScaleMode.RELATIVE)
+    else:
+        strength = 1.0 if op == SteeringOp.ABLATE else use.scale
+    return PlannedOp(vector.meta.site, layer, op, use.scope, vector.unit(layer), strength, source, use.gate)

@@ -161,8 +161,7 @@ class Steerer:
             HookEntry(
                 op.node,
                 _HOOK_OPS[op.op],
-                op.direction,
-                op.scale,
+                *op.hook_args(),
                 HookScope.GENERATED if op.scope == Scope.GENERATED else HookScope.ALL,
             )
             for op in hooked
@@ -188,7 +187,7 @@ class Steerer:
             return
         cvec = np.zeros_like(self._cvec)  # a fresh buffer: the pending action owns it
         for op in ops:  # several vectors on one layer add up
-            cvec[op.layer - 1] += op.direction
+            cvec[op.layer - 1] += op.push
         layers = [op.layer for op in ops]
 
         def install() -> None:

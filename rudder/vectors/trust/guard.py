@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from rudder.vectors.steering.plan import UNSTEERED, SteeringPlan
-from rudder.vectors.vector import SteeringOp
 
 if TYPE_CHECKING:  # llama.cpp stays unloaded: the agent imports this with a scripted model too
     from rudder.engine.streaming import Generation
@@ -72,23 +71,6 @@ def entropy(logits: np.ndarray) -> float:
     p = np.exp(z)
     total = p.sum()
     return float(math.log(total) - (p * z).sum() / total)
-
-
-def scaled(plan: SteeringPlan, factor: float) -> SteeringPlan:
-    """The same plan with every push multiplied by `factor` (ablation, which has no strength, is kept
-    until the factor reaches 0)."""
-    if factor <= 0 or plan.empty:
-        return UNSTEERED
-    ops = []
-    for op in plan.ops:
-        if op.op == SteeringOp.ADD:
-            ops.append(replace(op, direction=(op.direction * np.float32(factor)).astype(np.float32)))
-        elif op.op == SteeringOp.PROJECT_OUT:
-            ops.append(replace(op, scale=op.scale * factor))
-        else:
-            ops.append(op)
-    summary = tuple({**item, "scale": round(item.get("scale", 1.0) * factor, 6)} for item in plan.summary)
-    return SteeringPlan(tuple(ops), f"{plan.label} ×{factor:g}", summary)
 
 
 class CollapseGuard:
@@ -159,7 +141,7 @@ class CollapseGuard:
             self.factor = before * self.backoff
             if self.factor < self.min_factor:
                 self.factor = 0.0
-            self._applied = scaled(self._base, self.factor)
+            self._applied = self._base.scaled(self.factor)
             self.steerer.apply(self._applied)
         rewound = 0
         if self.rewind and repeated and generation.rewindable:
