@@ -24,7 +24,8 @@ TERSE = SHIPPED_DIR / "terse.smollm2-135m.gguf"
 
 def vector(norms: dict[int, float] | None = None) -> SteeringVector:
     rng = np.random.default_rng(7)
-    meta = VectorMeta(name="v", model=ModelIdentity(architecture="llama", n_embd=16, n_layer=4), layer_norms=norms or {})
+    model = ModelIdentity(architecture="llama", n_embd=16, n_layer=4)
+    meta = VectorMeta(name="v", model=model, layer_norms=norms or {})
     return SteeringVector(meta, {layer: rng.standard_normal(16).astype(np.float32) * 3 for layer in (1, 2)})
 
 
@@ -50,6 +51,12 @@ def test_a_planned_op_is_a_unit_direction_and_a_strength(use: VectorUse, strengt
             assert scale == 1.0 and np.allclose(vec, op.direction * op.strength)
         else:
             assert vec is op.direction and scale == op.strength
+
+
+def test_a_raw_zero_vector_plans_a_push_of_nothing() -> None:
+    zero = vector() - vector()  # what `v - v` makes: steering with it changes nothing
+    op = build_plan([VectorUse(zero, 2.0, scale_mode=ScaleMode.RAW)]).ops[0]
+    assert op.strength == 0.0 and not op.push.any()
 
 
 def test_backing_off_multiplies_the_strength_and_composes() -> None:

@@ -29,7 +29,7 @@ class PlannedOp:
     layer: int
     op: SteeringOp
     scope: Scope
-    direction: np.ndarray  # unit length
+    direction: np.ndarray  # unit length (zero only for a raw add of a zero vector)
     strength: float
     source: str  # "<vector> ×<scale>" for trajectories and the UI
     gate: Gate | None = None  # runs only while this gate is open (vectors/steering/gate.py); None: always
@@ -134,7 +134,11 @@ def build_plan(uses: list[VectorUse], label: str = "") -> SteeringPlan:
 def _planned(vector: SteeringVector, layer: int, op: SteeringOp, use: VectorUse) -> PlannedOp:
     source = f"{vector.meta.name} ×{use.scale:g}"
     if op == SteeringOp.ADD:
-        strength = vector.push_length(layer, use.scale, relative=use.scale_mode == ScaleMode.RELATIVE)
+        relative = use.scale_mode == ScaleMode.RELATIVE
+        strength = vector.push_length(layer, use.scale, relative=relative)
+        if not relative and not vector.directions[layer].any():  # a raw zero vector (v - v): a push of nothing
+            zero = np.zeros_like(vector.directions[layer])
+            return PlannedOp(vector.meta.site, layer, op, use.scope, zero, 0.0, source, use.gate)
     else:
         strength = 1.0 if op == SteeringOp.ABLATE else use.scale
     return PlannedOp(vector.meta.site, layer, op, use.scope, vector.unit(layer), strength, source, use.gate)
