@@ -13,7 +13,7 @@ from rich.text import Text
 
 from rudder.cli import say
 from rudder.cli.options import ModelOpt, ThreadsOpt, VerboseOpt, WeightsOpt, fail, finite
-from rudder.cli.vectors import LayersOpt, _engine, _layers
+from rudder.cli.vector_options import LayersOpt, engine_for, layers_or
 from rudder.cli.views import find_vector_file
 from rudder.engine.engine import Engine, EngineError
 from rudder.util.layers import layer_spans
@@ -75,12 +75,12 @@ def check_cmd(
     except VectorError as exc:
         raise fail(str(exc)) from None
     recipe = card.recipe
-    engine = _engine(model, threads=threads, weights=weights, verbose=verbose)
+    engine = engine_for(model, threads=threads, weights=weights, verbose=verbose)
     try:
         vector = load_vector(vector_path, model=engine.info.identity)
         vector.check_model(engine.info.identity, source=str(vector_path))
         default_layers = recipe.layers if recipe else None
-        steer = _layers(layers or default_layers, vector.layers)
+        steer = layers_or(layers or default_layers, vector.layers)
         if missing := missing_norms(vector, steer):  # check_vector measures them on the dataset it reads
             say.note(_measured_norms_note(vector, missing, f"the {2 * len(data)} prompts of {data.name}"))
         if scale is None:
@@ -151,7 +151,7 @@ def _calibration_layers(path: Path, vector: SteeringVector, layers: str | None, 
             f"layers ({layer_spans(vector.layers)}) at once wrecks answers at any scale; choose them with --layers "
             "(e.g. 10-15 on SmolLM2-135M; `rudder vectors check VECTOR --dataset FILE` recommends a range)"
         )
-    return _layers(layers if layers is not None else (recipe.layers if recipe else None), vector.layers)
+    return layers_or(layers if layers is not None else (recipe.layers if recipe else None), vector.layers)
 
 
 def _norm_prompts(engine: Engine, recipe: Recipe, dataset: Path | None) -> tuple[list[str], str]:
@@ -220,7 +220,7 @@ def calibrate_cmd(
         updates["max_tokens"] = max_tokens
     recipe = recipe.model_copy(update=updates)
     magnitudes = _scales(scales) if scales is not None else None
-    engine = _engine(model, threads=threads, verbose=verbose)
+    engine = engine_for(model, threads=threads, verbose=verbose)
     table = Table("scale", recipe.metric, "change", "perplexity", "repetition", "damaged", "guard", "first answer")
 
     def row_done(row: CalibrationRow) -> None:
