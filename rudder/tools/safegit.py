@@ -236,13 +236,67 @@ def driver_overrides(git: str, cwd: Path) -> list[tuple[str, str]]:
     return out
 
 
+# the drivers each config state names, so that a command does not pay for `git config` again (it was one more
+# git process per git command): keyed by the config files' whole content, see _config_state
+_DRIVERS: dict[tuple[object, ...], list[tuple[str, str]]] = {}
+_DRIVERS_KEPT = 64
+_INCLUDE = re.compile(rb"include", re.IGNORECASE)  # [include] / [includeIf]: any mention, to be safe
+
+
+def _config_files(git: str, layout: GitLayout) -> list[Path]:
+    """Every file `git config` may read in this repository (a superset: a file that does not exist counts too)."""
+    env = os.environ
+    files = []
+    if not env.get("GIT_CONFIG_NOSYSTEM"):
+        system = env.get("GIT_CONFIG_SYSTEM")  # else git's compiled-in $(prefix)/etc/gitconfig; /etc for /usr
+        prefix = Path(git).resolve().parents[1]
+        files += [Path(system)] if system else [Path("/etc/gitconfig"), prefix / "etc" / "gitconfig"]
+    if env.get("GIT_CONFIG_GLOBAL"):
+        files.append(Path(env["GIT_CONFIG_GLOBAL"]))
+    else:
+        home = Path(env.get("HOME") or Path.home())
+        files += [Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "git" / "config", home / ".gitconfig"]
+    return [*files, layout.common_dir / "config", layout.git_dir / "config.worktree"]
+
+
+def _config_state(git: str, layout: GitLayout) -> tuple[object, ...] | None:
+    """The config files' paths and contents, or None when a cached answer could be stale: a file that cannot be
+    read, or an include (it pulls in files not listed here). Contents, not mtimes: an edit within one mtime tick
+    that keeps the size must still be seen."""
+    state: list[object] = [git, os.environ.get("GIT_CONFIG_NOSYSTEM", "")]
+    for path in _config_files(git, layout):
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            data = None
+        except OSError:
+            return None
+        if data is not None and _INCLUDE.search(data):
+            return None
+        state.append((str(path), data))
+    return tuple(state)
+
+
+def cached_driver_overrides(git: str, cwd: Path, layout: GitLayout) -> list[tuple[str, str]]:
+    """driver_overrides, asked again only when a config file git reads has changed (or includes another)."""
+    state = _config_state(git, layout)
+    if state is None:
+        return driver_overrides(git, cwd)
+    found = _DRIVERS.get(state)
+    if found is None:
+        if len(_DRIVERS) >= _DRIVERS_KEPT:
+            _DRIVERS.clear()
+        found = _DRIVERS[state] = driver_overrides(git, cwd)
+    return list(found)
+
+
 def run_git(cwd: str | os.PathLike[str], *args: str, env: dict[str, str] | None = None, repository: bool = True) -> str:
     """`git args...` in `cwd`, hardened; its stdout (one trailing newline removed), or ToolError with git's
     message. `repository=False` for commands that make a repository (`init`) rather than run inside one."""
     cwd = Path(cwd)
-    guard = locate(cwd).work_tree if repository else None
-    git = git_executable(avoid=guard)
-    overrides = driver_overrides(git, cwd) if repository else []  # even write-tree can run a clean filter
+    layout = locate(cwd) if repository else None
+    git = git_executable(avoid=layout.work_tree if layout else None)
+    overrides = cached_driver_overrides(git, cwd, layout) if layout else []  # even write-tree can run a clean filter
     try:
         done = subprocess.run(
             [git, "--no-pager", *args], cwd=cwd, env=hardened_env(overrides, env), capture_output=True,

@@ -142,3 +142,66 @@ def test_a_worktree_pointer_whose_back_link_disagrees_is_refused(root: Path, rep
     shutil.copy(linked / ".git", elsewhere / ".git")  # points at linked's admin dir, which points back to linked
     with pytest.raises(RepositoryError, match="neither a linked worktree nor a submodule"):
         locate(elsewhere)
+
+
+def counted_config_queries(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every `git config --get-regexp` Rudder runs from now on (the real query runs; its cwd is recorded)."""
+    from rudder.tools import safegit
+
+    calls: list[Path] = []
+    real = safegit.driver_overrides
+
+    def counting(git: str, cwd: Path) -> list[tuple[str, str]]:
+        calls.append(cwd)
+        return real(git, cwd)
+
+    monkeypatch.setattr(safegit, "driver_overrides", counting)
+    return calls
+
+
+def add_filter(root: Path, name: str, marker: Path) -> None:
+    (root / ".gitattributes").write_text(f"*.py filter={name}\n")
+    with (root / ".git" / "config").open("a") as config:
+        config.write(f'[filter "{name}"]\n\tclean = "sh -c \'echo {name} >> {marker}; cat\'"\n')
+
+
+def test_the_driver_query_is_cached_until_a_config_changes_and_a_new_driver_is_blanked(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "ESCAPED"
+    calls = counted_config_queries(monkeypatch)
+    add_filter(root, "aa", marker)
+    run_git(root, "add", "-A")
+    run_git(root, "status", "--porcelain")
+    assert len(calls) == 1  # the second command reused the first one's answer
+    config = root / ".git" / "config"
+    before = config.stat()
+    # same size, and the same mtime: an edit a stat-keyed cache would miss
+    config.write_text(config.read_text().replace('filter "aa"', 'filter "bb"'))
+    os.utime(config, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert config.stat().st_size == before.st_size
+    (root / ".gitattributes").write_text("*.py filter=bb\n")
+    (root / "src" / "app.py").write_text("def main():\n    return 2\n")
+    run_git(root, "add", "-A")  # runs the clean filter of bb unless bb is blanked
+    assert len(calls) == 2 and not marker.exists()
+    subprocess.run(["git", "add", "-A"], cwd=root, capture_output=True, check=False)  # the control: plain git runs it
+    (root / "src" / "app.py").write_text("def main():\n    return 3\n")
+    subprocess.run(["git", "add", "-A"], cwd=root, capture_output=True, check=False)
+    assert marker.exists()
+
+
+def test_a_config_that_includes_another_file_is_queried_every_time(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "ESCAPED"
+    extra = root / "extra.gitconfig"  # inside the tree: the agent could write it
+    extra.write_text("")
+    with (root / ".git" / "config").open("a") as config:
+        config.write(f"[include]\n\tpath = {extra}\n")
+    calls = counted_config_queries(monkeypatch)
+    run_git(root, "status", "--porcelain")
+    extra.write_text(f'[filter "cc"]\n\tclean = "sh -c \'echo cc >> {marker}; cat\'"\n')
+    (root / ".gitattributes").write_text("*.py filter=cc\n")
+    (root / "src" / "app.py").write_text("def main():\n    return 2\n")
+    run_git(root, "add", "-A")
+    assert len(calls) == 2 and not marker.exists()
