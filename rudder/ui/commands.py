@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from rudder.agent.commands import CustomCommand
 
 if TYPE_CHECKING:
     from rudder.ui.screens.main import MainScreen
@@ -27,6 +29,7 @@ SLASH = [
     Command("new", "/new: a new session (a new trajectory)"),
     Command("sessions", "/sessions: resume a saved session"),
     Command("steer", "/steer: show or hide the steering panel"),
+    Command("instructions", "/instructions: the AGENTS.md files the model reads, and what the budget cut"),
     Command("help", "/help: commands and keys"),
 ]
 
@@ -52,8 +55,17 @@ def parse_slash(text: str) -> tuple[str, list[str]] | None:
     return name.lower(), args
 
 
-def help_text() -> str:
-    lines = [c.help for c in SLASH] + ["", *(f"{key:>10}  {what}" for key, what in KEYS)]
+def custom_help(command: CustomCommand) -> str:
+    hint = f" {command.argument_hint}" if command.argument_hint else ""
+    return f"/{command.name}{hint}: {command.label}"
+
+
+def help_text(custom: Iterable[CustomCommand] = ()) -> str:
+    lines = [c.help for c in SLASH]
+    extra = [custom_help(c) for c in custom]
+    if extra:
+        lines += ["", "custom commands (~/.config/rudder/commands, .rudder/commands):", *extra]
+    lines += ["", *(f"{key:>10}  {what}" for key, what in KEYS)]
     return "\n".join(lines)
 
 
@@ -72,6 +84,8 @@ class RudderCommands(Provider):
             ("Pick a mode", screen.action_pick_mode, "ctrl+o"),
         ]
         bridge = getattr(screen, "bridge", None)
+        for command in bridge.commands if bridge is not None else []:
+            entries.append((f"/{command.name}", partial(screen.run_slash, f"/{command.name}"), command.label))
         for name in bridge.modes if bridge is not None else []:
             entries.append((f"Mode: {name} (next step)", partial(screen.switch_mode, name, False), "switch mode"))
             entries.append((f"Mode: {name} (now)", partial(screen.switch_mode, name, True), "switch at the next token"))
