@@ -26,6 +26,7 @@ from acp.schema import (
     Implementation,
     InitializeResponse,
     LoadSessionResponse,
+    McpCapabilities,
     NewSessionResponse,
     PromptCapabilities,
     PromptResponse,
@@ -37,6 +38,7 @@ from acp.schema import (
 from rudder import __version__
 from rudder.acp import options, updates
 from rudder.acp.files import ClientFiles
+from rudder.acp.mcp import servers_for_session
 from rudder.acp.stdio import Wire
 from rudder.agent.approval import ApprovalRequest
 from rudder.agent.commands import Commands, load_commands
@@ -44,6 +46,7 @@ from rudder.agent.events import (
     ApprovalRequested,
     Event,
     ModeSwitched,
+    Notice,
     RunFinished,
     StepFinished,
     Token,
@@ -87,6 +90,8 @@ class AcpSession:
         """The Session's listener (its worker thread): hand the event to the loop, in order."""
         if self.queue is not None and self.loop is not None:
             self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
+        elif isinstance(event, Notice):  # outside a prompt (MCP servers started by session/load): the log
+            log.warning("session %s: %s", self.id, event.text)
 
 
 class RudderAgent(acp.Agent):
@@ -116,7 +121,9 @@ class RudderAgent(acp.Agent):
         return InitializeResponse(
             protocol_version=acp.PROTOCOL_VERSION,
             agent_capabilities=AgentCapabilities(
-                load_session=True, prompt_capabilities=PromptCapabilities(embedded_context=True)
+                load_session=True,
+                prompt_capabilities=PromptCapabilities(embedded_context=True),
+                mcp_capabilities=McpCapabilities(http=True, sse=False),
             ),
             agent_info=Implementation(name="rudder", title="Rudder", version=__version__),
         )
@@ -138,7 +145,7 @@ class RudderAgent(acp.Agent):
                 self.engine = load_engine(config.model, log.info)
             return self.engine
 
-    async def _open(self, cwd: str, trajectory: Path | None = None) -> AcpSession:
+    async def _open(self, cwd: str, mcp_servers: Any, trajectory: Path | None = None) -> AcpSession:
         try:
             root = find_repo_root(Path(cwd))
         except ToolError as exc:
@@ -147,7 +154,13 @@ class RudderAgent(acp.Agent):
         try:
             engine = await asyncio.to_thread(self._load_engine, config)
             session = open_session(
-                engine, root, config.agent, config.sampling, approver=lambda request: None, trajectory=trajectory
+                engine,
+                root,
+                config.agent,
+                config.sampling,
+                approver=lambda request: None,
+                trajectory=trajectory,
+                mcp_servers=servers_for_session(config.mcp.enabled(), mcp_servers),  # started on the first prompt
             )
         except (ModeError, VectorError, ToolError) as exc:
             raise RequestError.invalid_params({"message": str(exc)}) from None
@@ -180,7 +193,7 @@ class RudderAgent(acp.Agent):
         task.add_done_callback(self._background.discard)
 
     async def new_session(self, cwd: str, mcp_servers: Any = None, **_: Any) -> NewSessionResponse:
-        state = await self._open(cwd)
+        state = await self._open(cwd, mcp_servers)
         log.info("new session %s in %s", state.id, state.root)
         self._offer_commands(state)
         return NewSessionResponse(session_id=state.id, modes=self._modes(state), config_options=self._options(state))
@@ -197,12 +210,15 @@ class RudderAgent(acp.Agent):
             records = read_trajectory(path)
         except ValueError as exc:
             raise RequestError.invalid_params({"message": str(exc)}) from None
-        state = await self._open(cwd, trajectory=path)
+        state = await self._open(cwd, mcp_servers, trajectory=path)
         self.sessions.pop(state.id, None)
         state.id = session_id
+        replaced = self.sessions.get(session_id)
         self.sessions[session_id] = state
-        try:
-            state.session.restore(records)
+        if replaced is not None:  # loaded again: the earlier copy's MCP servers stop
+            await asyncio.to_thread(replaced.session.close)
+        try:  # in a thread: a restored session starts its MCP servers (its tools are in the conversation)
+            await asyncio.to_thread(state.session.restore, records)
         except ValueError as exc:
             raise RequestError.invalid_params({"message": f"{path}: {exc}"}) from None
         self._resume_mode(state, options.last_mode(records))
@@ -358,6 +374,9 @@ class RudderAgent(acp.Agent):
             ask.add_done_callback(state.asking.discard)
         elif isinstance(event, ModeSwitched):
             await self._send(state, update_current_mode(event.new.split("/")[0]))
+        elif isinstance(event, Notice):
+            log.warning("session %s: %s", state.id, event.text)
+            await self._send(state, acp.update_agent_message_text(f"Warning: {event.text}\n\n"))
         elif isinstance(event, StepFinished):
             record = event.record
             if record.tool == "finish":
@@ -395,6 +414,12 @@ class RudderAgent(acp.Agent):
     async def _send(self, state: AcpSession, update: Any) -> None:
         if self.conn is not None:
             await self.conn.session_update(session_id=state.id, update=update)
+
+    def close_sessions(self) -> None:
+        """The connection ended: stop every session's MCP servers."""
+        for state in list(self.sessions.values()):
+            state.session.interrupt()
+            state.session.close()
 
     async def cancel(self, session_id: str, **_: Any) -> None:
         """Stop the turn: generation within a token, a running tool at once, and an unanswered permission

@@ -19,7 +19,7 @@ import re
 import threading
 from enum import StrEnum
 from functools import cache
-from typing import IO, Any
+from typing import IO, Any, get_args
 
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -37,18 +37,7 @@ class OutputFormat(StrEnum):
 
 JSON_SCHEMA = "https://json-schema.org/draft/2020-12/schema"
 
-EVENT_TYPES: tuple[type, ...] = (
-    events.RunStarted,
-    events.StepStarted,
-    events.SteeringChanged,
-    events.Token,
-    events.ToolCallStarted,
-    events.ToolCallFinished,
-    events.ApprovalRequested,
-    events.ModeSwitched,
-    events.StepFinished,
-    events.RunFinished,
-)
+EVENT_TYPES: tuple[type, ...] = get_args(events.Event)  # every event the Session emits, new ones too
 
 
 class ApprovalQuestion(BaseModel):

@@ -22,7 +22,7 @@ import numpy as np
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import LlamaGrammar
 
-from rudder.engine import dense, llama_internals, llama_log, prefill
+from rudder.engine import chat_formats, dense, llama_internals, llama_log, prefill
 from rudder.engine.batch import DEFAULT_SEQUENCES, DEFAULT_TOKENS, BatchContext, common_length
 from rudder.engine.config import EngineConfig, default_threads
 from rudder.engine.dense import Weights
@@ -45,6 +45,11 @@ from rudder.engine.streaming import Generation
 __all__ = ["ContextOverflowError", "Engine", "EngineConfig", "EngineError", "ModelInfo", "ModelLoadError"]
 
 
+def system_info() -> str:
+    """llama.cpp's own line on the CPU features its kernels use here (`CPU : SSE3 = 1 | AVX2 = 1 | ...`)."""
+    return llama_cpp.llama_print_system_info().decode(errors="replace").strip()
+
+
 class Engine:
     def __init__(self, config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()
@@ -53,6 +58,7 @@ class Engine:
         header = self.header = check_gguf(path)
         llama_log.install(self.config.verbose)  # llama.cpp's lines to the log, not the terminal
         threads = self.threads = self.config.n_threads or default_threads()
+        llama_log.clear_errors()
         try:
             self.llama = llama_cpp.Llama(
                 str(path),
@@ -66,13 +72,19 @@ class Engine:
                 verbose=self.config.verbose,
             )
         except (ValueError, RuntimeError) as exc:
-            raise ModelLoadError(f"{path}: llama.cpp could not load this model ({exc})") from exc
+            why = llama_log.last_error() or str(exc)
+            if header.architecture not in why:
+                why += f" (architecture {header.architecture!r})"
+            raise ModelLoadError(
+                f"{path}: llama.cpp (llama-cpp-python {llama_cpp.__version__}) cannot load this model: {why}"
+            ) from exc
         llama_internals.check(self.llama)  # a renamed private internal fails here, by name
         self.hook = GraphHook()
         self._install_hook()
         arch = self.llama.metadata.get("general.architecture", "unknown")
         streams = self.llama.metadata.get(f"{arch}.hyper_connection.count")
         self.profile: ModelProfile = profile_for(arch, hc_streams=int(streams) if streams else None)
+        self.chat_format = self._chat_format()
         self.info = self._read_info(path, model_identity(header))
         self._formatter = Jinja2ChatFormatter(
             template=self.info.chat_template,
@@ -88,7 +100,7 @@ class Engine:
         self.prompt_cache = prefill.open_prompt_cache(self)
         self._batch_ctx: BatchContext | None = None
         self.weights_note = ""  # why capture reads other weights than it would choose, if it does
-        self.weights_read = "native"  # what the last capture read (set by vectors/capture.py)
+        self.weights_read = "native"  # what the last capture read (set by vectors/extraction/capture.py)
         self.sites = discover_sites(self)
         self.reset()
 
@@ -101,9 +113,26 @@ class Engine:
         params.cb_eval_user_data = self.hook.user_data
         llama_internals.replace_context(self.llama, params)
 
+    def _chat_format(self) -> chat_formats.ChatFormat | None:
+        """The GGUF's own template's format (None: one Rudder does not know), else the profile's first format
+        whose turn markers the vocabulary has, else the plain-completion form of a base model."""
+        template = self.llama.metadata.get("tokenizer.chat_template")
+        if template:
+            return chat_formats.recognise(template)
+        return chat_formats.choose_format(self.profile.chat_formats, self.special_token)
+
+    def special_token(self, text: str) -> int | None:
+        """The one special (control) token whose text is `text`, or None (plain text, or several tokens)."""
+        tokens = self.tokenize(text, special=True, add_bos=False)
+        if len(tokens) != 1 or len(self.tokenize(text, special=False, add_bos=False)) == 1:
+            return None
+        return tokens[0]
+
     def _read_info(self, path: Path, identity: ModelIdentity) -> ModelInfo:
         meta = self.llama.metadata
         template = meta.get("tokenizer.chat_template")
+        fallback = self.chat_format or chat_formats.COMPLETION
+        source = "gguf" if template else "completion" if fallback is chat_formats.COMPLETION else "profile"
         model = llama_internals.raw_model(self.llama)
         return ModelInfo(
             path=path,
@@ -115,11 +144,18 @@ class Engine:
             n_params=int(llama_cpp.llama_model_n_params(model)),
             n_ctx=self.llama.n_ctx(),
             n_ctx_train=llama_internals.n_ctx_train(self.llama),
-            chat_template=template or self.profile.chat_template,
-            chat_template_source="gguf" if template else "profile",
+            chat_template=template or fallback.template,
+            chat_template_source=source,
+            chat_format=self.chat_format.name if self.chat_format else "",
             profile=self.profile.name,
             identity=identity,
         )
+
+    @property
+    def stop_text(self) -> tuple[str, ...]:
+        """Text that ends an answer besides the end-of-generation tokens: the profile's and the chat format's."""
+        own = self.chat_format.stop if self.chat_format else ()
+        return tuple(dict.fromkeys((*self.profile.stop, *own)))
 
     @property
     def ctx(self) -> llama_cpp.llama_context_p:
@@ -369,8 +405,8 @@ class Engine:
         start of `prompt` that stays the same run after run (goes through the disk prompt cache).
         """
         sampling = sampling or Sampling()
-        extra = [s for s in self.profile.stop if s not in sampling.stop]
-        if extra:  # the profile's end-of-turn text (a GGUF whose vocabulary lacks the special tokens)
+        extra = [s for s in self.stop_text if s not in sampling.stop]
+        if extra:  # the chat format's end-of-turn text (a GGUF whose vocabulary lacks the special tokens)
             sampling = sampling.model_copy(update={"stop": [*sampling.stop, *extra]})
         tokens = prefill.replay_tokens(self, prompt) if isinstance(prompt, str) else list(prompt)
         tokens = self.fit_prompt(tokens, min(sampling.max_tokens, self.info.n_ctx // 4), overflow)
