@@ -155,7 +155,9 @@ def machine_rows(engine: Engine | None, config: RudderConfig | None) -> Rows:
     features = _cpu_features(system_info())
     rows: Rows = []
     if engine is not None:
-        rows.append(("context", f"{engine.info.n_ctx} tokens (trained on {engine.info.n_ctx_train})"))
+        info = engine.info
+        beyond = "; past its training length answers degrade" if info.n_ctx > info.n_ctx_train > 0 else ""
+        rows.append(("context", f"{info.n_ctx} tokens (trained on {info.n_ctx_train}{beyond})"))
     if config is not None and config.model.n_threads:
         threads, source = config.model.n_threads, "--threads or a config file"
     else:

@@ -57,6 +57,21 @@ def test_the_embedded_model_is_described_on_one_screen(tmp_path: Path) -> None:
     assert len(output.splitlines()) <= 40  # one screen
 
 
+@pytest.mark.slow
+def test_a_base_model_of_another_family(tiny_model, tmp_path: Path) -> None:
+    code, output = doctor("--model", str(tiny_model("gemma3")), "-C", str(tmp_path))
+    assert code == 0, output
+    found = rows(output)
+    assert found["architecture"].startswith("gemma3 → profile gemma; residual l_out-N after post-attention")
+    assert found["chat template"].startswith("none: a base model; prompts use the plain-completion form")
+    assert found["tool calls"] == "json; stop text '\\nQuestion:', '\\n\\nQuestion'"
+    assert {"sa_out", "attn_post_norm", "ffn_post_norm", "l_out"} <= set(
+        found["sites per layer"].split(": ")[1].split(", ")
+    )
+    assert found["context"] == "4096 tokens (trained on 4096)"  # the default 8192, capped as EngineConfig says
+    assert found["vectors"] == "none for this model" and "terse" in found["other models'"]
+
+
 def fake_bwrap(directory: Path, script: str) -> Path:
     directory.mkdir()
     path = directory / "bwrap"
