@@ -59,7 +59,8 @@ class CustomCommand:
     @property
     def label(self) -> str:
         """The description as lists show it, saying whose command it is."""
-        text = self.description or self.template.splitlines()[0][:60]
+        first = re.sub(r"\$ARGUMENTS|\$[1-9]", self.argument_hint or "ARGS", self.template.splitlines()[0])
+        text = self.description or first[:60]
         return f"{text} (repo command)" if self.source == "repo" else text
 
     def expand(self, arguments: str) -> str:

@@ -37,6 +37,7 @@ def test_templates_expand_arguments_and_say_whose_they_are(dirs: tuple[Path, Pat
     assert review.label.endswith("(repo command)") and review.source == "repo"
     assert review.expand("focus on tests") == "Review the changes against HEAD.\n\nfocus on tests"
     assert commands.get("swap").expand("old new") == "Rename old to new everywhere."  # type: ignore[union-attr]
+    assert commands.get("swap").label == "Rename ARGS to ARGS everywhere. (repo command)"  # type: ignore[union-attr]
 
 
 def test_a_bad_file_gives_one_warning_naming_it_and_the_others_load(dirs: tuple[Path, Path]) -> None:
