@@ -106,3 +106,19 @@ def test_rudder_run_offers_the_users_mcp_tools_warns_about_a_broken_server_and_s
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not alive(pid), "the stdio MCP server outlived `rudder run`"
+
+
+def test_replay_shows_the_mcp_tools_a_run_offered_and_the_servers_that_failed(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    records = [
+        {"type": "run", "task": "add", "mode": "neutral", "model": "m"},
+        {"type": "mcp", "tools": ["calc.add"], "problems": ["MCP server 'gone' did not start"]},
+        {"type": "step", "index": 0, "kind": "explore", "mode": "neutral", "tool": "calc.add", "observation": "5"},
+        {"type": "end", "status": "finished", "answer": "5", "steps": 1, "tokens": 9, "wall_seconds": 1.0},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    command = [sys.executable, "-m", "rudder", "replay", str(path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "MCP tools: calc.add" in done.stdout and "warning: MCP server 'gone' did not start" in done.stdout
+    assert "unknown type" not in done.stderr
