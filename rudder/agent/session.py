@@ -47,10 +47,20 @@ PLAN_TOKENS = 96
 
 class Session:
     def __init__(
-        self, engine: Engine, workspace: Workspace, policy: StepPolicy, *, config: AgentConfig | None = None,
-        sampling: Sampling | None = None, steerer: Steerer | None = None, protocol: ToolCallProtocol | None = None,
-        tools: dict[str, Tool] | None = None, approver: Approver | None = None, trajectory: Trajectory | None = None,
-        repo_map: str = "", listener: Listener | None = None,
+        self,
+        engine: Engine,
+        workspace: Workspace,
+        policy: StepPolicy,
+        *,
+        config: AgentConfig | None = None,
+        sampling: Sampling | None = None,
+        steerer: Steerer | None = None,
+        protocol: ToolCallProtocol | None = None,
+        tools: dict[str, Tool] | None = None,
+        approver: Approver | None = None,
+        trajectory: Trajectory | None = None,
+        repo_map: str = "",
+        listener: Listener | None = None,
     ) -> None:
         # what front ends may read or replace between turns
         self.engine, self.ws, self.policy = engine, workspace, policy
@@ -293,8 +303,7 @@ class Session:
             raise Stop("stuck", f"stopped: the same {'call' if record.ok else 'error'} {seen} times")
         if seen >= discipline.LOOP_WARN:
             record.repeated = seen
-            observation = f"{observation}\n\n{discipline.CHANGE_COURSE}"
-            self.conversation.include_example = False
+            # the worked example stays (dropping it would re-read everything after the system prompt)
+            observation = f"{observation}\n\n{discipline.change_course(self.conversation.include_example)}"
             turn.warm_steps = 1
         self.conversation.add(call, observation, summary)
-
