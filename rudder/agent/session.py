@@ -47,20 +47,10 @@ PLAN_TOKENS = 96
 
 class Session:
     def __init__(
-        self,
-        engine: Engine,
-        workspace: Workspace,
-        policy: StepPolicy,
-        *,
-        config: AgentConfig | None = None,
-        sampling: Sampling | None = None,
-        steerer: Steerer | None = None,
-        protocol: ToolCallProtocol | None = None,
-        tools: dict[str, Tool] | None = None,
-        approver: Approver | None = None,
-        trajectory: Trajectory | None = None,
-        repo_map: str = "",
-        listener: Listener | None = None,
+        self, engine: Engine, workspace: Workspace, policy: StepPolicy, *, config: AgentConfig | None = None,
+        sampling: Sampling | None = None, steerer: Steerer | None = None, protocol: ToolCallProtocol | None = None,
+        tools: dict[str, Tool] | None = None, approver: Approver | None = None, trajectory: Trajectory | None = None,
+        repo_map: str = "", listener: Listener | None = None,
     ) -> None:
         # what front ends may read or replace between turns
         self.engine, self.ws, self.policy = engine, workspace, policy
@@ -307,3 +297,4 @@ class Session:
             observation = f"{observation}\n\n{discipline.change_course(self.conversation.include_example)}"
             turn.warm_steps = 1
         self.conversation.add(call, observation, summary)
+

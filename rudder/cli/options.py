@@ -14,7 +14,6 @@ from rudder.engine import CaptureWeights
 if TYPE_CHECKING:  # pydantic and the config models load only when a command needs them (not for --help)
     from rudder.config import RudderConfig
 
-
 def finite(ctx: typer.Context, param: typer.CallbackParam, value: float | None) -> float | None:
     """A float option must be a number: typer takes "nan" and "inf", which no scale or temperature means."""
     if value is not None and not math.isfinite(value):
