@@ -25,7 +25,7 @@ from rudder.agent.events import ApprovalRequested, Listener, ToolCallFinished, T
 from rudder.agent.filelist import FileList
 from rudder.agent.interfaces import StepPolicy
 from rudder.agent.policy import decide
-from rudder.agent.protocol import ToolCall
+from rudder.agent.protocols.calls import ToolCall
 from rudder.agent.records import StepRecord, Trajectory
 from rudder.tools.base import Access, Tool, ToolError, Workspace
 from rudder.tools.gitops import Checkpoint, CheckpointError, Checkpoints

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from rudder.agent.approval import Approver
 from rudder.agent.config import AgentConfig
-from rudder.agent.dsml import DsmlProtocol
 from rudder.agent.events import Listener
-from rudder.agent.protocol import THOUGHT_MAX_LENGTH, JsonProtocol, ToolCallProtocol
+from rudder.agent.protocols.calls import THOUGHT_MAX_LENGTH, ToolCallProtocol
+from rudder.agent.protocols.dsml import DsmlProtocol
+from rudder.agent.protocols.json_calls import JsonProtocol
 from rudder.agent.records import Trajectory, trajectory_path
 from rudder.agent.repomap import build_repo_map
 from rudder.agent.session import Session
@@ -19,10 +20,10 @@ from rudder.modes.registry import get_mode
 from rudder.tools.base import Tool, Workspace
 from rudder.tools.sandbox import choose_sandbox
 from rudder.tools.toolbox import all_tools
-from rudder.vectors.library import VectorResolver
-from rudder.vectors.recording import ActivationRecorder, steps_meta
-from rudder.vectors.runlabels import step_labels
-from rudder.vectors.steerer import Steerer
+from rudder.vectors.extraction.recording import ActivationRecorder, steps_meta
+from rudder.vectors.extraction.runlabels import step_labels
+from rudder.vectors.files.library import VectorResolver
+from rudder.vectors.steering.steerer import Steerer
 
 
 def activate_mode(engine: Engine, repo: Path | None, name: str) -> ActiveMode:
@@ -104,7 +105,7 @@ def open_session(
 def save_recording(
     session: Session, path: Path, *, task: str, files: list[str], passed: bool | None, **run: object
 ) -> Path | None:
-    """Write the session's recorded residuals with each step's labels (vectors/runlabels.py) to `path`."""
+    """Write the session's recorded residuals with each step's labels (vectors/extraction/runlabels.py) to `path`."""
     if session.recorder is None:
         return None
     steps = [record.model_dump(mode="json") for record in session.history]

@@ -20,7 +20,8 @@ import threading
 import time
 from typing import Any
 
-from rudder.agent import discipline, prompts, second_opinion
+from rudder.agent import discipline, prompts
+from rudder.agent.aids import second_opinion
 from rudder.agent.approval import Approver
 from rudder.agent.config import AgentConfig
 from rudder.agent.context import Conversation
@@ -30,7 +31,8 @@ from rudder.agent.filelist import FileList
 from rudder.agent.guidance import Guidance
 from rudder.agent.interfaces import Engine, Steerer, StepKind, StepPolicy
 from rudder.agent.manifest import build_manifest
-from rudder.agent.protocol import JsonProtocol, ProtocolError, ToolCall, ToolCallProtocol
+from rudder.agent.protocols.calls import ProtocolError, ToolCall, ToolCallProtocol
+from rudder.agent.protocols.json_calls import JsonProtocol
 from rudder.agent.querying import ModelQuery
 from rudder.agent.records import RunSummary, StepRecord, Trajectory
 from rudder.agent.steps import next_step_kind
@@ -39,8 +41,8 @@ from rudder.engine.engine import ContextOverflowError
 from rudder.engine.generation import Sampling
 from rudder.tools.base import Access, Tool, Workspace
 from rudder.tools.toolbox import all_tools
-from rudder.vectors.recording import ActivationRecorder
-from rudder.vectors.steerer import Steerer as NativeSteerer
+from rudder.vectors.extraction.recording import ActivationRecorder
+from rudder.vectors.steering.steerer import Steerer as NativeSteerer
 
 PLAN_TOKENS = 96
 

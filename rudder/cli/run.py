@@ -42,7 +42,7 @@ from rudder.tools.gitops import CheckpointError, Checkpoints, find_repo_root
 from rudder.tools.gitrepo import read_only_problem
 from rudder.tools.runlock import RepoBusy
 from rudder.tools.sandbox import SandboxUnavailable
-from rudder.vectors.recording import RecordingError, parse_layers_arg, recording_path
+from rudder.vectors.extraction.recording import RecordingError, parse_layers_arg, recording_path
 from rudder.vectors.vector import VectorError
 
 console = Console(stderr=True)

@@ -37,8 +37,8 @@ class CardScales:
         return self._cache[key]
 
     def _lookup(self, ref: str, negative: bool) -> tuple[float, str]:
-        from rudder.vectors.card import card_path, load_card
-        from rudder.vectors.library import find_vector
+        from rudder.vectors.files.card import card_path, load_card
+        from rudder.vectors.files.library import find_vector
         from rudder.vectors.meta import VectorError
 
         try:

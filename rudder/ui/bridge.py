@@ -27,9 +27,9 @@ from rudder.modes.active import ActiveMode
 from rudder.modes.mode import Mode, VectorSpec
 from rudder.modes.registry import ModeError, load_modes
 from rudder.tools.checkpoints import CheckpointError, Checkpoints, NeedsConfirmation
-from rudder.vectors.card import load_card
-from rudder.vectors.library import LibraryEntry, VectorResolver, list_library
-from rudder.vectors.meter import ConceptMeter, Probe
+from rudder.vectors.files.card import load_card
+from rudder.vectors.files.library import LibraryEntry, VectorResolver, list_library
+from rudder.vectors.steering.meter import ConceptMeter, Probe
 from rudder.vectors.vector import VectorError
 
 Listener = Callable[[Event], Any]
