@@ -26,6 +26,7 @@ from acp.schema import (
     Implementation,
     InitializeResponse,
     LoadSessionResponse,
+    McpCapabilities,
     NewSessionResponse,
     PromptCapabilities,
     PromptResponse,
@@ -37,12 +38,15 @@ from acp.schema import (
 from rudder import __version__
 from rudder.acp import options, updates
 from rudder.acp.files import ClientFiles
+from rudder.acp.mcp import servers_for_session
 from rudder.acp.stdio import Wire
 from rudder.agent.approval import ApprovalRequest
+from rudder.agent.commands import Commands, load_commands
 from rudder.agent.events import (
     ApprovalRequested,
     Event,
     ModeSwitched,
+    Notice,
     RunFinished,
     StepFinished,
     Token,
@@ -80,11 +84,14 @@ class AcpSession:
     queue: asyncio.Queue[Event] | None = None
     asking: set[asyncio.Task[None]] = field(default_factory=set)  # permission requests the client has open
     loop: asyncio.AbstractEventLoop | None = None
+    commands: Commands = field(default_factory=Commands)  # custom slash commands (user's and repo's)
 
     def push(self, event: Event) -> None:
         """The Session's listener (its worker thread): hand the event to the loop, in order."""
         if self.queue is not None and self.loop is not None:
             self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
+        elif isinstance(event, Notice):  # outside a prompt (MCP servers started by session/load): the log
+            log.warning("session %s: %s", self.id, event.text)
 
 
 class RudderAgent(acp.Agent):
@@ -97,6 +104,7 @@ class RudderAgent(acp.Agent):
         self._turn_lock = asyncio.Lock()  # one generation at a time: one engine
         self.client_capabilities: ClientCapabilities | None = None
         self.wire: Wire | None = None  # the line transport, for what the SDK cannot send ($/cancel_request)
+        self._background: set[asyncio.Task[None]] = set()
 
     def attach_wire(self, wire: Wire) -> None:
         self.wire = wire
@@ -113,7 +121,9 @@ class RudderAgent(acp.Agent):
         return InitializeResponse(
             protocol_version=acp.PROTOCOL_VERSION,
             agent_capabilities=AgentCapabilities(
-                load_session=True, prompt_capabilities=PromptCapabilities(embedded_context=True)
+                load_session=True,
+                prompt_capabilities=PromptCapabilities(embedded_context=True),
+                mcp_capabilities=McpCapabilities(http=True, sse=False),
             ),
             agent_info=Implementation(name="rudder", title="Rudder", version=__version__),
         )
@@ -135,7 +145,7 @@ class RudderAgent(acp.Agent):
                 self.engine = load_engine(config.model, log.info)
             return self.engine
 
-    async def _open(self, cwd: str, trajectory: Path | None = None) -> AcpSession:
+    async def _open(self, cwd: str, mcp_servers: Any, trajectory: Path | None = None) -> AcpSession:
         try:
             root = find_repo_root(Path(cwd))
         except ToolError as exc:
@@ -144,7 +154,13 @@ class RudderAgent(acp.Agent):
         try:
             engine = await asyncio.to_thread(self._load_engine, config)
             session = open_session(
-                engine, root, config.agent, config.sampling, approver=lambda request: None, trajectory=trajectory
+                engine,
+                root,
+                config.agent,
+                config.sampling,
+                approver=lambda request: None,
+                trajectory=trajectory,
+                mcp_servers=servers_for_session(config.mcp.enabled(), mcp_servers),  # started on the first prompt
             )
         except (ModeError, VectorError, ToolError) as exc:
             raise RequestError.invalid_params({"message": str(exc)}) from None
@@ -162,12 +178,24 @@ class RudderAgent(acp.Agent):
                 can_read=bool(fs.read_text_file),
                 can_write=bool(fs.write_text_file),
             )
+        state.commands = load_commands(root)
+        for warning in state.commands.warnings:
+            log.warning("%s", warning)
         self.sessions[state.id] = state
         return state
 
+    def _offer_commands(self, state: AcpSession) -> None:
+        """`available_commands_update`, queued to go out right after the response that names the session."""
+        if not state.commands.commands:
+            return
+        task = asyncio.get_running_loop().create_task(self._send(state, updates.available_commands(state.commands)))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def new_session(self, cwd: str, mcp_servers: Any = None, **_: Any) -> NewSessionResponse:
-        state = await self._open(cwd)
+        state = await self._open(cwd, mcp_servers)
         log.info("new session %s in %s", state.id, state.root)
+        self._offer_commands(state)
         return NewSessionResponse(session_id=state.id, modes=self._modes(state), config_options=self._options(state))
 
     async def load_session(self, cwd: str, session_id: str, mcp_servers: Any = None, **_: Any) -> LoadSessionResponse:
@@ -182,16 +210,20 @@ class RudderAgent(acp.Agent):
             records = read_trajectory(path)
         except ValueError as exc:
             raise RequestError.invalid_params({"message": str(exc)}) from None
-        state = await self._open(cwd, trajectory=path)
+        state = await self._open(cwd, mcp_servers, trajectory=path)
         self.sessions.pop(state.id, None)
         state.id = session_id
+        replaced = self.sessions.get(session_id)
         self.sessions[session_id] = state
-        try:
-            state.session.restore(records)
+        if replaced is not None:  # loaded again: the earlier copy's MCP servers stop
+            await asyncio.to_thread(replaced.session.close)
+        try:  # in a thread: a restored session starts its MCP servers (its tools are in the conversation)
+            await asyncio.to_thread(state.session.restore, records)
         except ValueError as exc:
             raise RequestError.invalid_params({"message": f"{path}: {exc}"}) from None
         self._resume_mode(state, options.last_mode(records))
         await self._replay(state, records)
+        self._offer_commands(state)
         return LoadSessionResponse(modes=self._modes(state), config_options=self._options(state))
 
     def _resume_mode(self, state: AcpSession, mode: str | None) -> None:
@@ -288,7 +320,7 @@ class RudderAgent(acp.Agent):
 
     async def prompt(self, session_id: str, prompt: list[Any], **_: Any) -> PromptResponse:
         state = self._state(session_id)
-        text = updates.prompt_text(prompt)
+        text = self._expand_command(state, updates.prompt_text(prompt))
         if not text.strip():
             raise RequestError.invalid_params({"message": "the prompt has no text"})
         too_long = self._too_long(state, text)
@@ -317,6 +349,12 @@ class RudderAgent(acp.Agent):
             await self._send(state, acp.update_agent_message_text(message))
         return PromptResponse(stop_reason=stop_reason)  # type: ignore[arg-type]
 
+    def _expand_command(self, state: AcpSession, text: str) -> str:
+        """`/review src/app.py` with a custom command named review: its template, with the arguments."""
+        head, *rest = text.strip().split(maxsplit=1) or [""]
+        command = state.commands.get(head[1:].lower()) if head.startswith("/") else None
+        return command.expand(rest[0] if rest else "") if command is not None else text
+
     def _too_long(self, state: AcpSession, text: str) -> str | None:
         engine, session = state.session.engine, state.session
         room = engine.info.n_ctx - session.sampling.max_tokens
@@ -336,6 +374,9 @@ class RudderAgent(acp.Agent):
             ask.add_done_callback(state.asking.discard)
         elif isinstance(event, ModeSwitched):
             await self._send(state, update_current_mode(event.new.split("/")[0]))
+        elif isinstance(event, Notice):
+            log.warning("session %s: %s", state.id, event.text)
+            await self._send(state, acp.update_agent_message_text(f"Warning: {event.text}\n\n"))
         elif isinstance(event, StepFinished):
             record = event.record
             if record.tool == "finish":
@@ -373,6 +414,12 @@ class RudderAgent(acp.Agent):
     async def _send(self, state: AcpSession, update: Any) -> None:
         if self.conn is not None:
             await self.conn.session_update(session_id=state.id, update=update)
+
+    def close_sessions(self) -> None:
+        """The connection ended: stop every session's MCP servers."""
+        for state in list(self.sessions.values()):
+            state.session.interrupt()
+            state.session.close()
 
     async def cancel(self, session_id: str, **_: Any) -> None:
         """Stop the turn: generation within a token, a running tool at once, and an unanswered permission

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import acp
+from acp.helpers import update_available_commands
 from acp.schema import (
     AllowedOutcome,
+    AvailableCommand,
+    AvailableCommandsUpdate,
     PermissionOption,
     RequestPermissionResponse,
     ToolCallLocation,
     ToolCallUpdate,
     ToolKind,
+    UnstructuredCommandInput,
 )
 
 from rudder.agent.approval import ApprovalRequest, Decision
+from rudder.agent.commands import Commands
 from rudder.agent.events import ToolCallFinished, ToolCallStarted
 from rudder.agent.records import RunStatus, RunSummary
 
@@ -108,6 +114,10 @@ def permission_tool_call(request: ApprovalRequest, cwd: str) -> ToolCallUpdate:
         content.append(acp.tool_content(acp.text_block(f"```diff\n{request.diff}```")))
     if request.command:
         content.append(acp.tool_content(acp.text_block(f"$ {request.command}")))
+    if request.server is not None:  # an MCP tool: the editor shows its server, its own name and the arguments
+        tool = request.tool.removeprefix(request.server + ".")
+        arguments = json.dumps(request.arguments, ensure_ascii=False, indent=1)[:OBSERVATION_LIMIT]
+        content.append(acp.tool_content(acp.text_block(f"MCP server {request.server}, tool {tool}:\n{arguments}")))
     content.append(acp.tool_content(acp.text_block(f"Approval needed: {request.reason}")))
     return ToolCallUpdate(
         tool_call_id=tool_call_id(request.step),
@@ -168,3 +178,13 @@ def prompt_text(blocks: list[Any]) -> str:
         elif kind == "resource_link":
             parts.append(f"(see {block.uri})")
     return "\n\n".join(parts)
+
+
+def available_commands(commands: Commands) -> AvailableCommandsUpdate:
+    """The custom commands (agent/commands.py) as ACP offers them; a repository's says so in its description."""
+    offered = []
+    for command in commands:
+        takes = "$ARGUMENTS" in command.template or "$1" in command.template or command.argument_hint
+        hint = UnstructuredCommandInput(hint=command.argument_hint or "arguments") if takes else None
+        offered.append(AvailableCommand(name=command.name, description=command.label, input=hint))
+    return update_available_commands(offered)

@@ -21,7 +21,7 @@ from rudder.agent.approval import ApprovalRequest, Approver, Decision
 from rudder.agent.config import AgentConfig
 from rudder.agent.diffs import preview, read_text, target_path, unified
 from rudder.agent.discipline import LoopWatch
-from rudder.agent.events import ApprovalRequested, Listener, ToolCallFinished, ToolCallStarted
+from rudder.agent.events import ApprovalRequested, Listener, Notice, ToolCallFinished, ToolCallStarted
 from rudder.agent.filelist import FileList
 from rudder.agent.interfaces import StepPolicy
 from rudder.agent.policy import decide
@@ -104,13 +104,17 @@ class ToolExecution:
         except ToolError as exc:
             record.ok, record.error_kind = False, "tool"
             outcome.observation = f"Error: {exc}"
+            if tool.server is not None:  # the user chose this server: tell them it failed, not only the model
+                self._emit(Notice(f"MCP server {tool.server!r}: {exc}", record.index))
         finally:
             if checkpoint is not None and self.checkpoints is not None:
                 ended = self.checkpoints.end(checkpoint)
                 record.checkpoint = ended.id or None
                 outcome.changed = bool(ended.changes)
                 top = self.checkpoints.work_tree
-                self.file_list.changed(os.path.relpath(top / p, self.ws.root) for p in ended.files)
+                changed = [os.path.relpath(top / p, self.ws.root) for p in ended.files] if ended.changes else []
+                record.files = sorted(changed)
+                self.file_list.changed(changed)
             elif writes:
                 self.file_list.invalidate()  # no checkpoint says what changed
             if writes and path is not None:
@@ -118,6 +122,7 @@ class ToolExecution:
                 record.diff = unified(before, after, self.ws.relative(path))
                 if record.diff is not None:
                     outcome.change = (self.ws.relative(path), before, after)
+                    record.files = record.files or [self.ws.relative(path)]  # no checkpoint: the diff says
             self._note_access(call.tool, path, record, outcome, loops)
         return outcome
 
@@ -175,8 +180,9 @@ class ToolExecution:
             access=str(tool.access),
             reason=verdict.reason,
             diff=preview(self.ws, call.tool, call.args),
-            command=getattr(call.args, "command", None),
+            command=getattr(call.args, "command", None) if tool.server is None else None,
             sensitive=verdict.sensitive,
+            server=tool.server,
         )
         return self._ask(request, approver)
 

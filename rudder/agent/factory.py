@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from rudder.agent.approval import Approver
@@ -18,6 +19,8 @@ from rudder.engine.generation import Sampling
 from rudder.modes.active import ActiveMode
 from rudder.modes.registry import get_mode
 from rudder.tools.base import Tool, Workspace
+from rudder.tools.mcp.config import McpServer
+from rudder.tools.mcp.hub import McpHub
 from rudder.tools.sandbox import choose_sandbox
 from rudder.tools.toolbox import all_tools
 from rudder.vectors.extraction.recording import ActivationRecorder, steps_meta
@@ -65,8 +68,10 @@ def open_session(
     trajectory: Path | None = None,
     record: bool = True,
     record_layers: tuple[int, ...] | None = None,
+    mcp_servers: Mapping[str, McpServer] | None = None,
 ) -> Session:
-    """`record_layers`: keep each step's residual at these layers (session.recorder; saved by the caller)."""
+    """`record_layers`: keep each step's residual at these layers (session.recorder; saved by the caller).
+    `mcp_servers`: their tools join the session's on its first turn; the caller calls `session.close()`."""
     policy = activate_mode(engine, repo, mode or config.mode)
     sandbox = choose_sandbox(config.sandbox, config.network)  # SandboxUnavailable when required and missing
     workspace = Workspace(repo, shell_timeout=config.shell_timeout, sandbox=sandbox)
@@ -93,6 +98,7 @@ def open_session(
         trajectory=Trajectory(path),
         repo_map=repo_map,
         listener=listener,
+        mcp=McpHub(dict(mcp_servers), repo) if mcp_servers else None,
     )
     if record_layers:
         session.recorder = ActivationRecorder(

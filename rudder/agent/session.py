@@ -11,6 +11,7 @@ The contract for front ends (CLI, TUI, ACP server, A/B harness):
   approver(request)           answers an ApprovalRequest now, or returns None and answers it later
   interrupt()                 from any thread: generation stops within one token, a running tool is killed
   switch_policy(p, now=...)   from any thread: a new mode at the next step, or at the next token
+  close()                     when done with it: stops its MCP servers
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from rudder.agent.events import Event, Listener, ModeSwitched, RunFinished, RunS
 from rudder.agent.execution import ToolExecution, checkpoints_or_none
 from rudder.agent.filelist import FileList
 from rudder.agent.guidance import Guidance
+from rudder.agent.instructions import Instructions, load_instructions
 from rudder.agent.interfaces import Engine, Steerer, StepKind, StepPolicy
 from rudder.agent.manifest import build_manifest
+from rudder.agent.mcp import join_mcp_tools
 from rudder.agent.protocols.calls import ProtocolError, ToolCall, ToolCallProtocol
 from rudder.agent.protocols.json_calls import JsonProtocol
 from rudder.agent.querying import ModelQuery
@@ -40,6 +43,7 @@ from rudder.agent.turn import Reply, Stop, TurnState
 from rudder.engine.engine import ContextOverflowError
 from rudder.engine.generation import Sampling
 from rudder.tools.base import Access, Tool, Workspace
+from rudder.tools.mcp.hub import McpHub
 from rudder.tools.toolbox import all_tools
 from rudder.vectors.extraction.recording import ActivationRecorder
 from rudder.vectors.steering.steerer import Steerer as NativeSteerer
@@ -52,7 +56,7 @@ class Session:
         self, engine: Engine, workspace: Workspace, policy: StepPolicy, *, config: AgentConfig | None = None,
         sampling: Sampling | None = None, steerer: Steerer | None = None, protocol: ToolCallProtocol | None = None,
         tools: dict[str, Tool] | None = None, approver: Approver | None = None, trajectory: Trajectory | None = None,
-        repo_map: str = "", listener: Listener | None = None,
+        repo_map: str = "", listener: Listener | None = None, mcp: McpHub | None = None,
     ) -> None:
         # what front ends may read or replace between turns
         self.engine, self.ws, self.policy = engine, workspace, policy
@@ -66,7 +70,9 @@ class Session:
         self.trajectory = trajectory or Trajectory(None)
         self.checkpoints = checkpoints_or_none(workspace.root)
         self.repo_map = repo_map
+        self.instructions = Instructions()  # the AGENTS.md files in the system prompt (read when a run starts)
         self.listener: Listener = listener or (lambda event: None)
+        self.mcp = mcp  # its servers start on the first turn (their tools join self.tools), stop on close()
         # what the session has done (every step of every turn), the conversation, this turn's state and totals
         self.history: list[StepRecord] = []
         self.conversation: Conversation | None = None
@@ -125,10 +131,23 @@ class Session:
         return self._turn(task)
 
     def run_setup(self, task: str) -> None:
+        if self.mcp is not None and not self.mcp.started:
+            join_mcp_tools(self.mcp, self.tools, self.protocol, self._emit, self.trajectory.write)
         addendum = self._system_addendum = self.policy.addendum(StepKind.PLAN)
         examples, root = self.config.examples_for(self.engine.info), self.ws.root.name
-        self.conversation = prompts.opening(self.protocol, root, self.repo_map, addendum, task, self.tools, examples)
-        self.guidance.attach_named_files(self.conversation, task, self.protocol, self.repo_map, addendum)
+        count = lambda text: len(self.engine.tokenize(text, add_bos=False))  # noqa: E731
+        budget = self.config.instructions_budget(self.engine.info)
+        self.instructions = load_instructions(self.ws.root, task, budget, count)
+        said = self.instructions.text
+        self.conversation = prompts.opening(
+            self.protocol, root, self.repo_map, addendum, task, self.tools, examples, instructions=said
+        )
+        self.guidance.attach_named_files(self.conversation, task, self.protocol, self.repo_map, addendum, said)
+
+    def close(self) -> None:
+        """Stop the session's MCP servers (the session may still be read, not run with their tools)."""
+        if self.mcp is not None:
+            self.mcp.close()
 
     def send(self, message: str) -> RunSummary:
         """A follow-up in the same conversation (after run() returned): the model sees everything so far."""
@@ -156,7 +175,9 @@ class Session:
             self.ws.cancel.clear()
             summary = self.summary = RunSummary(status="stopped")
             started = time.perf_counter()
-            manifest = build_manifest(self.engine, self.policy, self.sampling, self.config, self.ws.root)
+            manifest = build_manifest(
+                self.engine, self.policy, self.sampling, self.config, self.ws.root, self.instructions.manifest()
+            )
             config, described = self.config.model_dump(mode="json"), manifest.model_dump(mode="json")
             run = {"turn": turn.number, "task": task, "mode": self.policy.name, "model": self.engine.info.name}
             self.trajectory.write("run", {**run, "repo": str(self.ws.root), "config": config, "manifest": described})

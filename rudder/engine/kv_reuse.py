@@ -24,17 +24,23 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+import llama_cpp
 import numpy as np
 
 from rudder.engine import llama_internals
 
-if TYPE_CHECKING:
-    from rudder.engine.engine import Engine
-
 KEY = 16  # tokens that index a cached position (a run is found by its first KEY tokens)
 CANDIDATES = 4  # cached positions tried per prompt position (repetitive text has many)
+
+
+class Ledger(Protocol):
+    """What steering each cached position was computed under (prefill.SteeringLedger)."""
+
+    def mark(self, start: int, end: int, key: str) -> None: ...
+    def move(self, start: int, end: int, delta: int) -> None: ...
+    def truncate(self, n: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -74,12 +80,13 @@ def _agree(held: np.ndarray, i: int, tokens: np.ndarray, at: int, limit: int) ->
     return int(differ[0]) if differ.size else n
 
 
-def reuse_moved(engine: Engine, tokens: list[int], cached: int, min_run: int, key: str) -> tuple[int, int]:
+def reuse_moved(
+    llama: llama_cpp.Llama, ledger: Ledger, tokens: list[int], cached: int, min_run: int, key: str
+) -> tuple[int, int]:
     """Make the cache hold `tokens[:end]` from the runs it still has (see the module doc).
 
     Returns (end, evaluated): the cache now holds the prompt up to `end`; `evaluated` of those tokens were
     inserted ones evaluated here (under `key`). (cached, 0) when nothing moved or the cache cannot shift."""
-    llama, ledger = engine.llama, engine.ledger
     if not llama_internals.can_park(llama):
         return cached, 0
     held = llama.input_ids[: llama.n_tokens].copy()

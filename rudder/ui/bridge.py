@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rudder.agent.approval import ApprovalRequest, Decision
+from rudder.agent.commands import Commands, load_commands
 from rudder.agent.events import Event
 from rudder.agent.factory import open_session
 from rudder.agent.records import RunSummary, read_trajectory
@@ -81,6 +82,7 @@ class Bridge:
         self.engine, self.repo, self.config, self.listener = engine, repo, config, listener
         self.observers: list[Listener] = []  # also called with every event, on the session's thread (tests)
         self.modes: dict[str, Mode] = load_modes(repo)
+        self.commands: Commands = load_commands(repo)  # custom slash commands; their problems are warnings
         self._resolvers: dict[Path | None, VectorResolver] = {}
         self._library: list[LibraryEntry] | None = None
         self._health: dict[str, str] = {}
@@ -109,6 +111,7 @@ class Bridge:
             approver=self._approve,
             listener=self._listen,
             trajectory=trajectory,
+            mcp_servers=self.config.mcp.enabled(),
         )
         session.policy = self._activate(self.mode)
         self._watch(session, session.policy)  # type: ignore[arg-type]
@@ -116,7 +119,8 @@ class Bridge:
 
     def new_session(self) -> None:
         self.interrupt()
-        self.session = self._open(None)
+        old, self.session = self.session, self._open(None)
+        old.close()  # its MCP servers
 
     def resume(self, path: Path) -> list[dict[str, Any]]:
         """Continue a saved session: its trajectory file grows, the model sees the old conversation."""
@@ -124,7 +128,8 @@ class Bridge:
         self.interrupt()
         session = self._open(path)
         session.restore(records)
-        self.session = session
+        old, self.session = self.session, session
+        old.close()
         return records
 
     @property
@@ -155,7 +160,9 @@ class Bridge:
         closed). False if it did not end within `timeout`."""
         self.interrupt()
         self._switcher.shutdown(wait=False, cancel_futures=True)
-        return self._idle.wait(timeout)
+        idle = self._idle.wait(timeout)
+        self.session.close()  # its MCP servers
+        return idle
 
     def _listen(self, event: Event) -> None:
         for observe in self.observers:

@@ -8,7 +8,7 @@ import json
 
 from llama_cpp.llama_grammar import LlamaGrammar
 
-from rudder.agent.protocol import JsonProtocol
+from rudder.agent.protocols.json_calls import JsonProtocol
 from rudder.engine.grammar import json_schema_grammar
 from rudder.tools.toolbox import all_tools
 

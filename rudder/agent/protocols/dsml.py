@@ -61,6 +61,13 @@ def _types(schema: dict[str, Any]) -> set[str]:
     return {kind} if isinstance(kind, str) else set()
 
 
+def _string_array(schema: dict[str, Any]) -> bool:
+    """An array of strings (or that or null): the one array shape the built-in tools take."""
+    alternatives = schema.get("anyOf", [schema])
+    arrays = [alt for alt in alternatives if alt.get("type") == "array"]
+    return bool(arrays) and all(_types(alt.get("items", {})) == {"string"} for alt in arrays)
+
+
 def is_string_param(schema: dict[str, Any]) -> bool:
     """llama.cpp's rule: string="true" when the schema may be a string."""
     return "string" in _types(schema)
@@ -205,7 +212,7 @@ def _value_rule(key: str, schema: dict[str, Any]) -> str:
         return "number"
     if "boolean" in kinds:
         return "boolean"
-    return "strarray"
+    return "strarray" if _string_array(schema) else "jsonvalue"  # objects, other arrays: an MCP tool's
 
 
 def _grammar(models: Mapping[str, type[ToolArgs]]) -> str:
@@ -230,5 +237,9 @@ def _grammar(models: Mapping[str, type[ToolArgs]]) -> str:
         r'boolean ::= "true" | "false"',
         r'strarray ::= "[" ( jsonstr ( ", " jsonstr ){0,15} )? "]"',
         r'jsonstr ::= "\"" [^"\\\n<]{1,160} "\""',
+        r'jsonvalue ::= jsonobject | jsonarray | jsonany | number | boolean | "null"',
+        r'jsonobject ::= "{" ( jsonany ": " jsonvalue ( ", " jsonany ": " jsonvalue ){0,15} )? "}"',
+        r'jsonarray ::= "[" ( jsonvalue ( ", " jsonvalue ){0,15} )? "]"',
+        r'jsonany ::= "\"" [^"\\\n<]{0,160} "\""',
     ]
     return "\n".join(rules) + "\n"

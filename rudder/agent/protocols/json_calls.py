@@ -91,7 +91,7 @@ class JsonProtocol:
     def describe_tools(self) -> str:
         lines = []
         for name, model in self._arg_models().items():
-            params = ", ".join(model.model_fields)
+            params = ", ".join(model.model_json_schema().get("properties", {}))  # an MCP tool's model has no fields
             description = self.tools[name].description if name in self.tools else "end the task with your answer"
             lines.append(f"- {name}({params}): {description}")
         return "\n".join(lines)
