@@ -250,9 +250,9 @@ class Engine:
         return self.llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special)
 
     def _piece(self, token: int, *, special: bool = False) -> str:
-        return self._piece_bytes(token, special=special).decode("utf-8", errors="replace")
+        return self.piece_bytes(token, special=special).decode("utf-8", errors="replace")
 
-    def _piece_bytes(self, token: int, *, special: bool = False) -> bytes:
+    def piece_bytes(self, token: int, *, special: bool = False) -> bytes:
         vocab = llama_internals.vocab(self.llama)
         size = 64
         while True:
@@ -263,7 +263,7 @@ class Engine:
             size = -n
 
     def detokenize(self, tokens: Sequence[int]) -> str:
-        return b"".join(self._piece_bytes(t) for t in tokens).decode("utf-8", errors="replace")
+        return b"".join(self.piece_bytes(t) for t in tokens).decode("utf-8", errors="replace")
 
     def format_chat(self, messages: Sequence[dict[str, Any]], *, add_generation_prompt: bool = True) -> str:
         """Render messages with the model's own chat template."""
@@ -368,7 +368,7 @@ class Engine:
             self._grammars[gbnf] = LlamaGrammar.from_string(gbnf, verbose=False)
         return self._grammars[gbnf]
 
-    def _token_sampler(self, sampling: Sampling, grammar: str | None) -> TokenSampler:
+    def token_sampler(self, sampling: Sampling, grammar: str | None) -> TokenSampler:
         """Grammar calls check the sampled token first (sampling.py); `grammar_first = False` restores
         the full-vocabulary grammar pass on every token (kept for benchmarks and equivalence tests)."""
         llama_grammar = self._grammar(grammar) if grammar is not None else None
@@ -386,7 +386,7 @@ class Engine:
         """A token's text (cached: filters ask about the same few thousand tokens again and again)."""
         cached = self._pieces.get(token)
         if cached is None:
-            cached = self._pieces[token] = self._piece_bytes(token).decode("utf-8", errors="ignore")
+            cached = self._pieces[token] = self.piece_bytes(token).decode("utf-8", errors="ignore")
         return cached
 
     # -- generation --------------------------------------------------------------------------------

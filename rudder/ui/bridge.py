@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rudder.agent.approval import ApprovalRequest, Decision
+from rudder.agent.commands import Commands, load_commands
 from rudder.agent.events import Event
 from rudder.agent.factory import open_session
 from rudder.agent.records import RunSummary, read_trajectory
@@ -81,6 +82,7 @@ class Bridge:
         self.engine, self.repo, self.config, self.listener = engine, repo, config, listener
         self.observers: list[Listener] = []  # also called with every event, on the session's thread (tests)
         self.modes: dict[str, Mode] = load_modes(repo)
+        self.commands: Commands = load_commands(repo)  # custom slash commands; their problems are warnings
         self._resolvers: dict[Path | None, VectorResolver] = {}
         self._library: list[LibraryEntry] | None = None
         self._health: dict[str, str] = {}

@@ -115,6 +115,8 @@ class MainScreen(AgentView, SlashCommands):
         shown = {n: m.hotkey for n, m in bridge.modes.items() if "/" not in n}  # twins: in the picker only
         self.query_one(ModeBar).set_modes(shown, bridge.mode.name)
         await self.show_steering()
+        for warning in bridge.commands.warnings:  # a bad command file: said once, the others work
+            self.notify(warning, title="custom command skipped", severity="warning", timeout=20)
         self.prompt.disabled = False
         self.prompt.focus()
 
