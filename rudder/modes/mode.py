@@ -92,6 +92,11 @@ class VectorSpec(BaseModel):
     op: SteeringOp | None = Field(None, description="default: the vector's own op")
     scope: Scope = Scope.ALL
     when: WhenSpec | None = Field(None, description="conditional: only on steps where this gate fires")
+    calibrated: Literal["calibrated", "-calibrated"] | None = Field(
+        None, exclude=True, description="set by the loader: the scale (and layers) came from the card, so a "
+        "model-bound copy takes its own model's card (modes/permodel.py)"
+    )
+    layers_from_card: bool = Field(False, exclude=True, description="set by the loader: `layers` is the card's")
 
     @field_validator("layers", mode="before")
     @classmethod
@@ -110,7 +115,14 @@ class VectorSpec(BaseModel):
         if not isinstance(data.get("vector"), str) or not data["vector"]:
             return data  # the missing vector is the error to report
         scale, layers = resolve(data["vector"], data["scale"] == NEGATIVE)
-        return {**data, "scale": scale, "layers": data.get("layers", layers)}
+        from_card = "layers" not in data
+        return {
+            **data,
+            "scale": scale,
+            "layers": data.get("layers", layers),
+            "calibrated": data["scale"],
+            "layers_from_card": from_card,
+        }
 
 
 class SamplingOverride(BaseModel):
