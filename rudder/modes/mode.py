@@ -34,7 +34,6 @@ per-step-kind overrides. TOML in, a validated `Mode` out.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal
 
@@ -43,25 +42,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from rudder.engine.generation import Sampling
 from rudder.interfaces import StepKind
 from rudder.modes.calibrated import CALIBRATED, NEGATIVE
+from rudder.util.layers import parse_layers
 from rudder.vectors.kinds import ScaleMode, Scope, SteeringOp
-
-_RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
-
-
-def parse_layers(spec: str | list[int] | None) -> tuple[int, ...] | None:
-    """ "10-15", "3,5,7-9", [10, 11] or None (= every layer of the vector)."""
-    if spec is None or isinstance(spec, list):
-        return tuple(spec) if spec is not None else None
-    layers: list[int] = []
-    for part in spec.split(","):
-        match = _RANGE.match(part)
-        if not match:
-            raise ValueError(f"layers must look like '10-15' or '3,5,7-9', got {spec!r}")
-        start, end = int(match[1]), int(match[2] or match[1])
-        if end < start:
-            raise ValueError(f"layer range {part.strip()!r} runs backwards")
-        layers.extend(range(start, end + 1))
-    return tuple(sorted(set(layers)))
 
 
 class WhenSpec(BaseModel):
