@@ -65,6 +65,13 @@ if [ "${1:-}" = "test" ]; then
     cd "$here"
     "$venv/bin/ruff" check .
     "$venv/bin/lint-imports" --no-cache
+    # One test worker per core (at most 4): each worker's llama.cpp gets its share of the cores
+    # (tests/conftest.py), because llama.cpp's threads spin while they wait.
+    workers="${RUDDER_TEST_WORKERS:-$(nproc 2>/dev/null || echo 1)}"
+    [ "$workers" -gt 4 ] && workers=4
+    if [ "$workers" -gt 1 ]; then
+        exec "$venv/bin/python" -m pytest -n "$workers" --dist loadfile "$@"
+    fi
     exec "$venv/bin/python" -m pytest "$@"
 fi
 exec "$venv/bin/rudder" "$@"

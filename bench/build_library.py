@@ -17,13 +17,13 @@ import time
 from common import console, load_engine
 
 from rudder.modes.mode import parse_layers
-from rudder.vectors.calibrate import calibrate, plot, unsteered_answers
-from rudder.vectors.card import load_card, save_card
-from rudder.vectors.dataset import load_dataset
-from rudder.vectors.extract import extract
-from rudder.vectors.formats import VectorFormat, load_vector, save_vector
-from rudder.vectors.health import check_vector, split
-from rudder.vectors.library import SHIPPED_DIR
+from rudder.vectors.extraction.dataset import load_dataset
+from rudder.vectors.extraction.extract import extract
+from rudder.vectors.files.card import load_card, save_card
+from rudder.vectors.files.formats import VectorFormat, load_vector, save_vector
+from rudder.vectors.files.library import SHIPPED_DIR
+from rudder.vectors.trust.calibrate import calibrate, plot, unsteered_answers
+from rudder.vectors.trust.health import check_vector, split
 
 SUFFIX = ".smollm2-135m.gguf"
 NEGATIVE = {"terse"}  # the explain mode pushes terse backwards (verbose): calibrate that side too

@@ -89,8 +89,8 @@ def escape(text: str) -> str:
 def prompt_files(dataset: Path, limit: int | None) -> tuple[Path, Path, int]:
     """Render the dataset with the model's chat template into cvector-generator's two files."""
     from rudder.engine.engine import Engine, EngineConfig
-    from rudder.vectors.dataset import load_dataset
-    from rudder.vectors.extract import render_prompts
+    from rudder.vectors.extraction.dataset import load_dataset
+    from rudder.vectors.extraction.extract import render_prompts
 
     data = load_dataset(dataset, limit)
     with Engine(EngineConfig(n_ctx=512)) as engine:
@@ -136,7 +136,7 @@ def rudder_command(dataset: Path, out: Path, threads: int, limit: int | None, *e
 
 
 def cosines(cvector_file: Path, rudder_file: Path) -> dict[int, float]:
-    from rudder.vectors.formats import load_vector
+    from rudder.vectors.files.formats import load_vector
 
     theirs = load_vector(cvector_file, from_cvector_generator=True)  # direction.{il+1} -> layer il
     ours = load_vector(rudder_file)

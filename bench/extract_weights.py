@@ -5,7 +5,7 @@ Two measurements, side by side in one run (interleaved rounds, so a busy machine
 1. Prompt reading speed per weight type: the embedded model requantised by llama.cpp's own quantiser
    into each type (copies cached in bench/out/weights/), one 512-token decode each, best of the rounds;
    the ratio to the shipped type (Q4_1) is the result.
-2. Extraction through `rudder.vectors.extract` with `weights` native vs auto (what `rudder vectors
+2. Extraction through `rudder.vectors.extraction.extract` with `weights` native vs auto (what `rudder vectors
    extract` does by default): seconds, and per layer the cosine between the two vectors, beside the
    split-half cosine of the native vector (first half of the pairs vs second half): how far the pairs
    themselves move a vector, for scale.
@@ -100,9 +100,9 @@ def reading_speed(models: dict[str, Path], threads: int, rounds: int) -> None:
 def extraction(pairs: int, threads: int, rounds: int) -> None:
     from rudder.engine.config import EngineConfig
     from rudder.engine.engine import Engine
-    from rudder.vectors.capture import capture
-    from rudder.vectors.dataset import load_dataset
-    from rudder.vectors.extract import extract, mean_difference, render_prompts
+    from rudder.vectors.extraction.capture import capture
+    from rudder.vectors.extraction.dataset import load_dataset
+    from rudder.vectors.extraction.extract import extract, mean_difference, render_prompts
 
     engine = Engine(EngineConfig(n_threads=threads))
     data = load_dataset(template_dataset(pairs))

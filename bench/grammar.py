@@ -21,8 +21,8 @@ from pathlib import Path
 from common import console, load_engine
 from rich.table import Table
 
-from rudder.agent.constraints import CallConstraints
-from rudder.agent.protocol import JsonProtocol
+from rudder.agent.aids.constraints import CallConstraints
+from rudder.agent.protocols.json_calls import JsonProtocol
 from rudder.engine.generation import Sampling
 from rudder.tools.base import Workspace
 from rudder.tools.toolbox import all_tools

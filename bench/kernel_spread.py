@@ -22,9 +22,9 @@ import numpy as np
 from rudder.engine import dense
 from rudder.engine.engine import Engine, EngineConfig
 from rudder.engine.generation import Sampling
-from rudder.vectors.capture import capture
-from rudder.vectors.dataset import load_dataset
-from rudder.vectors.extract import extract, mean_difference, render_prompts
+from rudder.vectors.extraction.capture import capture
+from rudder.vectors.extraction.dataset import load_dataset
+from rudder.vectors.extraction.extract import extract, mean_difference, render_prompts
 
 DATASET = Path(__file__).resolve().parents[1] / "rudder" / "vectors" / "datasets" / "terse_verbose.jsonl"
 BATCH_LAYERS = [0, 1, 8, 15, 22, 28, 29]

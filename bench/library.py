@@ -21,13 +21,13 @@ from rich.table import Table
 
 from rudder.engine.generation import Sampling
 from rudder.modes.mode import parse_layers
-from rudder.vectors.card import load_card
-from rudder.vectors.formats import load_vector
-from rudder.vectors.guard import CollapseGuard
-from rudder.vectors.library import SHIPPED_DIR
-from rudder.vectors.plan import VectorUse, build_plan
-from rudder.vectors.steerer import Steerer
-from rudder.vectors.textmetrics import damaged, metric
+from rudder.vectors.files.card import load_card
+from rudder.vectors.files.formats import load_vector
+from rudder.vectors.files.library import SHIPPED_DIR
+from rudder.vectors.steering.plan import VectorUse, build_plan
+from rudder.vectors.steering.steerer import Steerer
+from rudder.vectors.trust.guard import CollapseGuard
+from rudder.vectors.trust.textmetrics import damaged, metric
 
 SYSTEM = "You are a coding assistant."
 ASK_FOR = {  # the prompt-only arm: ask for the same thing in words

@@ -20,7 +20,7 @@ from rich.table import Table
 from rudder.agent.factory import activate_mode
 from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind
-from rudder.vectors.steerer import Steerer
+from rudder.vectors.steering.steerer import Steerer
 
 STEERED_KIND = {"fast-draft": StepKind.PLAN, "careful-review": StepKind.REVIEW, "explain": StepKind.ANSWER}
 CHECKING = re.compile(r"\b(test|tests|testing|check|checks|verify|edge case|careful|review|make sure|ensure)\b", re.I)

@@ -21,7 +21,7 @@ from rudder.agent.factory import activate_mode
 from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind
 from rudder.modes.registry import load_modes
-from rudder.vectors.steerer import Steerer
+from rudder.vectors.steering.steerer import Steerer
 
 
 def swap_latency(steerer: Steerer, plans: list, swaps: int) -> list[float]:

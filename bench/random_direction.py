@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rudder.vectors.formats import load_vector, save_vector
+from rudder.vectors.files.formats import load_vector, save_vector
 from rudder.vectors.vector import SteeringVector
 
 

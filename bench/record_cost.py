@@ -19,7 +19,7 @@ from bench.common import console, interleaved, load_engine
 from rudder.agent.config import AgentConfig
 from rudder.agent.factory import open_session
 from rudder.engine.generation import Sampling
-from rudder.vectors.recording import parse_layers_arg
+from rudder.vectors.extraction.recording import parse_layers_arg
 
 TASK = "In app.py, change the value of TIMEOUT from 30 to 45."
 FILES = {"app.py": "TIMEOUT = 30\nRETRIES = 3\n\n\ndef main():\n    return TIMEOUT * RETRIES\n", "README.md": "# app\n"}

@@ -50,7 +50,7 @@ try:
     started = time.perf_counter()
     n = len(listing.files())  # a later step, nothing changed
 except ImportError:
-    from rudder.agent.constraints import CallConstraints
+    from rudder.agent.aids.constraints import CallConstraints
     CallConstraints(ws).files()
     started = time.perf_counter()
     n = len(CallConstraints(ws).files())  # each step builds its own list (its constructor lists already)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from common import console, decode_tok_s, interleaved, load_engine, ratio_table
 
-from rudder.vectors.dataset import load_dataset
-from rudder.vectors.extract import extract
-from rudder.vectors.plan import VectorUse, build_plan
-from rudder.vectors.steerer import Steerer
+from rudder.vectors.extraction.dataset import load_dataset
+from rudder.vectors.extraction.extract import extract
+from rudder.vectors.steering.plan import VectorUse, build_plan
+from rudder.vectors.steering.steerer import Steerer
 
 DATASET = Path(__file__).resolve().parent.parent / "rudder" / "vectors" / "datasets" / "terse_verbose.jsonl"
 LAYERS = list(range(10, 16))

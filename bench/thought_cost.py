@@ -16,7 +16,7 @@ from pathlib import Path
 from easy_suite import load_suite, make_repo
 
 from rudder.agent.factory import open_session
-from rudder.agent.protocol import JsonProtocol
+from rudder.agent.protocols.json_calls import JsonProtocol
 from rudder.config import load_config
 from rudder.engine.engine import Engine, EngineConfig
 

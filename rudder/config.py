@@ -11,9 +11,10 @@ Every file is validated on its own first, so an error names the file and the key
 A repository is not trusted to raise its own permissions (the agent, or whoever wrote the repo, could
 have written its .rudder.toml). Its file may only tighten what the user set: a stricter approval
 (auto < not set < ask < read-only), a stricter sandbox (off < auto < required), network off; its
-model_path and trajectory_dir must stay inside the repo. Whatever it may not change is ignored with a
-note in `RudderConfig.notes`, which the CLI prints as a warning. Flags are the user's own choice and
-win over both files.
+model_path and trajectory_dir must stay inside the repo; it may not add MCP servers ([mcp]: programs
+Rudder would start, outside the sandbox). Whatever it may not change is ignored with a note in
+`RudderConfig.notes`, which the CLI prints as a warning. Flags are the user's own choice and win over
+both files.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from rudder.agent.config import AgentConfig
 from rudder.engine.config import EngineConfig
 from rudder.engine.generation import Sampling
+from rudder.tools.mcp.config import McpConfig
 from rudder.util.dirs import REPO_CONFIG, user_config_dir
 from rudder.util.validation import describe_validation_error
 
@@ -41,6 +43,7 @@ class RudderConfig(BaseModel):
     model: EngineConfig = Field(default_factory=EngineConfig)
     sampling: Sampling = Field(default_factory=Sampling)
     agent: AgentConfig = Field(default_factory=AgentConfig)
+    mcp: McpConfig = Field(default_factory=McpConfig)  # the user's MCP servers (docs/mcp.md)
     _notes: list[str] = PrivateAttr(default_factory=list)
 
     @property
@@ -133,13 +136,18 @@ def _tighten_only(
         drop("agent", "network", "a repository cannot turn the network on (set it in your own config)")
     if "trajectory_dir" in agent and not _inside(repo, repo / agent["trajectory_dir"]):
         drop("agent", "trajectory_dir", "it must stay inside the repository")
+    if "mcp" in data:
+        notes.append(
+            f"{source}: [mcp] ignored: a repository cannot add MCP servers (programs Rudder would start outside "
+            "the sandbox); put them in your own config"
+        )
     if "model_path" in model:
         path = repo / Path(model["model_path"]).expanduser()
         if _inside(repo, path):
             model["model_path"] = str(path.resolve())
         else:
             drop("model", "model_path", "a repository can only name a model file inside itself")
-    out = dict(data)
+    out = {key: value for key, value in data.items() if key != "mcp"}
     for name, section in sections.items():
         if section:
             out[name] = section

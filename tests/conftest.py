@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist each worker's llama.cpp gets its share of the cores, not all cores but one each.
+
+    llama.cpp's threads spin while they wait, so two workers with a thread per core each would halve
+    each other's speed; an explicit $RUDDER_THREADS is kept.
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1 and not os.environ.get("RUDDER_THREADS", "").strip():
+        os.environ["RUDDER_THREADS"] = str(max(1, len(os.sched_getaffinity(0)) // workers))
 
 
 @pytest.fixture(autouse=True, scope="session")

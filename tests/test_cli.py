@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from rudder import __version__
 from rudder.cli import app
-from rudder.vectors.card import load_card
-from rudder.vectors.library import SHIPPED_DIR
+from rudder.vectors.files.card import load_card
+from rudder.vectors.files.library import SHIPPED_DIR
 
 LIBRARY = Path(__file__).resolve().parent.parent / "rudder" / "vectors" / "library"
 runner = CliRunner()

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # (module in the copy, new or appended to; what it imports; the contract that must refuse it)
 PROBES = [
-    ("rudder.engine._probe_up", "rudder.vectors.plan", "one-way layers"),
+    ("rudder.engine._probe_up", "rudder.vectors.steering.plan", "one-way layers"),
     ("rudder.modes._probe_up", "rudder.agent.records", "one-way layers"),
     ("rudder.acp._probe_sibling", "rudder.ui.messages", "one-way layers"),
     ("rudder.ab._probe_sibling", "rudder.acp.updates", "one-way layers"),
@@ -32,6 +32,10 @@ PROBES = [
     ("rudder.acp._probe_hook", "rudder.engine.hook", "front ends never touch llama.cpp"),
     ("rudder.ui._probe_batch", "rudder.engine.batch", "front ends never touch llama.cpp"),
     ("rudder.ab._probe_engine", "rudder.engine.engine", "front ends never touch llama.cpp"),
+    ("rudder.vectors.steering._probe_up", "rudder.vectors.trust.guard", "vectors' rooms"),
+    ("rudder.vectors.extraction._probe_up", "rudder.vectors.steering.plan", "vectors' rooms"),
+    ("rudder.vectors.files._probe_sibling", "rudder.vectors.extraction.dataset", "vectors' rooms"),
+    ("rudder.agent.protocols._probe_up", "rudder.agent.aids.examples", "agent's rooms"),
 ]
 
 

@@ -125,7 +125,7 @@ def prose_words(step: dict[str, Any]) -> int | None:
 
 def recording_file(request: SampleRequest) -> Path:
     """Where a sample's recorded activations go: RECORD_DIR/ARM/TASK.eEPOCH.activations.npz."""
-    from rudder.vectors.recording import SUFFIX
+    from rudder.vectors.extraction.recording import SUFFIX
 
     arm = request.arm.replace("/", "+")
     return Path(request.record_dir or ".") / arm / f"{request.task.id.replace('/', '+')}.e{request.epoch}{SUFFIX}"
@@ -168,7 +168,7 @@ def run_sample(engine: Any, request: SampleRequest, worker: str = "") -> SampleR
     from rudder.agent.events import Event, RunStarted
     from rudder.agent.factory import open_session, save_recording
     from rudder.engine.generation import Sampling
-    from rudder.vectors.recording import parse_layers_arg
+    from rudder.vectors.extraction.recording import parse_layers_arg
 
     task = request.task
     started = time.perf_counter()

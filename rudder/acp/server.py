@@ -26,6 +26,7 @@ from acp.schema import (
     Implementation,
     InitializeResponse,
     LoadSessionResponse,
+    McpCapabilities,
     NewSessionResponse,
     PromptCapabilities,
     PromptResponse,
@@ -37,12 +38,14 @@ from acp.schema import (
 from rudder import __version__
 from rudder.acp import options, updates
 from rudder.acp.files import ClientFiles
+from rudder.acp.mcp import servers_for_session
 from rudder.acp.stdio import Wire
 from rudder.agent.approval import ApprovalRequest
 from rudder.agent.events import (
     ApprovalRequested,
     Event,
     ModeSwitched,
+    Notice,
     RunFinished,
     StepFinished,
     Token,
@@ -85,6 +88,8 @@ class AcpSession:
         """The Session's listener (its worker thread): hand the event to the loop, in order."""
         if self.queue is not None and self.loop is not None:
             self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
+        elif isinstance(event, Notice):  # outside a prompt (MCP servers started by session/load): the log
+            log.warning("session %s: %s", self.id, event.text)
 
 
 class RudderAgent(acp.Agent):
@@ -113,7 +118,9 @@ class RudderAgent(acp.Agent):
         return InitializeResponse(
             protocol_version=acp.PROTOCOL_VERSION,
             agent_capabilities=AgentCapabilities(
-                load_session=True, prompt_capabilities=PromptCapabilities(embedded_context=True)
+                load_session=True,
+                prompt_capabilities=PromptCapabilities(embedded_context=True),
+                mcp_capabilities=McpCapabilities(http=True, sse=False),
             ),
             agent_info=Implementation(name="rudder", title="Rudder", version=__version__),
         )
@@ -135,7 +142,7 @@ class RudderAgent(acp.Agent):
                 self.engine = load_engine(config.model, log.info)
             return self.engine
 
-    async def _open(self, cwd: str, trajectory: Path | None = None) -> AcpSession:
+    async def _open(self, cwd: str, mcp_servers: Any, trajectory: Path | None = None) -> AcpSession:
         try:
             root = find_repo_root(Path(cwd))
         except ToolError as exc:
@@ -144,7 +151,13 @@ class RudderAgent(acp.Agent):
         try:
             engine = await asyncio.to_thread(self._load_engine, config)
             session = open_session(
-                engine, root, config.agent, config.sampling, approver=lambda request: None, trajectory=trajectory
+                engine,
+                root,
+                config.agent,
+                config.sampling,
+                approver=lambda request: None,
+                trajectory=trajectory,
+                mcp_servers=servers_for_session(config.mcp.enabled(), mcp_servers),  # started on the first prompt
             )
         except (ModeError, VectorError, ToolError) as exc:
             raise RequestError.invalid_params({"message": str(exc)}) from None
@@ -166,7 +179,7 @@ class RudderAgent(acp.Agent):
         return state
 
     async def new_session(self, cwd: str, mcp_servers: Any = None, **_: Any) -> NewSessionResponse:
-        state = await self._open(cwd)
+        state = await self._open(cwd, mcp_servers)
         log.info("new session %s in %s", state.id, state.root)
         return NewSessionResponse(session_id=state.id, modes=self._modes(state), config_options=self._options(state))
 
@@ -182,12 +195,15 @@ class RudderAgent(acp.Agent):
             records = read_trajectory(path)
         except ValueError as exc:
             raise RequestError.invalid_params({"message": str(exc)}) from None
-        state = await self._open(cwd, trajectory=path)
+        state = await self._open(cwd, mcp_servers, trajectory=path)
         self.sessions.pop(state.id, None)
         state.id = session_id
+        replaced = self.sessions.get(session_id)
         self.sessions[session_id] = state
-        try:
-            state.session.restore(records)
+        if replaced is not None:  # loaded again: the earlier copy's MCP servers stop
+            await asyncio.to_thread(replaced.session.close)
+        try:  # in a thread: a restored session starts its MCP servers (its tools are in the conversation)
+            await asyncio.to_thread(state.session.restore, records)
         except ValueError as exc:
             raise RequestError.invalid_params({"message": f"{path}: {exc}"}) from None
         self._resume_mode(state, options.last_mode(records))
@@ -336,6 +352,9 @@ class RudderAgent(acp.Agent):
             ask.add_done_callback(state.asking.discard)
         elif isinstance(event, ModeSwitched):
             await self._send(state, update_current_mode(event.new.split("/")[0]))
+        elif isinstance(event, Notice):
+            log.warning("session %s: %s", state.id, event.text)
+            await self._send(state, acp.update_agent_message_text(f"Warning: {event.text}\n\n"))
         elif isinstance(event, StepFinished):
             record = event.record
             if record.tool == "finish":
@@ -373,6 +392,12 @@ class RudderAgent(acp.Agent):
     async def _send(self, state: AcpSession, update: Any) -> None:
         if self.conn is not None:
             await self.conn.session_update(session_id=state.id, update=update)
+
+    def close_sessions(self) -> None:
+        """The connection ended: stop every session's MCP servers."""
+        for state in list(self.sessions.values()):
+            state.session.interrupt()
+            state.session.close()
 
     async def cancel(self, session_id: str, **_: Any) -> None:
         """Stop the turn: generation within a token, a running tool at once, and an unanswered permission

@@ -117,3 +117,6 @@ async def serve(agent: acp.Agent, protocol_fd: int, source: BinaryIO | None = No
         await conn.listen()
     finally:
         await asyncio.shield(conn.close())
+        close_sessions = getattr(agent, "close_sessions", None)
+        if close_sessions is not None:  # stops the sessions' MCP servers
+            await asyncio.to_thread(close_sessions)

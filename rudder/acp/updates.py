@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import acp
@@ -108,6 +109,10 @@ def permission_tool_call(request: ApprovalRequest, cwd: str) -> ToolCallUpdate:
         content.append(acp.tool_content(acp.text_block(f"```diff\n{request.diff}```")))
     if request.command:
         content.append(acp.tool_content(acp.text_block(f"$ {request.command}")))
+    if request.server is not None:  # an MCP tool: the editor shows its server, its own name and the arguments
+        tool = request.tool.removeprefix(request.server + ".")
+        arguments = json.dumps(request.arguments, ensure_ascii=False, indent=1)[:OBSERVATION_LIMIT]
+        content.append(acp.tool_content(acp.text_block(f"MCP server {request.server}, tool {tool}:\n{arguments}")))
     content.append(acp.tool_content(acp.text_block(f"Approval needed: {request.reason}")))
     return ToolCallUpdate(
         tool_call_id=tool_call_id(request.step),

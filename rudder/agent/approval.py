@@ -30,6 +30,7 @@ class ApprovalRequest:
     diff: str | None = None  # what a write would change, when it can be computed before running it
     command: str | None = None  # what a shell call would run
     sensitive: bool = False  # about Rudder's or git's own files: no approval setting allows it unasked
+    server: str | None = None  # the MCP server whose tool this is (the dialogs name it); None: a built-in tool
     _answered: threading.Event = field(default_factory=threading.Event, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     decision: Decision | None = None

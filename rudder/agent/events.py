@@ -83,6 +83,14 @@ class ApprovalRequested:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A warning for the user that is not a step's result: an MCP server that did not start, or failed a call."""
+
+    text: str
+    step: int | None = None
+
+
+@dataclass(frozen=True)
 class ModeSwitched:
     step: int
     old: str
@@ -109,6 +117,7 @@ Event = (
     | ToolCallStarted
     | ToolCallFinished
     | ApprovalRequested
+    | Notice
     | ModeSwitched
     | StepFinished
     | RunFinished

@@ -21,11 +21,11 @@ from rudder.agent.approval import ApprovalRequest, Approver, Decision
 from rudder.agent.config import AgentConfig
 from rudder.agent.diffs import preview, read_text, target_path, unified
 from rudder.agent.discipline import LoopWatch
-from rudder.agent.events import ApprovalRequested, Listener, ToolCallFinished, ToolCallStarted
+from rudder.agent.events import ApprovalRequested, Listener, Notice, ToolCallFinished, ToolCallStarted
 from rudder.agent.filelist import FileList
 from rudder.agent.interfaces import StepPolicy
 from rudder.agent.policy import decide
-from rudder.agent.protocol import ToolCall
+from rudder.agent.protocols.calls import ToolCall
 from rudder.agent.records import StepRecord, Trajectory
 from rudder.tools.base import Access, Tool, ToolError, Workspace
 from rudder.tools.gitops import Checkpoint, CheckpointError, Checkpoints
@@ -104,6 +104,8 @@ class ToolExecution:
         except ToolError as exc:
             record.ok, record.error_kind = False, "tool"
             outcome.observation = f"Error: {exc}"
+            if tool.server is not None:  # the user chose this server: tell them it failed, not only the model
+                self._emit(Notice(f"MCP server {tool.server!r}: {exc}", record.index))
         finally:
             if checkpoint is not None and self.checkpoints is not None:
                 ended = self.checkpoints.end(checkpoint)
@@ -175,8 +177,9 @@ class ToolExecution:
             access=str(tool.access),
             reason=verdict.reason,
             diff=preview(self.ws, call.tool, call.args),
-            command=getattr(call.args, "command", None),
+            command=getattr(call.args, "command", None) if tool.server is None else None,
             sensitive=verdict.sensitive,
+            server=tool.server,
         )
         return self._ask(request, approver)
 

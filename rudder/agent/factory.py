@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from rudder.agent.approval import Approver
 from rudder.agent.config import AgentConfig
-from rudder.agent.dsml import DsmlProtocol
 from rudder.agent.events import Listener
-from rudder.agent.protocol import THOUGHT_MAX_LENGTH, JsonProtocol, ToolCallProtocol
+from rudder.agent.protocols.calls import THOUGHT_MAX_LENGTH, ToolCallProtocol
+from rudder.agent.protocols.dsml import DsmlProtocol
+from rudder.agent.protocols.json_calls import JsonProtocol
 from rudder.agent.records import Trajectory, trajectory_path
 from rudder.agent.repomap import build_repo_map
 from rudder.agent.session import Session
@@ -17,12 +19,14 @@ from rudder.engine.generation import Sampling
 from rudder.modes.active import ActiveMode
 from rudder.modes.registry import get_mode
 from rudder.tools.base import Tool, Workspace
+from rudder.tools.mcp.config import McpServer
+from rudder.tools.mcp.hub import McpHub
 from rudder.tools.sandbox import choose_sandbox
 from rudder.tools.toolbox import all_tools
-from rudder.vectors.library import VectorResolver
-from rudder.vectors.recording import ActivationRecorder, steps_meta
-from rudder.vectors.runlabels import step_labels
-from rudder.vectors.steerer import Steerer
+from rudder.vectors.extraction.recording import ActivationRecorder, steps_meta
+from rudder.vectors.extraction.runlabels import step_labels
+from rudder.vectors.files.library import VectorResolver
+from rudder.vectors.steering.steerer import Steerer
 
 
 def activate_mode(engine: Engine, repo: Path | None, name: str) -> ActiveMode:
@@ -64,8 +68,10 @@ def open_session(
     trajectory: Path | None = None,
     record: bool = True,
     record_layers: tuple[int, ...] | None = None,
+    mcp_servers: Mapping[str, McpServer] | None = None,
 ) -> Session:
-    """`record_layers`: keep each step's residual at these layers (session.recorder; saved by the caller)."""
+    """`record_layers`: keep each step's residual at these layers (session.recorder; saved by the caller).
+    `mcp_servers`: their tools join the session's on its first turn; the caller calls `session.close()`."""
     policy = activate_mode(engine, repo, mode or config.mode)
     sandbox = choose_sandbox(config.sandbox, config.network)  # SandboxUnavailable when required and missing
     workspace = Workspace(repo, shell_timeout=config.shell_timeout, sandbox=sandbox)
@@ -92,6 +98,7 @@ def open_session(
         trajectory=Trajectory(path),
         repo_map=repo_map,
         listener=listener,
+        mcp=McpHub(dict(mcp_servers), repo) if mcp_servers else None,
     )
     if record_layers:
         session.recorder = ActivationRecorder(
@@ -104,7 +111,7 @@ def open_session(
 def save_recording(
     session: Session, path: Path, *, task: str, files: list[str], passed: bool | None, **run: object
 ) -> Path | None:
-    """Write the session's recorded residuals with each step's labels (vectors/runlabels.py) to `path`."""
+    """Write the session's recorded residuals with each step's labels (vectors/extraction/runlabels.py) to `path`."""
     if session.recorder is None:
         return None
     steps = [record.model_dump(mode="json") for record in session.history]

@@ -7,13 +7,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rudder.agent import discipline, examples, prompts
+from rudder.agent import discipline, prompts
+from rudder.agent.aids import examples
+from rudder.agent.aids.constraints import CallConstraints
 from rudder.agent.config import AgentConfig
-from rudder.agent.constraints import CallConstraints
 from rudder.agent.context import Conversation
 from rudder.agent.filelist import FileList
 from rudder.agent.interfaces import Engine, StepPolicy
-from rudder.agent.protocol import JsonProtocol, ToolCallProtocol
+from rudder.agent.protocols.calls import ToolCallProtocol
+from rudder.agent.protocols.json_calls import JsonProtocol
 from rudder.agent.records import StepRecord
 from rudder.agent.turn import TurnState
 from rudder.tools.base import ToolError, Workspace

@@ -3,9 +3,9 @@ not against classes.
 
 Engine      -- engine/engine.py    a loaded model: tokenize, format chat, stream a Generation
 Generation  -- engine/engine.py    one running generation: iterate tokens, cancel, read text and stats
-Steerer     -- vectors/steerer.py  applies a SteeringPlan between two decode calls
+Steerer     -- vectors/steering/steerer.py  applies a SteeringPlan between two decode calls
 StepPolicy  -- modes/active.py     what the active mode wants for each step kind and phase
-(ToolCallProtocol lives beside them in agent/protocol.py: JSON today, DSML for DeepSeek.)
+(ToolCallProtocol lives beside them in agent/protocols/: JSON today, DSML for DeepSeek.)
 
 Test doubles implement these protocols directly (tests/agent/scripted.py), no casts needed.
 """
@@ -22,7 +22,7 @@ __all__ = ["Engine", "Generation", "Phase", "Steerer", "StepKind", "StepPolicy"]
 if TYPE_CHECKING:
     from rudder.engine.generation import GenerationStats, Sampling, TokenEvent
     from rudder.engine.info import ModelInfo
-    from rudder.vectors.plan import SteeringPlan
+    from rudder.vectors.steering.plan import SteeringPlan
 
 
 @runtime_checkable

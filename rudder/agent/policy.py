@@ -6,6 +6,7 @@ The rules, in order:
 3. Writing Rudder's or git's own files (.rudder.toml, .rudder/, .git/) always needs a yes, every time.
 4. approval = "ask": every write and command needs a yes.
 5. approval not set: a shell command outside a sandbox needs a yes (only an explicit "auto" lets it run).
+   An MCP server's tool never runs in the sandbox: it needs a yes unless approval is "auto".
 6. Everything else runs.
 """
 
@@ -46,6 +47,11 @@ def decide(
         return Verdict.allow()
     if approval == "read-only" or read_only:
         return Verdict.refuse("this run is read-only here")
+    if tool.server is not None:  # a program the user chose to run, outside any sandbox; its effects unknown
+        if approval == "auto":
+            return Verdict.allow()
+        why = "approval is set to ask" if approval == "ask" else 'set approval = "auto" to allow that'
+        return Verdict.ask(f"{tool.name} calls MCP server {tool.server!r}, which runs outside the sandbox ({why})")
     sensitive = sensitive_write_reason(ws, tool, args)
     if sensitive:
         return Verdict.ask(sensitive, sensitive=True)

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from rudder.agent import examples
+from rudder.agent.aids import examples
 from rudder.agent.context import Conversation, Message
 from rudder.agent.discipline import file_block
-from rudder.agent.protocol import ToolCall, ToolCallProtocol
+from rudder.agent.protocols.calls import ToolCall, ToolCallProtocol
 from rudder.agent.records import StepRecord
 from rudder.interfaces import StepKind
 
@@ -43,7 +43,7 @@ def _call(protocol: ToolCallProtocol, tool: str, arguments: Mapping[str, Any], t
 
 
 def worked_examples(protocol: ToolCallProtocol, task: str, tools: Collection[str], count: int) -> list[Message]:
-    """The `count` worked examples closest to `task` (agent/examples.py), as the model will see them."""
+    """The `count` worked examples closest to `task` (agent/aids/examples.py), as the model will see them."""
 
     def observe(tool: str, text: str) -> str:  # every example call changes the repo, as the loop says then
         return f"{observation(tool, text, protocol)}\n{after_change()}"

@@ -10,21 +10,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from rudder.agent import discipline, second_opinion
-from rudder.agent.callstream import CallStream
-from rudder.agent.constraints import CallConstraints
+from rudder.agent import discipline
+from rudder.agent.aids import second_opinion
+from rudder.agent.aids.constraints import CallConstraints
 from rudder.agent.context import Conversation
 from rudder.agent.events import Listener, SteeringChanged, Token
 from rudder.agent.interfaces import Engine, Steerer, StepPolicy
-from rudder.agent.protocol import ToolCallProtocol
+from rudder.agent.protocols.calls import ToolCallProtocol
+from rudder.agent.protocols.callstream import CallStream
 from rudder.agent.records import StepRecord
 from rudder.agent.turn import Reply, Stop
 from rudder.engine.generation import GenerationStats, Sampling
 from rudder.interfaces import Phase
-from rudder.vectors.gate import GateReading
-from rudder.vectors.guard import CollapseGuard, GuardEvent
-from rudder.vectors.recording import ActivationRecorder
-from rudder.vectors.stepwatch import StepWatch, free_text
+from rudder.vectors.extraction.recording import ActivationRecorder
+from rudder.vectors.steering.gate import GateReading
+from rudder.vectors.steering.stepwatch import StepWatch, free_text
+from rudder.vectors.trust.guard import CollapseGuard, GuardEvent
 
 WARM = 0.7  # temperature for the one step after a repeat (change course)
 

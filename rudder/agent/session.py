@@ -11,6 +11,7 @@ The contract for front ends (CLI, TUI, ACP server, A/B harness):
   approver(request)           answers an ApprovalRequest now, or returns None and answers it later
   interrupt()                 from any thread: generation stops within one token, a running tool is killed
   switch_policy(p, now=...)   from any thread: a new mode at the next step, or at the next token
+  close()                     when done with it: stops its MCP servers
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import threading
 import time
 from typing import Any
 
-from rudder.agent import discipline, prompts, second_opinion
+from rudder.agent import discipline, prompts
+from rudder.agent.aids import second_opinion
 from rudder.agent.approval import Approver
 from rudder.agent.config import AgentConfig
 from rudder.agent.context import Conversation
@@ -30,7 +32,9 @@ from rudder.agent.filelist import FileList
 from rudder.agent.guidance import Guidance
 from rudder.agent.interfaces import Engine, Steerer, StepKind, StepPolicy
 from rudder.agent.manifest import build_manifest
-from rudder.agent.protocol import JsonProtocol, ProtocolError, ToolCall, ToolCallProtocol
+from rudder.agent.mcp import join_mcp_tools
+from rudder.agent.protocols.calls import ProtocolError, ToolCall, ToolCallProtocol
+from rudder.agent.protocols.json_calls import JsonProtocol
 from rudder.agent.querying import ModelQuery
 from rudder.agent.records import RunSummary, StepRecord, Trajectory
 from rudder.agent.steps import next_step_kind
@@ -38,9 +42,10 @@ from rudder.agent.turn import Reply, Stop, TurnState
 from rudder.engine.engine import ContextOverflowError
 from rudder.engine.generation import Sampling
 from rudder.tools.base import Access, Tool, Workspace
+from rudder.tools.mcp.hub import McpHub
 from rudder.tools.toolbox import all_tools
-from rudder.vectors.recording import ActivationRecorder
-from rudder.vectors.steerer import Steerer as NativeSteerer
+from rudder.vectors.extraction.recording import ActivationRecorder
+from rudder.vectors.steering.steerer import Steerer as NativeSteerer
 
 PLAN_TOKENS = 96
 
@@ -50,7 +55,7 @@ class Session:
         self, engine: Engine, workspace: Workspace, policy: StepPolicy, *, config: AgentConfig | None = None,
         sampling: Sampling | None = None, steerer: Steerer | None = None, protocol: ToolCallProtocol | None = None,
         tools: dict[str, Tool] | None = None, approver: Approver | None = None, trajectory: Trajectory | None = None,
-        repo_map: str = "", listener: Listener | None = None,
+        repo_map: str = "", listener: Listener | None = None, mcp: McpHub | None = None,
     ) -> None:
         # what front ends may read or replace between turns
         self.engine, self.ws, self.policy = engine, workspace, policy
@@ -65,6 +70,7 @@ class Session:
         self.checkpoints = checkpoints_or_none(workspace.root)
         self.repo_map = repo_map
         self.listener: Listener = listener or (lambda event: None)
+        self.mcp = mcp  # its servers start on the first turn (their tools join self.tools), stop on close()
         # what the session has done (every step of every turn), the conversation, this turn's state and totals
         self.history: list[StepRecord] = []
         self.conversation: Conversation | None = None
@@ -123,10 +129,17 @@ class Session:
         return self._turn(task)
 
     def run_setup(self, task: str) -> None:
+        if self.mcp is not None and not self.mcp.started:
+            join_mcp_tools(self.mcp, self.tools, self.protocol, self._emit, self.trajectory.write)
         addendum = self._system_addendum = self.policy.addendum(StepKind.PLAN)
         examples, root = self.config.examples_for(self.engine.info), self.ws.root.name
         self.conversation = prompts.opening(self.protocol, root, self.repo_map, addendum, task, self.tools, examples)
         self.guidance.attach_named_files(self.conversation, task, self.protocol, self.repo_map, addendum)
+
+    def close(self) -> None:
+        """Stop the session's MCP servers (the session may still be read, not run with their tools)."""
+        if self.mcp is not None:
+            self.mcp.close()
 
     def send(self, message: str) -> RunSummary:
         """A follow-up in the same conversation (after run() returned): the model sees everything so far."""

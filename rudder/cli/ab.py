@@ -93,7 +93,7 @@ def run_cmd(
     from rudder.modes.registry import ModeError, get_mode
 
     if record_activations is not None:
-        from rudder.vectors.recording import RecordingError, parse_layers_arg
+        from rudder.vectors.extraction.recording import RecordingError, parse_layers_arg
 
         try:
             parse_layers_arg(record_activations, 1 << 16)  # the syntax now; the model's range in the worker

@@ -34,7 +34,7 @@ def list_cmd(
 ) -> None:
     """Every mode available in this repo: built-in, user (~/.config/rudder/modes), repo (.rudder/modes), with
     which of its vectors the model (--model, config, embedded) has and their calibrated scales."""
-    list_modes(console, repo, twins, model)  # quick.py answers `rudder modes list` with the same function
+    list_modes(Console(), repo, twins, model)  # as quick.py answers `rudder modes list`: the same width too
 
 
 @app.command("show")

@@ -17,7 +17,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from rudder.agent.approval import ApprovalRequest, Decision
-from rudder.agent.events import Event, Listener, ModeSwitched, StepFinished, StepStarted, Token
+from rudder.agent.events import Event, Listener, ModeSwitched, Notice, StepFinished, StepStarted, Token
 from rudder.agent.factory import open_session, save_recording
 from rudder.agent.records import trajectory_path
 from rudder.cli import display, say
@@ -42,7 +42,7 @@ from rudder.tools.gitops import CheckpointError, Checkpoints, find_repo_root
 from rudder.tools.gitrepo import read_only_problem
 from rudder.tools.runlock import RepoBusy
 from rudder.tools.sandbox import SandboxUnavailable
-from rudder.vectors.recording import RecordingError, parse_layers_arg, recording_path
+from rudder.vectors.extraction.recording import RecordingError, parse_layers_arg, recording_path
 from rudder.vectors.vector import VectorError
 
 console = Console(stderr=True)
@@ -78,6 +78,8 @@ def _ask(request: ApprovalRequest) -> Decision:
         )
         return Decision.REJECT
     console.print(Text.assemble((request.tool, "yellow"), f" wants to {request.access}: {request.reason}"))
+    if request.server is not None:  # an MCP tool: its server, its own tool name, then the arguments below
+        console.print(f"MCP server {request.server}, tool {request.tool.removeprefix(request.server + '.')}")
     detail = request.diff or request.command or json.dumps(request.arguments, ensure_ascii=False)[:2000]
     console.print(Syntax(detail, "diff" if request.diff else "text", theme="ansi_dark", word_wrap=True))
     _prompting.set()
@@ -107,6 +109,9 @@ def make_listener(show_tokens: bool) -> Listener:
                 spinner.token()
         elif isinstance(event, ModeSwitched):
             console.print(display.plain(f"mode {event.old} -> {event.new}", "magenta"))
+        elif isinstance(event, Notice):
+            spinner.stop()
+            console.print(display.plain(f"warning: {event.text}", "yellow"))
         elif isinstance(event, StepFinished):
             spinner.stop()
             display.print_step(console, event.record.model_dump(mode="json"), header=False)
@@ -232,6 +237,7 @@ def run(
             listener=make_listener(stream),
             trajectory=trajectory,
             record_layers=layers,
+            mcp_servers=config.mcp.enabled(),
         )
     except (ModelLoadError, ModeError, VectorError, SandboxUnavailable, RecordingError) as exc:
         raise fail(str(exc)) from None
@@ -247,6 +253,7 @@ def run(
         raise typer.Exit(130) from None
     finally:
         spinner.stop()  # a run that ends inside a step (an error, Ctrl-C) leaves no spinner line behind
+        session.close()  # its MCP servers
         if session.recorder is not None and session.trajectory.path is not None:
             saved = save_recording(session, recording_path(session.trajectory.path), task=task, files=[], passed=None)
             console.print(display.plain(f"activations: {saved}", "dim"))

@@ -35,7 +35,7 @@ from rudder.vectors.meta import VectorError
 if TYPE_CHECKING:  # llama.cpp, the tools and the vector machinery load only in the commands that use them
     from rudder.engine.engine import Engine
 
-Method = Literal["mean-diff", "pca", "cvector-mean"]  # rudder.vectors.extract.Method, named without loading it
+Method = Literal["mean-diff", "pca", "cvector-mean"]  # = extraction.extract.Method, without loading it
 ExtractPosition = Literal["last", "mean", "generated"]
 
 app = typer.Typer(
@@ -118,7 +118,7 @@ def _layers(spec: str | None, default: list[int]) -> list[int]:
 @app.command("extract")
 def extract_cmd(
     dataset: Annotated[
-        Path | None, typer.Argument(help="contrastive JSONL (see rudder/vectors/dataset.py)", exists=True)
+        Path | None, typer.Argument(help="contrastive JSONL (see rudder/vectors/extraction/dataset.py)", exists=True)
     ] = None,
     from_runs: Annotated[
         Path | None,
@@ -178,10 +178,10 @@ def extract_cmd(
     from rudder.engine.batch import BatchError
     from rudder.engine.engine import EngineError
     from rudder.engine.hook import HookError
-    from rudder.vectors.dataset import load_dataset
-    from rudder.vectors.extract import extract
-    from rudder.vectors.formats import save_vector
-    from rudder.vectors.library import user_library_path
+    from rudder.vectors.extraction.dataset import load_dataset
+    from rudder.vectors.extraction.extract import extract
+    from rudder.vectors.files.formats import save_vector
+    from rudder.vectors.files.library import user_library_path
 
     if from_runs is not None:
         from rudder.cli.vectors_runs import extract_from_runs
@@ -338,7 +338,7 @@ def convert_cmd(
     ] = None,
 ) -> None:
     """Convert between llama.cpp control vectors, ds4 directional steering and Rudder's format."""
-    from rudder.vectors.formats import load_vector, model_identity_from_gguf, save_vector
+    from rudder.vectors.files.formats import load_vector, model_identity_from_gguf, save_vector
 
     try:
         identity = model_identity_from_gguf(model) if model else None
@@ -369,9 +369,9 @@ def apply_cmd(
     """Answer PROMPT with and without the vector, side by side (greedy, so the difference is the vector's)."""
     from rudder.engine.engine import EngineError
     from rudder.engine.generation import Sampling
-    from rudder.vectors.formats import load_vector
-    from rudder.vectors.plan import VectorUse, build_plan
-    from rudder.vectors.steerer import Steerer
+    from rudder.vectors.files.formats import load_vector
+    from rudder.vectors.steering.plan import VectorUse, build_plan
+    from rudder.vectors.steering.steerer import Steerer
 
     try:
         _warn_past_calibration(find_vector_file(vector_ref), scale, scale_mode)  # before the model loads
@@ -402,7 +402,7 @@ def apply_cmd(
 def _warn_past_calibration(path: Path, scale: float, scale_mode: ScaleMode) -> None:
     """A relative scale well past the one the vector's card calibrated (where damage set in) is worth a word:
     the steered answer will likely be a loop or noise, which says nothing about the vector."""
-    from rudder.vectors.card import load_card
+    from rudder.vectors.files.card import load_card
 
     calibration = load_card(path).calibration
     if calibration is None or scale_mode != ScaleMode.RELATIVE or calibration.scale == 0:

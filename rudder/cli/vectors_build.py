@@ -126,7 +126,7 @@ def build_cmd(
         permutations=permutations, search_layers=search_layers, force=force,
     )  # fmt: skip
     engine = _engine(model, threads=threads, verbose=verbose)
-    from rudder.vectors.library import model_library_dir
+    from rudder.vectors.files.library import model_library_dir
 
     target = output or model_library_dir(engine.info.identity)
     console.print(

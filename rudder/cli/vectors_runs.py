@@ -19,8 +19,8 @@ StepPosition = Literal["thought", "call"]
 
 
 def _recordings(root: Path, split: str | tuple[str, ...], allow_unsplit: bool) -> list:
-    from rudder.vectors.fromruns import check_split
-    from rudder.vectors.recording import RecordingError, find_recordings, load_recording
+    from rudder.vectors.extraction.fromruns import check_split
+    from rudder.vectors.extraction.recording import RecordingError, find_recordings, load_recording
 
     try:
         recordings = [load_recording(p) for p in find_recordings(root)]
@@ -63,11 +63,11 @@ def extract_from_runs(
 ) -> None:
     """Mean difference per label (Gram-Schmidt over several), health on dev, one vector + card per label."""
     from rudder.engine.identity import ModelIdentity
-    from rudder.vectors.card import DevSeparation, LabelCount, RunsRecipe, VectorCard, save_card
-    from rudder.vectors.formats import save_vector
-    from rudder.vectors.fromruns import collect, contrast, directions, projections, separation
-    from rudder.vectors.library import user_library_path
-    from rudder.vectors.runlabels import LABELS
+    from rudder.vectors.extraction.fromruns import collect, contrast, directions, projections, separation
+    from rudder.vectors.extraction.runlabels import LABELS
+    from rudder.vectors.files.card import DevSeparation, LabelCount, RunsRecipe, VectorCard, save_card
+    from rudder.vectors.files.formats import save_vector
+    from rudder.vectors.files.library import user_library_path
     from rudder.vectors.vector import SteeringVector, VectorMeta
 
     label_list = [x.strip() for x in labels.split(",") if x.strip()]
@@ -104,7 +104,7 @@ def extract_from_runs(
         name = base if len(label_list) == 1 else f"{base}-{label}"
         health: list[DevSeparation] = []
         if dev_steps is not None:
-            pos, neg = contrast(dev_steps, label, clean=clean)
+            pos, neg = contrast(dev_steps, label, clean=clean, pooled=True)  # dev: one epoch, every task
             for layer in chosen:
                 s = separation(projections(dev_steps.rows[layer], found[label][layer]), pos, neg)
                 health.append(
@@ -175,11 +175,11 @@ def gate_cmd(
 
     The threshold is on the cosine with the direction that best separates the label's steps from
     calibrated ones."""
-    from rudder.vectors.card import GateCalibration, load_card, save_card
-    from rudder.vectors.formats import load_vector
-    from rudder.vectors.fromruns import collect, contrast, projections
-    from rudder.vectors.gate import calibrate_threshold
-    from rudder.vectors.library import find_vector
+    from rudder.vectors.extraction.fromruns import collect, contrast, projections
+    from rudder.vectors.files.card import GateCalibration, load_card, save_card
+    from rudder.vectors.files.formats import load_vector
+    from rudder.vectors.files.library import find_vector
+    from rudder.vectors.steering.gate import calibrate_threshold
 
     try:
         path = find_vector(vector, Path.cwd())
@@ -195,7 +195,7 @@ def gate_cmd(
         raise fail(f"--layer {layer}: the vector has layers {loaded.layers}")
     dev = _recordings(from_runs, "dev", allow_unsplit)
     steps = collect(dev, card.runs.position, [layer])
-    pos, neg = contrast(steps, label, clean=card.runs.contrast == "clean")
+    pos, neg = contrast(steps, label, clean=card.runs.contrast == "clean", pooled=True)
     values = projections(steps.rows[layer], loaded.directions[layer])
     try:
         found = calibrate_threshold(values[pos], values[neg], above=True, max_fpr=max_fpr)

@@ -17,13 +17,13 @@ from rudder.cli.vectors import LayersOpt, _engine, _layers
 from rudder.cli.views import find_vector_file
 from rudder.engine.engine import Engine, EngineError
 from rudder.util.layers import layer_spans
-from rudder.vectors.calibrate import DEFAULT_PROMPTS, DEFAULT_SCALES, calibrate, plot
-from rudder.vectors.card import CalibrationRow, Health, Recipe, VectorCard, load_card, save_card
-from rudder.vectors.dataset import load_dataset
-from rudder.vectors.extract import render_prompts
-from rudder.vectors.formats import load_vector
-from rudder.vectors.health import check_vector
-from rudder.vectors.norms import measure_norms, missing_norms, with_norms
+from rudder.vectors.extraction.dataset import load_dataset
+from rudder.vectors.extraction.extract import render_prompts
+from rudder.vectors.files.card import CalibrationRow, Health, Recipe, VectorCard, load_card, save_card
+from rudder.vectors.files.formats import load_vector
+from rudder.vectors.trust.calibrate import DEFAULT_PROMPTS, DEFAULT_SCALES, calibrate, plot
+from rudder.vectors.trust.health import check_vector
+from rudder.vectors.trust.norms import measure_norms, missing_norms, with_norms
 from rudder.vectors.vector import SteeringVector, VectorError
 
 console = Console()

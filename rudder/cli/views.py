@@ -28,7 +28,7 @@ def list_modes(console: Console, repo: Path, twins: bool, model: Path | None = N
     description."""
     from rudder.modes.permodel import vector_status
     from rudder.modes.registry import scan_modes
-    from rudder.vectors.library import VectorResolver
+    from rudder.vectors.files.library import VectorResolver
 
     root = repo.resolve()
     scan = scan_modes(root)
@@ -75,8 +75,8 @@ def repo_around_cwd() -> Path | None:
 
 def find_vector_file(ref: str, model: ModelIdentity | None = None) -> Path:
     """A VECTOR argument: a file, else a library name (the one for `model` when there is one)."""
-    from rudder.vectors.formats_common import require_file
-    from rudder.vectors.library import find_vector
+    from rudder.vectors.files.formats_common import require_file
+    from rudder.vectors.files.library import find_vector
 
     def search(wanted: ModelIdentity | None) -> Path:
         try:  # the user's and the shipped library come first: the repository (git) only when needed
@@ -100,7 +100,7 @@ def find_vector_file(ref: str, model: ModelIdentity | None = None) -> Path:
 
 def show_vector(console: Console, ref: str) -> None:
     """A vector's metadata and per-layer sizes."""
-    from rudder.vectors.summary import summarize
+    from rudder.vectors.files.summary import summarize
 
     path = find_vector_file(ref)
     summary = summarize(path)  # a Rudder file: read without numpy; anything else loads in full
@@ -126,7 +126,7 @@ def show_vector(console: Console, ref: str) -> None:
 def _load_sizes(path: Path) -> tuple[VectorMeta, dict[int, float]]:
     import numpy as np
 
-    from rudder.vectors.formats import load_vector
+    from rudder.vectors.files.formats import load_vector
 
     vector = load_vector(path)
     return vector.meta, {layer: float(np.linalg.norm(d)) for layer, d in vector.directions.items()}

@@ -88,7 +88,7 @@ class Engine:
         self.prompt_cache = prefill.open_prompt_cache(self)
         self._batch_ctx: BatchContext | None = None
         self.weights_note = ""  # why capture reads other weights than it would choose, if it does
-        self.weights_read = "native"  # what the last capture read (set by vectors/capture.py)
+        self.weights_read = "native"  # what the last capture read (set by vectors/extraction/capture.py)
         self.sites = discover_sites(self)
         self.reset()
 

@@ -10,9 +10,9 @@ from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind
 from rudder.modes.mode import Mode, VectorSpec, WhenSpec
 from rudder.modes.permodel import bind_mode
-from rudder.vectors.card import load_card
-from rudder.vectors.gate import Gate
-from rudder.vectors.plan import UNSTEERED, SteeringPlan, VectorUse, build_plan
+from rudder.vectors.files.card import load_card
+from rudder.vectors.steering.gate import Gate
+from rudder.vectors.steering.plan import UNSTEERED, SteeringPlan, VectorUse, build_plan
 from rudder.vectors.vector import SteeringVector, VectorError
 
 VectorResolver = Callable[[str], SteeringVector]

@@ -40,8 +40,8 @@ class CardScales:
         """A library name is bound to the loaded model's own card when the mode runs (modes/permodel.py); here
         it only needs a value to show: the first card of that name with the calibration, else a placeholder
         (scale 0) when some model has the vector but none calibrated it (binding then leaves it out)."""
-        from rudder.vectors.card import load_card
-        from rudder.vectors.library import list_library
+        from rudder.vectors.files.card import load_card
+        from rudder.vectors.files.library import list_library
 
         entries = [entry for entry in list_library(self.repo) if entry.name == ref]
         for entry in entries:
@@ -52,8 +52,8 @@ class CardScales:
         return (0.0, None) if len(entries) > 1 else None  # one file: its card's problem is the error to show
 
     def _lookup(self, ref: str, negative: bool) -> tuple[float, str | None]:
-        from rudder.vectors.card import card_path, load_card
-        from rudder.vectors.library import find_vector
+        from rudder.vectors.files.card import card_path, load_card
+        from rudder.vectors.files.library import find_vector
         from rudder.vectors.meta import VectorError
 
         try:

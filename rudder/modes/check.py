@@ -13,8 +13,8 @@ from typing import Any
 from rudder.modes.mode import Mode, VectorSpec
 from rudder.modes.registry import line_of
 from rudder.util.layers import layer_spans
-from rudder.vectors.formats import load_vector
-from rudder.vectors.library import library_dirs, list_library
+from rudder.vectors.files.formats import load_vector
+from rudder.vectors.files.library import library_dirs, list_library
 from rudder.vectors.vector import SteeringVector, VectorError
 
 

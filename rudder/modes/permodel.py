@@ -20,7 +20,7 @@ from rudder.modes.calibrated import NEGATIVE
 from rudder.modes.mode import Mode, VectorSpec, parse_layers
 
 if TYPE_CHECKING:
-    from rudder.vectors.card import Calibration
+    from rudder.vectors.files.card import Calibration
 
 Locate = Callable[[str], Path | None]  # a library name -> this model's vector file, or None
 
@@ -62,7 +62,7 @@ def bind_mode(mode: Mode, locate: Locate) -> Binding:
     calibrations: dict[tuple[str, bool], Calibration | None] = {}
 
     def calibration(path: Path, ref: str, negative: bool) -> Calibration | None:
-        from rudder.vectors.card import load_card  # the card (pydantic) only when a mode names a card scale
+        from rudder.vectors.files.card import load_card  # the card (pydantic) only when a mode names a card scale
 
         if (ref, negative) not in calibrations:
             card = load_card(path)

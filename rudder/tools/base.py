@@ -135,6 +135,7 @@ class Tool:
     fn: Callable[[Workspace, Any], str]
     access: Access
     step_kind: StepKind  # the kind of step using this tool is; agent/steps.py picks the next kind from it
+    server: str | None = None  # the MCP server that runs it (tools/mcp/); None: built into Rudder
 
     def run(self, ws: Workspace, args: ToolArgs) -> str:
         return self.fn(ws, args)

@@ -27,9 +27,9 @@ from rudder.modes.active import ActiveMode
 from rudder.modes.mode import Mode, VectorSpec
 from rudder.modes.registry import ModeError, load_modes
 from rudder.tools.checkpoints import CheckpointError, Checkpoints, NeedsConfirmation
-from rudder.vectors.card import load_card
-from rudder.vectors.library import LibraryEntry, VectorResolver, list_library
-from rudder.vectors.meter import ConceptMeter, Probe
+from rudder.vectors.files.card import load_card
+from rudder.vectors.files.library import LibraryEntry, VectorResolver, list_library
+from rudder.vectors.steering.meter import ConceptMeter, Probe
 from rudder.vectors.vector import VectorError
 
 Listener = Callable[[Event], Any]
@@ -109,6 +109,7 @@ class Bridge:
             approver=self._approve,
             listener=self._listen,
             trajectory=trajectory,
+            mcp_servers=self.config.mcp.enabled(),
         )
         session.policy = self._activate(self.mode)
         self._watch(session, session.policy)  # type: ignore[arg-type]
@@ -116,7 +117,8 @@ class Bridge:
 
     def new_session(self) -> None:
         self.interrupt()
-        self.session = self._open(None)
+        old, self.session = self.session, self._open(None)
+        old.close()  # its MCP servers
 
     def resume(self, path: Path) -> list[dict[str, Any]]:
         """Continue a saved session: its trajectory file grows, the model sees the old conversation."""
@@ -124,7 +126,8 @@ class Bridge:
         self.interrupt()
         session = self._open(path)
         session.restore(records)
-        self.session = session
+        old, self.session = self.session, session
+        old.close()
         return records
 
     @property
@@ -155,7 +158,9 @@ class Bridge:
         closed). False if it did not end within `timeout`."""
         self.interrupt()
         self._switcher.shutdown(wait=False, cancel_futures=True)
-        return self._idle.wait(timeout)
+        idle = self._idle.wait(timeout)
+        self.session.close()  # its MCP servers
+        return idle
 
     def _listen(self, event: Event) -> None:
         for observe in self.observers:

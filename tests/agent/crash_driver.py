@@ -47,7 +47,7 @@ def build_session(repo: Path, replies: list[str]) -> Any:
     from rudder.modes.active import ActiveMode
     from rudder.modes.registry import get_mode
     from rudder.tools.base import Workspace
-    from rudder.vectors.plan import UNSTEERED
+    from rudder.vectors.steering.plan import UNSTEERED
     from tests.agent.scripted import ScriptedEngine
 
     class NoSteering:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rudder.agent.callstream import CallStream, decode_partial_string, split_call
+from rudder.agent.protocols.callstream import CallStream, decode_partial_string, split_call
 from rudder.interfaces import Phase
 
 CALL = '{"thought": "To change PORT from 80 to 8080, I use \\"edit_file\\".", "tool": "edit_file", "path": "a.py"}'

@@ -9,8 +9,8 @@ from pathlib import Path
 import git
 import pytest
 
-from rudder.agent import examples
-from rudder.agent.constraints import CallConstraints, open_string_value
+from rudder.agent.aids import examples
+from rudder.agent.aids.constraints import CallConstraints, open_string_value
 from rudder.tools.base import Workspace
 
 COMPACT = ["read_file", "write_file", "edit_file", "run_shell"]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rudder.agent import discipline, examples
+from rudder.agent import discipline
+from rudder.agent.aids import examples
 from rudder.agent.config import AgentConfig
 from rudder.agent.records import Trajectory, read_trajectory
 from rudder.agent.session import Session

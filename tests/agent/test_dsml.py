@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from llama_cpp.llama_grammar import LlamaGrammar
 
-from rudder.agent.dsml import CLOSE, OPEN, DsmlProtocol
-from rudder.agent.protocol import FINISH, ProtocolError
+from rudder.agent.protocols.calls import FINISH, ProtocolError
+from rudder.agent.protocols.dsml import CLOSE, OPEN, DsmlProtocol
 from rudder.interfaces import Phase
 from rudder.tools.toolbox import all_tools
 

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import Field
 
-from rudder.agent.protocol import FINISH, JsonProtocol, ProtocolError
+from rudder.agent.protocols.calls import FINISH, ProtocolError
+from rudder.agent.protocols.json_calls import JsonProtocol
 from rudder.interfaces import Phase, StepKind
 from rudder.tools.base import Access, Tool, ToolArgs
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rudder.vectors.recording import load_recording
+from rudder.vectors.extraction.recording import load_recording
 from tests.agent.test_agent_e2e import rudder
 from tests.helpers import make_repo
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from rudder.agent.aids.second_opinion import degenerate_thought
 from rudder.agent.config import AgentConfig
 from rudder.agent.records import Trajectory, read_trajectory
-from rudder.agent.second_opinion import degenerate_thought
 from rudder.agent.session import Session
 from rudder.modes.active import ActiveMode
 from rudder.modes.registry import get_mode

@@ -20,7 +20,7 @@ from rudder.modes.active import ActiveMode
 from rudder.modes.registry import get_mode, parse_mode
 from rudder.tools.base import Workspace
 from rudder.tools.checkpoints import Checkpoints
-from rudder.vectors.plan import UNSTEERED, SteeringPlan
+from rudder.vectors.steering.plan import UNSTEERED, SteeringPlan
 from rudder.vectors.vector import SteeringVector, VectorMeta
 from tests.agent.scripted import ScriptedEngine
 from tests.helpers import make_repo

@@ -29,7 +29,7 @@ from rudder.agent.session import Session
 from rudder.modes.active import ActiveMode
 from rudder.modes.registry import get_mode, parse_mode
 from rudder.tools.base import Workspace
-from rudder.vectors.library import VectorResolver
+from rudder.vectors.files.library import VectorResolver
 from tests.agent.scripted import ScriptedEngine
 from tests.agent.test_session import RecordingSteerer, any_vector, call
 from tests.helpers import make_repo

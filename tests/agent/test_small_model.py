@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rudder.agent import examples
+from rudder.agent.aids import examples
 from rudder.agent.factory import open_session
 from rudder.config import load_config
 from rudder.tools.toolbox import COMPACT

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rudder.agent.protocol import JsonProtocol
+from rudder.agent.protocols.json_calls import JsonProtocol
 from rudder.tools.toolbox import all_tools
 
 

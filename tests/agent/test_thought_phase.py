@@ -10,7 +10,7 @@ import pytest
 
 from rudder.agent.config import AgentConfig
 from rudder.agent.events import Event, SteeringChanged, Token
-from rudder.agent.protocol import JsonProtocol
+from rudder.agent.protocols.json_calls import JsonProtocol
 from rudder.agent.records import Trajectory, read_trajectory
 from rudder.agent.session import Session
 from rudder.interfaces import Phase

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from rudder.cli import app
 from rudder.cli.views import find_vector_file
-from rudder.vectors.card import load_card
+from rudder.vectors.files.card import load_card
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from rudder.cli import app
-from rudder.vectors.formats import VectorFormat, save_vector
+from rudder.vectors.files.formats import VectorFormat, save_vector
 from rudder.vectors.vector import ModelIdentity, SteeringVector, VectorMeta
 
 MODEL = ModelIdentity(architecture="llama", name="tiny", n_embd=8, n_layer=30, layout_hash="ab" * 32)

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rudder.cli import app
-from rudder.vectors.library import list_library
+from rudder.vectors.files.library import list_library
 from tests.engine.test_gguf_hostile import HOSTILE
 from tests.helpers import make_repo
 

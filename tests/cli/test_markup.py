@@ -73,7 +73,7 @@ def test_modes_commands_show_user_text_as_written(tmp_path: Path, runner: CliRun
 
 
 def test_vectors_show_prints_names_and_descriptions_as_written(tmp_path: Path, runner: CliRunner) -> None:
-    from rudder.vectors.formats import save_vector
+    from rudder.vectors.files.formats import save_vector
     from tests.vectors.format_samples import make_vector
 
     vector = make_vector()

@@ -9,10 +9,10 @@ import numpy as np
 from typer.testing import CliRunner
 
 from rudder.cli import app
-from rudder.vectors.card import load_card
-from rudder.vectors.formats import load_vector
-from rudder.vectors.recording import ActivationRecorder, steps_meta
-from rudder.vectors.runlabels import FAIL, PASS
+from rudder.vectors.extraction.recording import ActivationRecorder, steps_meta
+from rudder.vectors.extraction.runlabels import FAIL, PASS
+from rudder.vectors.files.card import load_card
+from rudder.vectors.files.formats import load_vector
 
 N_EMBD, LAYERS = 16, (3, 5)
 MODEL = {"architecture": "llama", "name": "test", "n_embd": N_EMBD, "n_layer": 8}

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from rudder.agent.config import AgentConfig
-from rudder.agent.dsml import OPEN, DsmlProtocol
 from rudder.agent.factory import open_session
+from rudder.agent.protocols.dsml import OPEN, DsmlProtocol
 from rudder.agent.records import read_trajectory
 from rudder.engine.generation import Sampling
 from tests.helpers import make_repo

@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from rudder.cli import app
-from rudder.vectors.formats import load_vector
-from rudder.vectors.formats_ds4 import DS4_FORMAT, load_ds4
-from rudder.vectors.plan import VectorUse, build_plan
-from rudder.vectors.steerer import Steerer
+from rudder.vectors.files.formats import load_vector
+from rudder.vectors.files.formats_ds4 import DS4_FORMAT, load_ds4
+from rudder.vectors.steering.plan import VectorUse, build_plan
+from rudder.vectors.steering.steerer import Steerer
 from rudder.vectors.vector import SteeringOp
 from tests.deepseek4.test_tiny_model import logits_for, raw_rows, unit
 

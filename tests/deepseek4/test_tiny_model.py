@@ -7,9 +7,9 @@ import pytest
 
 from rudder.engine.generation import Sampling
 from rudder.engine.hook import HookEntry, HookOp
-from rudder.vectors.capture import capture
-from rudder.vectors.plan import ScaleMode, VectorUse, build_plan
-from rudder.vectors.steerer import Steerer
+from rudder.vectors.extraction.capture import capture
+from rudder.vectors.steering.plan import ScaleMode, VectorUse, build_plan
+from rudder.vectors.steering.steerer import Steerer
 from rudder.vectors.vector import SteeringOp, SteeringVector, VectorMeta
 
 pytestmark = pytest.mark.slow

@@ -92,9 +92,17 @@ def test_stop_sequences_end_generation_and_are_not_returned(fresh) -> None:
     assert stopped.text == free[: free.index("4")]
 
 
-def test_too_long_prompt_is_one_clear_error(fresh) -> None:
-    prompt = "word " * 5000
-    with pytest.raises(ContextOverflowError, match=r"prompt is \d+ tokens but the context window is 4096"):
-        fresh.complete(prompt, Sampling(max_tokens=8))
-    truncated = fresh.complete(prompt, Sampling(max_tokens=8), overflow="truncate")
-    assert truncated.stats.prompt_tokens <= 4096 - 8
+def test_too_long_prompt_is_one_clear_error() -> None:
+    from rudder.engine.config import EngineConfig
+    from rudder.engine.engine import Engine
+
+    # a small window of its own: truncating to the shared engine's 4096 tokens would read 4,000 tokens (~100 s)
+    small = Engine(EngineConfig(n_ctx=256))
+    try:
+        prompt = "word " * 400
+        with pytest.raises(ContextOverflowError, match=r"prompt is \d+ tokens but the context window is 256"):
+            small.complete(prompt, Sampling(max_tokens=8))
+        truncated = small.complete(prompt, Sampling(max_tokens=8), overflow="truncate")
+        assert 200 < truncated.stats.prompt_tokens <= 256 - 8
+    finally:
+        small.close()

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from rudder.engine.gguf_header import GGUFHeaderError, read_gguf_header
 from rudder.engine.model_file import ModelLoadError, check_gguf
-from rudder.vectors.formats import load_vector, model_identity_from_gguf, save_vector
-from rudder.vectors.summary import summarize
+from rudder.vectors.files.formats import load_vector, model_identity_from_gguf, save_vector
+from rudder.vectors.files.summary import summarize
 from rudder.vectors.vector import VectorError
 from tests.vectors.format_samples import make_vector
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from rudder.agent.protocol import JsonProtocol
+from rudder.agent.protocols.json_calls import JsonProtocol
 from rudder.engine.generation import Sampling
 from rudder.tools.toolbox import all_tools
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from rudder.engine.prompt_cache import PromptCache
-from rudder.vectors.plan import ScaleMode, VectorUse, build_plan
-from rudder.vectors.steerer import Steerer
+from rudder.vectors.steering.plan import ScaleMode, VectorUse, build_plan
+from rudder.vectors.steering.steerer import Steerer
 from rudder.vectors.vector import SteeringVector, VectorMeta
 
 pytestmark = pytest.mark.slow

@@ -12,8 +12,8 @@ import pytest
 
 from rudder.modes.mode import parse_layers
 from rudder.modes.registry import ModeError, get_mode, parse_mode
-from rudder.vectors.card import load_card
-from rudder.vectors.library import SHIPPED_DIR
+from rudder.vectors.files.card import load_card
+from rudder.vectors.files.library import SHIPPED_DIR
 
 BUILTIN = Path(__file__).resolve().parents[2] / "rudder" / "modes" / "builtin"
 TERSE = SHIPPED_DIR / "terse.smollm2-135m.gguf"

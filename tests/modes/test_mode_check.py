@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from rudder.cli import app
 from rudder.modes.registry import BUILTIN_DIR
-from rudder.vectors.library import SHIPPED_DIR
+from rudder.vectors.files.library import SHIPPED_DIR
 
 
 @pytest.fixture(autouse=True)

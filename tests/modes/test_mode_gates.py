@@ -11,9 +11,9 @@ import pytest
 from rudder.interfaces import Phase, StepKind
 from rudder.modes.active import ActiveMode
 from rudder.modes.registry import ModeError, parse_mode
-from rudder.vectors.card import GateCalibration, RunsRecipe, VectorCard, save_card
-from rudder.vectors.formats import save_vector
-from rudder.vectors.library import VectorResolver
+from rudder.vectors.files.card import GateCalibration, RunsRecipe, VectorCard, save_card
+from rudder.vectors.files.formats import save_vector
+from rudder.vectors.files.library import VectorResolver
 from rudder.vectors.vector import ModelIdentity, SteeringVector, VectorError, VectorMeta
 
 MODEL = ModelIdentity(architecture="llama", name="test", n_embd=8, n_layer=6)

@@ -12,9 +12,9 @@ from rudder.engine.model_file import embedded_model_path
 from rudder.interfaces import Phase, StepKind
 from rudder.modes.active import ActiveMode
 from rudder.modes.registry import parse_mode
-from rudder.vectors.formats import model_identity_from_gguf
-from rudder.vectors.plan import UNSTEERED
-from rudder.vectors.steerer import Steerer
+from rudder.vectors.files.formats import model_identity_from_gguf
+from rudder.vectors.steering.plan import UNSTEERED
+from rudder.vectors.steering.steerer import Steerer
 from rudder.vectors.vector import SteeringVector, VectorMeta
 from tests.helpers import graph_evaluations
 
@@ -106,7 +106,7 @@ def test_a_swap_reevaluates_only_the_new_tokens(fresh, active: ActiveMode) -> No
 
 @pytest.mark.slow
 def test_mid_generation_swap_changes_the_next_token(fresh, push: SteeringVector) -> None:
-    from rudder.vectors.plan import ScaleMode, VectorUse, build_plan
+    from rudder.vectors.steering.plan import ScaleMode, VectorUse, build_plan
 
     strong = build_plan([VectorUse(push * 40.0, 1.0, scale_mode=ScaleMode.RAW)])
     steerer = Steerer(fresh)

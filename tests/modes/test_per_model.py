@@ -11,9 +11,9 @@ import pytest
 from rudder.interfaces import Phase, StepKind
 from rudder.modes.active import ActiveMode
 from rudder.modes.registry import get_mode, parse_mode
-from rudder.vectors.card import Calibration, VectorCard, save_card
-from rudder.vectors.formats import save_vector
-from rudder.vectors.library import SHIPPED_DIR, VectorResolver, model_key, model_library_dir, resolve_vector
+from rudder.vectors.files.card import Calibration, VectorCard, save_card
+from rudder.vectors.files.formats import save_vector
+from rudder.vectors.files.library import SHIPPED_DIR, VectorResolver, model_key, model_library_dir, resolve_vector
 from rudder.vectors.meta import ModelIdentity
 from tests.vectors.format_samples import MODEL, make_vector
 

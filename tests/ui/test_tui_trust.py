@@ -17,9 +17,9 @@ from rudder.ui.messages import AgentEvent
 from rudder.ui.widgets.steering_panel import SteeringPanel, VectorSlider
 from rudder.ui.widgets.step_block import StepBlock
 from rudder.ui.widgets.tool_block import ToolBlock
-from rudder.vectors.card import Health, VectorCard, save_card
-from rudder.vectors.formats import load_vector, save_vector
-from rudder.vectors.library import SHIPPED_DIR
+from rudder.vectors.files.card import Health, VectorCard, save_card
+from rudder.vectors.files.formats import load_vector, save_vector
+from rudder.vectors.files.library import SHIPPED_DIR
 from rudder.vectors.vector import SteeringVector
 from tests.ui.conftest import SIZE, make_app, ready, until
 from tests.ui.test_tui_model import send

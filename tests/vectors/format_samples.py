@@ -9,7 +9,7 @@ from typing import Any
 import gguf
 import numpy as np
 
-from rudder.vectors.formats import (
+from rudder.vectors.files.formats import (
     DS4_FORMAT,
 )
 from rudder.vectors.vector import ModelIdentity, SteeringOp, SteeringVector, VectorMeta

@@ -17,8 +17,8 @@ from rudder.modes.registry import get_mode
 from rudder.vectors.build.pipeline import BuildOptions, build_library
 from rudder.vectors.build.recipes import load_recipes
 from rudder.vectors.build.workdir import WorkDir
-from rudder.vectors.card import load_card
-from rudder.vectors.library import VectorResolver, model_key, model_library_dir
+from rudder.vectors.files.card import load_card
+from rudder.vectors.files.library import VectorResolver, model_key, model_library_dir
 
 # a build in miniature (about 20 s of CPU on the embedded model): 8 pairs, one calibration question of 8 tokens
 TINY = BuildOptions(scales=(0.05,), prompts=1, max_tokens=8, pairs=8, permutations=20)

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from rudder.cli import app
 from rudder.vectors.build.recipes import depth_layers, for_model, load_recipes
-from rudder.vectors.card import load_card
-from rudder.vectors.library import SHIPPED_DIR
+from rudder.vectors.files.card import load_card
+from rudder.vectors.files.library import SHIPPED_DIR
 from rudder.vectors.meta import VectorError
 
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from rudder.vectors.calibrate import DEFAULT_PROMPTS, ask, calibrate, perplexity, plot
-from rudder.vectors.card import Recipe
-from rudder.vectors.formats import load_vector
-from rudder.vectors.plan import VectorUse, build_plan
-from rudder.vectors.steerer import Steerer
-from rudder.vectors.textmetrics import damaged
+from rudder.vectors.files.card import Recipe
+from rudder.vectors.files.formats import load_vector
+from rudder.vectors.steering.plan import VectorUse, build_plan
+from rudder.vectors.steering.steerer import Steerer
+from rudder.vectors.trust.calibrate import DEFAULT_PROMPTS, ask, calibrate, perplexity, plot
+from rudder.vectors.trust.textmetrics import damaged
 
 pytestmark = pytest.mark.slow
 

@@ -4,8 +4,8 @@ give that back at a larger scale)."""
 
 from __future__ import annotations
 
-from rudder.vectors.calibrate import passes
-from rudder.vectors.card import CalibrationRow
+from rudder.vectors.files.card import CalibrationRow
+from rudder.vectors.trust.calibrate import passes
 
 
 def row(scale: float, damaged: int, added: int = 0, perplexity: float = 2.0) -> CalibrationRow:

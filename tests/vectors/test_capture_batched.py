@@ -25,11 +25,11 @@ import pytest
 
 from rudder.engine.batch import DEFAULT_SEQUENCES, DEFAULT_TOKENS
 from rudder.engine.hook import HookEntry, HookOp
-from rudder.vectors.capture import capture
-from rudder.vectors.cvector import ZERO_ROW_EPS, common_prefix, kept_rows, padded_pairs
-from rudder.vectors.dataset import load_dataset
-from rudder.vectors.extract import extract, mean_difference, render_prompts
-from rudder.vectors.steerer import Steerer
+from rudder.vectors.extraction.capture import capture
+from rudder.vectors.extraction.cvector import ZERO_ROW_EPS, common_prefix, kept_rows, padded_pairs
+from rudder.vectors.extraction.dataset import load_dataset
+from rudder.vectors.extraction.extract import extract, mean_difference, render_prompts
+from rudder.vectors.steering.steerer import Steerer
 from rudder.vectors.vector import VectorError
 from tests.vectors.test_steering import plan, random_vector
 

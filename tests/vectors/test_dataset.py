@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rudder.vectors.dataset import load_dataset
+from rudder.vectors.extraction.dataset import load_dataset
 from rudder.vectors.vector import VectorError
 
 

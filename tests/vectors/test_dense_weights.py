@@ -14,10 +14,10 @@ from rudder.engine import dense
 from rudder.engine.engine import EngineError
 from rudder.engine.gguf_header import GGUFHeader, TensorInfo, model_identity, read_gguf_header
 from rudder.engine.model_file import embedded_model_path
-from rudder.vectors.capture import capture
-from rudder.vectors.dataset import load_dataset
-from rudder.vectors.extract import extract, render_prompts
-from rudder.vectors.formats import load_vector
+from rudder.vectors.extraction.capture import capture
+from rudder.vectors.extraction.dataset import load_dataset
+from rudder.vectors.extraction.extract import extract, render_prompts
+from rudder.vectors.files.formats import load_vector
 
 DATASET = Path(__file__).resolve().parents[2] / "rudder" / "vectors" / "datasets" / "terse_verbose.jsonl"
 Q4_1, Q8_0, F16 = 3, 8, 1

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from rudder.cli import app
 from rudder.engine.sites import Site
-from rudder.vectors.extract import check_capture_layers
+from rudder.vectors.extraction.extract import check_capture_layers
 from rudder.vectors.vector import VectorError
 
 DATASET = Path(__file__).resolve().parents[2] / "rudder" / "vectors" / "datasets" / "terse_verbose.jsonl"

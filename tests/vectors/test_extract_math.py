@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rudder.vectors.extract import mean_difference, pca_direction
+from rudder.vectors.extraction.extract import mean_difference, pca_direction
 
 
 def synthetic(n: int = 64, dim: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from rudder.cli import app
-from rudder.vectors.dataset import load_dataset
-from rudder.vectors.extract import render_prompts
-from rudder.vectors.formats import load_vector
-from rudder.vectors.norms import measure_norms, missing_norms
+from rudder.vectors.extraction.dataset import load_dataset
+from rudder.vectors.extraction.extract import render_prompts
+from rudder.vectors.files.formats import load_vector
+from rudder.vectors.trust.norms import measure_norms, missing_norms
 from tests.vectors.format_samples import write_gguf
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rudder.engine.model_file import embedded_model_path
-from rudder.vectors.formats import (
+from rudder.vectors.files.formats import (
     VectorFormat,
     load_vector,
     save_vector,

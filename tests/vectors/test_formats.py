@@ -14,7 +14,7 @@ import pytest
 
 from rudder.engine.gguf_header import model_identity, read_gguf_header
 from rudder.engine.model_file import embedded_model_path
-from rudder.vectors.formats import (
+from rudder.vectors.files.formats import (
     VectorFormat,
     detect_format,
     load_ds4,

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rudder.vectors.fromruns import Steps, auroc, check_split, contrast, directions, gram_schmidt, separation
-from rudder.vectors.recording import ActivationRecorder, RecordingError, load_recording, steps_meta
-from rudder.vectors.runlabels import FAIL, LOOP, OFF_TARGET, PASS, PREMATURE, step_labels
+from rudder.vectors.extraction.fromruns import Steps, auroc, check_split, contrast, directions, gram_schmidt, separation
+from rudder.vectors.extraction.recording import ActivationRecorder, RecordingError, load_recording, steps_meta
+from rudder.vectors.extraction.runlabels import FAIL, LOOP, OFF_TARGET, PASS, PREMATURE, step_labels
 
 
 def brute_auroc(pos: np.ndarray, neg: np.ndarray) -> float:
@@ -58,6 +58,9 @@ def test_fail_run_contrast_uses_only_tasks_with_both_verdicts() -> None:
     pos, neg = contrast(steps, FAIL)
     assert pos.tolist() == [True, True, False, False, False]  # task b never passed: left out
     assert neg.tolist() == [False, False, True, False, True]
+    pooled_pos, pooled_neg = contrast(steps, FAIL, pooled=True)  # dev health: every task counts
+    assert pooled_pos.tolist() == [True, True, False, True, False]
+    assert pooled_neg.tolist() == [False, False, True, False, True]
     loop_pos, loop_neg = contrast(steps, LOOP)
     assert loop_pos.tolist() == [False, False, False, False, True]
     assert loop_neg.tolist() == [False, False, True, False, False]  # calibrated: passing, no behaviour label

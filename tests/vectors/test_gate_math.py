@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rudder.vectors.gate import Gate, calibrate_threshold, cosine, read
+from rudder.vectors.steering.gate import Gate, calibrate_threshold, cosine, read
 
 
 def unit(n: int = 8, axis: int = 0) -> np.ndarray:

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from rudder.engine.generation import Sampling
-from rudder.vectors.formats import load_vector
-from rudder.vectors.guard import CollapseGuard, entropy, find_loop, scaled
-from rudder.vectors.plan import UNSTEERED, VectorUse, build_plan
-from rudder.vectors.steerer import Steerer
-from rudder.vectors.textmetrics import repetition_rate
+from rudder.vectors.files.formats import load_vector
+from rudder.vectors.steering.plan import UNSTEERED, VectorUse, build_plan
+from rudder.vectors.steering.steerer import Steerer
+from rudder.vectors.trust.guard import CollapseGuard, entropy, find_loop, scaled
+from rudder.vectors.trust.textmetrics import repetition_rate
 
 TERSE = Path(__file__).resolve().parents[2] / "rudder" / "vectors" / "library" / "terse.smollm2-135m.gguf"
 

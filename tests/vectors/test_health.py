@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from rudder.cli import app
 from rudder.cli.vectors_trust import print_health
-from rudder.vectors.dataset import load_dataset
-from rudder.vectors.formats import load_vector
-from rudder.vectors.health import auroc, check_vector, layer_health, recommend
+from rudder.vectors.extraction.dataset import load_dataset
+from rudder.vectors.files.formats import load_vector
+from rudder.vectors.trust.health import auroc, check_vector, layer_health, recommend
 from rudder.vectors.vector import SteeringVector
 
 LIBRARY = Path(__file__).resolve().parents[2] / "rudder" / "vectors" / "library"

@@ -10,8 +10,8 @@ import pytest
 
 from rudder.engine.generation import Sampling
 from rudder.engine.hook import check_tensor_layout, compiled_layout
-from rudder.vectors.plan import SteeringPlan
-from rudder.vectors.steerer import Steerer
+from rudder.vectors.steering.plan import SteeringPlan
+from rudder.vectors.steering.steerer import Steerer
 from rudder.vectors.vector import SteeringOp
 from tests.vectors.test_steering import PROMPT, logits_for, plan, random_vector
 

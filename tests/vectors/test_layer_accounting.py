@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from rudder.cli import app
 from rudder.engine.model_file import embedded_model_path
-from rudder.vectors.formats import VectorFormat, load_vector, model_identity_from_gguf, save_vector
+from rudder.vectors.files.formats import VectorFormat, load_vector, model_identity_from_gguf, save_vector
 from tests.vectors.format_samples import MODEL, N_EMBD, N_LAYER, assert_same_data, make_vector, write_gguf
 
 LIBRARY = Path(__file__).resolve().parents[2] / "rudder" / "vectors" / "library"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from rudder.util.dirs import user_config_dir
-from rudder.vectors.formats import save_vector
-from rudder.vectors.library import VectorResolver
+from rudder.vectors.files.formats import save_vector
+from rudder.vectors.files.library import VectorResolver
 from rudder.vectors.vector import SteeringVector
 from tests.vectors.format_samples import MODEL, make_vector
 

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from rudder.cli import app
 from rudder.util.dirs import user_config_dir
-from rudder.vectors.formats import load_vector, save_vector
-from rudder.vectors.library import SHIPPED_DIR, check_vector_name, find_vector
+from rudder.vectors.files.formats import load_vector, save_vector
+from rudder.vectors.files.library import SHIPPED_DIR, check_vector_name, find_vector
 from rudder.vectors.vector import VectorError
 
 TERSE = SHIPPED_DIR / "terse.smollm2-135m.gguf"

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from rudder.engine.generation import Sampling
-from rudder.vectors.library import VectorResolver
-from rudder.vectors.meter import ConceptMeter, Probe
-from rudder.vectors.plan import VectorUse, build_plan
-from rudder.vectors.steerer import Steerer
+from rudder.vectors.files.library import VectorResolver
+from rudder.vectors.steering.meter import ConceptMeter, Probe
+from rudder.vectors.steering.plan import VectorUse, build_plan
+from rudder.vectors.steering.steerer import Steerer
 
 pytestmark = pytest.mark.slow
 

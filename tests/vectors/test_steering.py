@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from rudder.engine.hook import HookEntry, HookError, HookOp
-from rudder.vectors.capture import capture
-from rudder.vectors.plan import ScaleMode, Scope, VectorUse, build_plan
-from rudder.vectors.steerer import Steerer
+from rudder.vectors.extraction.capture import capture
+from rudder.vectors.steering.plan import ScaleMode, Scope, VectorUse, build_plan
+from rudder.vectors.steering.steerer import Steerer
 from rudder.vectors.vector import SteeringOp, SteeringVector, VectorError, VectorMeta
 
 pytestmark = pytest.mark.slow

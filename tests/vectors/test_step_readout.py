@@ -6,16 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rudder.agent.protocol import JsonProtocol
+from rudder.agent.protocols.json_calls import JsonProtocol
 from rudder.engine.generation import Sampling
 from rudder.tools.toolbox import all_tools
-from rudder.vectors.capture import capture
-from rudder.vectors.gate import Gate
-from rudder.vectors.library import VectorResolver
-from rudder.vectors.plan import VectorUse, build_plan
-from rudder.vectors.recording import ActivationRecorder
-from rudder.vectors.steerer import Steerer
-from rudder.vectors.stepwatch import StepWatch
+from rudder.vectors.extraction.capture import capture
+from rudder.vectors.extraction.recording import ActivationRecorder
+from rudder.vectors.files.library import VectorResolver
+from rudder.vectors.steering.gate import Gate
+from rudder.vectors.steering.plan import VectorUse, build_plan
+from rudder.vectors.steering.steerer import Steerer
+from rudder.vectors.steering.stepwatch import StepWatch
 
 pytestmark = pytest.mark.slow
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rudder.vectors.formats import load_vector, save_vector
+from rudder.vectors.files.formats import load_vector, save_vector
+from rudder.vectors.files.library import SHIPPED_DIR
+from rudder.vectors.files.summary import summarize
 from rudder.vectors.kinds import SteeringOp
-from rudder.vectors.library import SHIPPED_DIR
-from rudder.vectors.summary import summarize
 from tests.vectors.format_samples import make_vector, write_gguf
 
 

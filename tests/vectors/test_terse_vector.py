@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from rudder.cli import app
 from rudder.engine.generation import Sampling
-from rudder.vectors.formats import load_vector
-from rudder.vectors.plan import VectorUse, build_plan
-from rudder.vectors.steerer import Steerer
+from rudder.vectors.files.formats import load_vector
+from rudder.vectors.steering.plan import VectorUse, build_plan
+from rudder.vectors.steering.steerer import Steerer
 
 pytestmark = pytest.mark.slow
 

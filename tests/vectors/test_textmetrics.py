@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rudder.vectors.textmetrics import checking, code_first, coherent, damaged, has_loop, on_topic, steps, words
+from rudder.vectors.trust.textmetrics import checking, code_first, coherent, damaged, has_loop, on_topic, steps, words
 
 LOOP = (
     "A process is a single entity that can be executed by a single thread. In other words, a process is a single "

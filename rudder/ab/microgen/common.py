@@ -25,7 +25,7 @@ class GenTask:
     check: str  # the checker's body (Python), run after PRELUDE
     solution: dict[str, str | None]  # files a correct agent leaves (None = deleted); for the suite's own tests
     executable: list[str] = field(default_factory=list)
-    max_steps: int = 8
+    max_steps: int = 5  # a passing run takes 2 (the change, then finish); past 5 a run mostly loops
 
 
 PRELUDE = '''\

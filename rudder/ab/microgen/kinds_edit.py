@@ -34,8 +34,8 @@ def change_value(rng: random.Random, index: int) -> GenTask:
     instruction = rng.choice(
         (
             f"in {mod}.{ext}, change {target} from {old} to {new}",
-            f"set {target} to {new} in {mod}.{ext} (it is {old} now)",
-            f"{mod}.{ext}: {target} should be {new} instead of {old}",
+            f"change {target} from {old} to {new} in {mod}.{ext}",
+            f"in {mod}.{ext}, set {target} to {new} (it is {old} now)",
         )
     )
     want = {**values, target: new}
@@ -63,8 +63,8 @@ def add_list_item(rng: random.Random, index: int) -> GenTask:
     instruction = rng.choice(
         (
             f"add '{new}' to the {group} list in {mod}.{ext}",
-            f"in {mod}.{ext}, append '{new}' to {group}",
-            f"{group} in {mod}.{ext} is missing '{new}': add it",
+            f"in {mod}.{ext}, add '{new}' to the {group} list",
+            f"add the item '{new}' to the {group} list in {mod}.{ext}",
         )
     )
     getter = "py_value" if lang == "python" else "js_value"
@@ -101,8 +101,8 @@ def add_dict_entry(rng: random.Random, index: int) -> GenTask:
     instruction = rng.choice(
         (
             f"in {mod}.{ext}, add the key '{key}' with the value {value} to the {table} {thing}",
-            f"add {key} = {value} to {table} in {mod}.{ext}",
-            f"{table} in {mod}.{ext} needs an entry for '{key}' with value {value}",
+            f"add the key '{key}' with the value {value} to the {table} {thing} in {mod}.{ext}",
+            f"in {mod}.{ext}, add '{key}': {value} to the {table} {thing}",
         )
     )
     getter = "py_value" if lang == "python" else "js_value"
@@ -155,8 +155,8 @@ def rename_symbol(rng: random.Random, index: int) -> GenTask:
     instruction = rng.choice(
         (
             f"in {mod}.{ext}, rename the {kind_word} {old} to {new}",
-            f"rename {old} to {new} in {mod}.{ext}, and update the place that calls it",
-            f"{mod}.{ext}: the name {old} is unclear; rename it to {new} everywhere in the file",
+            f"in {mod}.{ext}, rename the {kind_word} {old} to {new} everywhere",
+            f"rename the {kind_word} {old} to {new} everywhere in {mod}.{ext}",
         )
     )
     getter = "py_value" if lang == "python" else "js_value"

@@ -45,8 +45,8 @@ def create_script(rng: random.Random, index: int) -> GenTask:
     instruction = rng.choice(
         (
             f"create {name} that prints {message}",
-            f"write a script {name} that prints the line: {message}",
-            f"add a new file {name}; running it should print {message}",
+            f"write a script {name} that prints {message}",
+            f"create a script {name} that prints {message}",
         )
     )
     check = (
@@ -61,9 +61,7 @@ def delete_file(rng: random.Random) -> GenTask:
     names = pick(rng, ("old_notes.txt", "draft.md", "temp.py", "backup.sh", "unused.js", "scratch.txt", "old.json"), 3)
     files = {n: f"{phrase(rng)}\n" for n in names}
     target = names[0]
-    instruction = rng.choice(
-        (f"delete the file {target}", f"remove {target} from the repo", f"{target} is no longer needed: delete it")
-    )
+    instruction = rng.choice((f"delete the file {target}", f"remove the file {target}", f"delete {target}"))
     keep = "\n".join(f"same({n!r}, {files[n]!r})" for n in names[1:])
     check = f"if pathlib.Path({target!r}).exists(): fail('{target} still exists')\n{keep}"
     return GenTask("delete_file", "text", instruction, files, check, {target: None})
@@ -78,8 +76,8 @@ def append_line(rng: random.Random) -> GenTask:
     instruction = rng.choice(
         (
             f"append the line '{new}' to the end of {name}",
-            f"add '{new}' as a new last line of {name}",
-            f"{name}: add one more line at the bottom: {new}",
+            f"add the line '{new}' to the end of {name}",
+            f"append '{new}' as the last line of {name}",
         )
     )
     check = f"expect(lines({name!r}), {[*items, new]!r}, 'the lines of {name}')"
@@ -94,8 +92,8 @@ def replace_word(rng: random.Random) -> GenTask:
     instruction = rng.choice(
         (
             f"in {name}, replace the word {old} with {new}",
-            f"change '{old}' to '{new}' in {name}",
-            f"{name} should say {new} where it says {old}",
+            f"replace the word {old} with {new} in {name}",
+            f"in {name}, change the word {old} to {new}",
         )
     )
     want = [line.replace(old, new) for line in body]
@@ -107,21 +105,19 @@ def replace_word(rng: random.Random) -> GenTask:
 
 def count(rng: random.Random) -> GenTask:
     out = rng.choice(("count.txt", "answer.txt", "result.txt", "total.txt"))
-    if rng.random() < 0.7:
+    if rng.random() < 0.8:
         name = rng.choice(("data.csv", "names.txt", "guests.txt", "events.log"))
-        rows = [f"{rng.choice(PEOPLE)},{rng.randint(1, 99)}" for _ in range(rng.randint(3, 14))]
+        rows = [f"{rng.choice(PEOPLE)},{rng.randint(1, 99)}" for _ in range(rng.randint(2, 6))]
         number, what = len(rows), f"lines in {name}"
     else:
         name = rng.choice(("sentence.txt", "quote.txt", "title.txt"))
-        rows = [" ".join(rng.choice((*COLORS, *FRUITS, *NOUNS)) for _ in range(rng.randint(3, 11)))]
+        rows = [" ".join(rng.choice((*COLORS, *FRUITS, *NOUNS)) for _ in range(rng.randint(2, 6)))]
         number, what = len(rows[0].split()), f"words in {name}"
     files = {name: "\n".join(rows) + "\n"}
-    unit = what.split(" in ")[0]
     instruction = rng.choice(
         (
             f"count the {what} and write the number into {out}",
-            f"how many {unit} does {name} have? Write just the number into {out}",
-            f"write the number of {what} into {out}",
+            f"count the {what}, then write the number into {out}",
         )
     )
     check = (
@@ -141,12 +137,14 @@ def answer_question(rng: random.Random) -> GenTask:
         ("app.ini", f"[server]\nhost = {host}\nport = {port}\nuser = {user}\n"),
         ("service.json", json.dumps({"host": host, "port": int(port), "user": user}, indent=2) + "\n"),
     ][style]
-    question, value = rng.choice((("Which port number", port), ("Which host", host), ("Which user name", user)))
+    question, value, noun = rng.choice(
+        (("Which port number", port, "number"), ("Which host", host, "host"), ("Which user name", user, "name"))
+    )
     out = rng.choice(("answer.txt", "reply.txt"))
     instruction = rng.choice(
         (
-            f"{question} does {name} set? Write just the answer into {out}",
-            f"read {name} and write into {out} only the answer to: {question.lower()} does it set?",
+            f"{question} does {name} set? Write just the {noun} into {out}",
+            f"{question} is set in {name}? Write just the {noun} into {out}",
         )
     )
     check = f"expect(text({out!r}).strip().strip('\"'), {value!r}, {out!r})\nsame({name!r}, {body!r})"

@@ -13,12 +13,12 @@ import random
 from rudder.ab.microgen.common import CITIES, PEOPLE, GenTask, module_name
 
 HINT_RATE = {
-    "fix_typo": 0.5,
-    "off_by_one": 0.5,
-    "wrong_operator": 0.5,
-    "missing_import": 0.5,
-    "implement_function": 0.5,
-    "fix_shell": 0.5,
+    "fix_typo": 1.0,
+    "off_by_one": 1.0,
+    "wrong_operator": 1.0,
+    "missing_import": 1.0,
+    "implement_function": 1.0,
+    "fix_shell": 1.0,
 }
 
 TYPOS = (

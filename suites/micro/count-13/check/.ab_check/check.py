@@ -59,6 +59,6 @@ def expect(got, want, what):
 
 
 found = re.findall(r'\d+', text('total.txt'))
-expect(found, ['6'], 'the numbers in total.txt')
-same('guests.txt', 'Jon,57\nIris,19\nHugo,8\nKemi,67\nGina,69\nNia,40\n')
+expect(found, ['3'], 'the numbers in total.txt')
+same('guests.txt', 'Jon,57\nIris,19\nHugo,8\n')
 print("ok")

@@ -59,6 +59,6 @@ def expect(got, want, what):
 
 
 found = re.findall(r'\d+', text('count.txt'))
-expect(found, ['7'], 'the numbers in count.txt')
-same('names.txt', 'Carla,15\nAnn,14\nCarla,19\nAnn,18\nJon,47\nJon,25\nAnn,63\n')
+expect(found, ['4'], 'the numbers in count.txt')
+same('names.txt', 'Carla,15\nAnn,14\nCarla,19\nAnn,18\n')
 print("ok")
