@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -35,6 +36,28 @@ def _model_tests_are_marked_slow(request: pytest.FixtureRequest) -> None:
     uses_model = {"engine", "fresh"} & set(request.fixturenames)
     if uses_model and request.node.get_closest_marker("slow") is None:
         pytest.fail(f"{request.node.nodeid} uses the model ({', '.join(sorted(uses_model))}): mark it slow")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory):
+    """`tiny_model(arch)`: the path of a tiny random-weight GGUF of `arch` (llama, qwen2, gemma3 or deepseek4),
+    written on first use and kept for the session (each ~6-15 MB, under pytest's tmp dir)."""
+    from rudder.engine.model_file import embedded_model_path
+    from tests.engine.tiny_deepseek4 import write_tiny_deepseek4
+    from tests.engine.tiny_models import write_tiny_model
+
+    paths: dict[str, Path] = {}
+
+    def path_of(arch: str) -> Path:
+        if arch not in paths:
+            target = tmp_path_factory.mktemp(f"tiny-{arch}") / f"tiny-{arch}.gguf"
+            if arch == "deepseek4":
+                paths[arch] = write_tiny_deepseek4(target, embedded_model_path())
+            else:
+                paths[arch] = write_tiny_model(target, arch, embedded_model_path())
+        return paths[arch]
+
+    return path_of
 
 
 @pytest.fixture(scope="session")

@@ -54,11 +54,23 @@ class SampleResult(BaseModel):
     protocol_errors: int = 0
     tokens: int = 0
     words_per_message: float | None = None
+    gate_steps: int = 0  # steps where a conditional vector's gate was read (issue 23's gated modes)
+    gate_fired_steps: int = 0  # ... and fired: the correction ran on them
     agent_seconds: float = 0.0
     wall_seconds: float = 0.0
     manifest: dict[str, Any] = Field(default_factory=dict)
     transcript: list[dict[str, Any]] = Field(default_factory=list)  # one entry per step (kind, tool, output, obs)
     worker: str = ""
+
+
+def gate_counts(steps: list[dict[str, Any]]) -> dict[str, int]:
+    """How many steps read a gate and how many of them fired (the trajectory's `gate` readings), kept in
+    the A/B log so a report can say how often a gated mode actually steered."""
+    read = [s.get("gate") or [] for s in steps]
+    return {
+        "gate_steps": sum(1 for r in read if r),
+        "gate_fired_steps": sum(1 for r in read if any(g.get("fired") for g in r)),
+    }
 
 
 _IDENTITY = {
@@ -231,6 +243,7 @@ def run_sample(engine: Any, request: SampleRequest, worker: str = "") -> SampleR
             protocol_errors=summary.protocol_errors,
             tokens=summary.tokens,
             words_per_message=sum(words) / len(words) if words else None,
+            **gate_counts(steps),
             agent_seconds=summary.wall_seconds,
             wall_seconds=time.perf_counter() - started,
             manifest=manifest,

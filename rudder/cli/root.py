@@ -17,6 +17,7 @@ Examples:
     rudder vectors check terse.gguf              # health: consistency, AUROC vs a permutation null
     rudder vectors calibrate terse.gguf          # sweep scales, pick the strongest before damage
     rudder modes list
+    rudder doctor                                # the model, CPU, sandbox, config and vectors Rudder sees
     rudder ab run --suite suites/starter --arms neutral,fast-draft --out ab/   # A/B on a task suite
     rudder ab report ab/                         # pass rates, paired tests, verdict (md + html)
 """
@@ -55,6 +56,10 @@ COMMANDS = {
     "vectors": ("rudder.cli.vectors:app", "Extract, inspect, convert and try steering vectors."),
     "modes": ("rudder.cli.modes:app", "List, show and check modes (bundles of steering, sampling and prompt)."),
     "ab": ("rudder.cli.ab:app", "A/B experiments: suite × arms (modes) × epochs, then paired statistics."),
+    "doctor": (
+        "rudder.cli.doctor:doctor",
+        "Check the setup: the model (architecture, profile, template), the CPU, the sandbox, config and vectors.",
+    ),
 }
 
 # Options the root takes for the UI that a command may take too: `rudder -C DIR run ...` is `rudder run -C DIR ...`.

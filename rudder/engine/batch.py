@@ -29,7 +29,7 @@ import ctypes
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import llama_cpp
 import numpy as np
@@ -37,7 +37,17 @@ import numpy as np
 from rudder.engine import llama_internals
 
 if TYPE_CHECKING:
-    from rudder.engine.engine import Engine
+    from rudder.engine.hook import GraphHook
+    from rudder.engine.info import ModelInfo
+
+
+class ContextSource(Protocol):
+    """What a batch context copies from the engine: its model and context settings, its hook, its sizes
+    (engine.Engine; typed here so that this module, which engine.py imports, does not import it back)."""
+
+    llama: llama_cpp.Llama
+    hook: GraphHook
+    info: ModelInfo
 
 # Tokens per decode: enough rows for matrix-matrix work. Every row attends over the whole (masked) KV
 # buffer, so 256 would halve attention: on 300 template pairs, layers 0-28, it took 38.5 CPU seconds to
@@ -127,7 +137,7 @@ class BatchContext:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: ContextSource,
         n_tokens: int = DEFAULT_TOKENS,
         n_seq_max: int = DEFAULT_SEQUENCES,
         flash_attn: int = 0,

@@ -22,7 +22,7 @@ import numpy as np
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import LlamaGrammar
 
-from rudder.engine import dense, llama_internals, llama_log, prefill
+from rudder.engine import chat_formats, dense, llama_internals, llama_log, prefill
 from rudder.engine.batch import DEFAULT_SEQUENCES, DEFAULT_TOKENS, BatchContext, common_length
 from rudder.engine.config import EngineConfig, default_threads
 from rudder.engine.dense import Weights
@@ -32,7 +32,7 @@ from rudder.engine.generation import (
     TokenFilter,
     Watcher,
 )
-from rudder.engine.gguf_header import model_identity
+from rudder.engine.gguf_header import GGUFHeader, model_identity
 from rudder.engine.hook import GraphHook
 from rudder.engine.identity import ModelIdentity
 from rudder.engine.info import ContextOverflowError, EngineError, ModelInfo
@@ -45,6 +45,11 @@ from rudder.engine.streaming import Generation
 __all__ = ["ContextOverflowError", "Engine", "EngineConfig", "EngineError", "ModelInfo", "ModelLoadError"]
 
 
+def system_info() -> str:
+    """llama.cpp's own line on the CPU features its kernels use here (`CPU : SSE3 = 1 | AVX2 = 1 | ...`)."""
+    return llama_cpp.llama_print_system_info().decode(errors="replace").strip()
+
+
 class Engine:
     def __init__(self, config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()
@@ -53,10 +58,11 @@ class Engine:
         header = self.header = check_gguf(path)
         llama_log.install(self.config.verbose)  # llama.cpp's lines to the log, not the terminal
         threads = self.threads = self.config.n_threads or default_threads()
+        llama_log.clear_errors()
         try:
             self.llama = llama_cpp.Llama(
                 str(path),
-                n_ctx=self.config.n_ctx,
+                n_ctx=self._context_length(header),
                 n_batch=self.config.n_batch,
                 n_threads=threads,
                 n_threads_batch=threads,
@@ -66,13 +72,19 @@ class Engine:
                 verbose=self.config.verbose,
             )
         except (ValueError, RuntimeError) as exc:
-            raise ModelLoadError(f"{path}: llama.cpp could not load this model ({exc})") from exc
+            why = llama_log.last_error() or str(exc)
+            if header.architecture not in why:
+                why += f" (architecture {header.architecture!r})"
+            raise ModelLoadError(
+                f"{path}: llama.cpp (llama-cpp-python {llama_cpp.__version__}) cannot load this model: {why}"
+            ) from exc
         llama_internals.check(self.llama)  # a renamed private internal fails here, by name
         self.hook = GraphHook()
         self._install_hook()
         arch = self.llama.metadata.get("general.architecture", "unknown")
         streams = self.llama.metadata.get(f"{arch}.hyper_connection.count")
         self.profile: ModelProfile = profile_for(arch, hc_streams=int(streams) if streams else None)
+        self.chat_format = self._chat_format()
         self.info = self._read_info(path, model_identity(header))
         self._formatter = Jinja2ChatFormatter(
             template=self.info.chat_template,
@@ -94,6 +106,11 @@ class Engine:
 
     # -- set-up ------------------------------------------------------------------------------------
 
+    def _context_length(self, header: GGUFHeader) -> int:
+        """The configured window, capped at the model's training length (past it, answers degrade)."""
+        trained = header.key("context_length", 0)
+        return min(self.config.n_ctx, trained) if isinstance(trained, int) and trained > 0 else self.config.n_ctx
+
     def _install_hook(self) -> None:
         """Replace the context Llama created with one whose cb_eval is Rudder's hook (set once, for life)."""
         params = self.llama.context_params
@@ -101,9 +118,26 @@ class Engine:
         params.cb_eval_user_data = self.hook.user_data
         llama_internals.replace_context(self.llama, params)
 
+    def _chat_format(self) -> chat_formats.ChatFormat | None:
+        """The GGUF's own template's format (None: one Rudder does not know), else the profile's first format
+        whose turn markers the vocabulary has, else the plain-completion form of a base model."""
+        template = self.llama.metadata.get("tokenizer.chat_template")
+        if template:
+            return chat_formats.recognise(template)
+        return chat_formats.choose_format(self.profile.chat_formats, self.special_token)
+
+    def special_token(self, text: str) -> int | None:
+        """The one special (control) token whose text is `text`, or None (plain text, or several tokens)."""
+        tokens = self.tokenize(text, special=True, add_bos=False)
+        if len(tokens) != 1 or len(self.tokenize(text, special=False, add_bos=False)) == 1:
+            return None
+        return tokens[0]
+
     def _read_info(self, path: Path, identity: ModelIdentity) -> ModelInfo:
         meta = self.llama.metadata
         template = meta.get("tokenizer.chat_template")
+        fallback = self.chat_format or chat_formats.COMPLETION
+        source = "gguf" if template else "completion" if fallback is chat_formats.COMPLETION else "profile"
         model = llama_internals.raw_model(self.llama)
         return ModelInfo(
             path=path,
@@ -115,11 +149,18 @@ class Engine:
             n_params=int(llama_cpp.llama_model_n_params(model)),
             n_ctx=self.llama.n_ctx(),
             n_ctx_train=llama_internals.n_ctx_train(self.llama),
-            chat_template=template or self.profile.chat_template,
-            chat_template_source="gguf" if template else "profile",
+            chat_template=template or fallback.template,
+            chat_template_source=source,
+            chat_format=self.chat_format.name if self.chat_format else "",
             profile=self.profile.name,
             identity=identity,
         )
+
+    @property
+    def stop_text(self) -> tuple[str, ...]:
+        """Text that ends an answer besides the end-of-generation tokens: the profile's and the chat format's."""
+        own = self.chat_format.stop if self.chat_format else ()
+        return tuple(dict.fromkeys((*self.profile.stop, *own)))
 
     @property
     def ctx(self) -> llama_cpp.llama_context_p:
@@ -209,9 +250,9 @@ class Engine:
         return self.llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special)
 
     def _piece(self, token: int, *, special: bool = False) -> str:
-        return self._piece_bytes(token, special=special).decode("utf-8", errors="replace")
+        return self.piece_bytes(token, special=special).decode("utf-8", errors="replace")
 
-    def _piece_bytes(self, token: int, *, special: bool = False) -> bytes:
+    def piece_bytes(self, token: int, *, special: bool = False) -> bytes:
         vocab = llama_internals.vocab(self.llama)
         size = 64
         while True:
@@ -222,7 +263,7 @@ class Engine:
             size = -n
 
     def detokenize(self, tokens: Sequence[int]) -> str:
-        return b"".join(self._piece_bytes(t) for t in tokens).decode("utf-8", errors="replace")
+        return b"".join(self.piece_bytes(t) for t in tokens).decode("utf-8", errors="replace")
 
     def format_chat(self, messages: Sequence[dict[str, Any]], *, add_generation_prompt: bool = True) -> str:
         """Render messages with the model's own chat template."""
@@ -327,7 +368,7 @@ class Engine:
             self._grammars[gbnf] = LlamaGrammar.from_string(gbnf, verbose=False)
         return self._grammars[gbnf]
 
-    def _token_sampler(self, sampling: Sampling, grammar: str | None) -> TokenSampler:
+    def token_sampler(self, sampling: Sampling, grammar: str | None) -> TokenSampler:
         """Grammar calls check the sampled token first (sampling.py); `grammar_first = False` restores
         the full-vocabulary grammar pass on every token (kept for benchmarks and equivalence tests)."""
         llama_grammar = self._grammar(grammar) if grammar is not None else None
@@ -345,7 +386,7 @@ class Engine:
         """A token's text (cached: filters ask about the same few thousand tokens again and again)."""
         cached = self._pieces.get(token)
         if cached is None:
-            cached = self._pieces[token] = self._piece_bytes(token).decode("utf-8", errors="ignore")
+            cached = self._pieces[token] = self.piece_bytes(token).decode("utf-8", errors="ignore")
         return cached
 
     # -- generation --------------------------------------------------------------------------------
@@ -369,8 +410,8 @@ class Engine:
         start of `prompt` that stays the same run after run (goes through the disk prompt cache).
         """
         sampling = sampling or Sampling()
-        extra = [s for s in self.profile.stop if s not in sampling.stop]
-        if extra:  # the profile's end-of-turn text (a GGUF whose vocabulary lacks the special tokens)
+        extra = [s for s in self.stop_text if s not in sampling.stop]
+        if extra:  # the chat format's end-of-turn text (a GGUF whose vocabulary lacks the special tokens)
             sampling = sampling.model_copy(update={"stop": [*sampling.stop, *extra]})
         tokens = prefill.replay_tokens(self, prompt) if isinstance(prompt, str) else list(prompt)
         tokens = self.fit_prompt(tokens, min(sampling.max_tokens, self.info.n_ctx // 4), overflow)

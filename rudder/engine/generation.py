@@ -6,14 +6,29 @@ Kept apart from the engine so modes, the agent and the CLI can use them without 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-if TYPE_CHECKING:
-    from rudder.engine.streaming import Generation
-
 StopReason = Literal["eos", "stop", "length", "context", "cancelled"]
+
+
+class RunningGeneration(Protocol):
+    """What a watcher sees of the generation it watches (streaming.Generation, which this module's readers
+    need not load)."""
+
+    tokens: list[int]
+    stats: GenerationStats
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def rewindable(self) -> bool: ...
+
+    def rewind(self, n: int) -> int: ...
+
+    def cancel(self) -> None: ...
 
 
 class Watcher(Protocol):
@@ -22,7 +37,7 @@ class Watcher(Protocol):
     It may change the steering, `generation.rewind(n)` or `generation.cancel()`; the collapse guard is one.
     """
 
-    def observe(self, generation: Generation, token: int) -> None: ...
+    def observe(self, generation: RunningGeneration, token: int) -> None: ...
 
 
 class TokenFilter(Protocol):

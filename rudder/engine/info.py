@@ -29,6 +29,7 @@ class ModelInfo(BaseModel):
     n_ctx: int
     n_ctx_train: int
     chat_template: str
-    chat_template_source: Literal["gguf", "profile"]
+    chat_template_source: Literal["gguf", "profile", "completion"]  # completion: a base model's plain form
+    chat_format: str = ""  # the known format in use (chat_formats.py); "" = the GGUF's own, not one Rudder knows
     profile: str  # the model profile's name (rudder/engine/profiles.py)
     identity: ModelIdentity

@@ -11,6 +11,7 @@ Rudder reports the errors that matter itself (a model that does not load, a cont
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import logging
 import sys
@@ -21,8 +22,9 @@ log = logging.getLogger("rudder.llama_cpp")
 log.addHandler(logging.NullHandler())  # without it, Python's last-resort handler would print warnings
 # llama.cpp's levels, one step quieter: its warnings are notes for a Rudder user, its info is detail
 _LEVELS = {0: logging.INFO, 1: logging.DEBUG, 2: logging.DEBUG, 3: logging.INFO, 4: logging.WARNING}
-_CONTINUE = 5
-_state = {"level": logging.DEBUG, "pending": ""}
+_ERROR, _CONTINUE = 4, 5
+_state = {"level": logging.DEBUG, "pending": "", "error": False}
+_errors: collections.deque[str] = collections.deque(maxlen=8)  # llama.cpp's latest error lines (see last_error)
 _verbose_handler: logging.Handler | None = None
 
 
@@ -31,12 +33,15 @@ def _callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
     """Lines arrive in pieces (CONT continues the previous one): log each whole line once."""
     if level != _CONTINUE:
         _state["level"] = _LEVELS.get(level, logging.INFO)
+        _state["error"] = level == _ERROR
     pending = _state["pending"] + text.decode("utf-8", "replace")
     *lines, rest = pending.split("\n")
     _state["pending"] = rest
     for line in lines:
         if line.strip():
             log.log(_state["level"], line)
+            if _state["error"]:
+                _errors.append(line.strip())
 
 
 def install(verbose: bool = False) -> None:
@@ -48,3 +53,17 @@ def install(verbose: bool = False) -> None:
         _verbose_handler.setFormatter(logging.Formatter("%(message)s"))
         log.addHandler(_verbose_handler)
         log.setLevel(logging.DEBUG)
+
+
+def clear_errors() -> None:
+    _errors.clear()
+
+
+def last_error() -> str:
+    """Why llama.cpp refused what it was last asked (its own words, e.g. "unknown model architecture:
+    'mamba9'"), or "" when it logged no error since `clear_errors`."""
+    for line in reversed(_errors):
+        _, found, reason = line.partition("error loading model: ")
+        if found:
+            return reason.strip()
+    return _errors[-1] if _errors else ""

@@ -24,7 +24,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -34,7 +34,11 @@ from rudder.engine.prompt_cache import PromptCache
 from rudder.util.dirs import user_cache_dir
 
 if TYPE_CHECKING:
-    from rudder.engine.engine import Engine
+    import llama_cpp
+
+    from rudder.engine.config import EngineConfig
+    from rudder.engine.hook import GraphHook
+    from rudder.engine.info import ModelInfo
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +101,28 @@ def cvec_digest(data: np.ndarray | None, il_start: int, il_end: int) -> str:
     return digest.hexdigest()
 
 
-def open_prompt_cache(engine: Engine) -> PromptCache | None:
+class KVCacheOwner(Protocol):
+    """What the prefill needs of the engine: the context and what it knows of the cached tokens
+    (engine.Engine; typed here so that this module, which engine.py imports, does not import it back)."""
+
+    llama: llama_cpp.Llama
+    config: EngineConfig
+    info: ModelInfo
+    hook: GraphHook
+    ledger: SteeringLedger
+    prompt_cache: PromptCache | None
+    restored: int
+
+    def steering_key(self) -> str: ...
+
+    def reset(self) -> None: ...
+
+    def tokenize(self, text: str, *, special: bool = True, add_bos: bool = True) -> list[int]: ...
+
+    def piece_bytes(self, token: int, *, special: bool = False) -> bytes: ...
+
+
+def open_prompt_cache(engine: KVCacheOwner) -> PromptCache | None:
     """The engine's disk cache (None when its size limit is 0)."""
     limit = engine.config.prompt_cache_mb << 20
     if limit <= 0:
@@ -115,7 +140,7 @@ def open_prompt_cache(engine: Engine) -> PromptCache | None:
     return PromptCache(user_cache_dir() / "prompts", context, limit)
 
 
-def prefill(engine: Engine, tokens: list[int], *, reuse_cache: bool, stable: int) -> tuple[int, int]:
+def prefill(engine: KVCacheOwner, tokens: list[int], *, reuse_cache: bool, stable: int) -> tuple[int, int]:
     """See Engine.prefill. Returns (cached, evaluated); `engine.restored` = tokens read from disk."""
     llama, ledger = engine.llama, engine.ledger
     engine.restored = 0
@@ -160,7 +185,7 @@ def prefill(engine: Engine, tokens: list[int], *, reuse_cache: bool, stable: int
     return cached, len(tokens) - cached
 
 
-def _reuse_chunks(engine: Engine, tokens: list[int], cached: int, min_chunk: int) -> int:
+def _reuse_chunks(engine: KVCacheOwner, tokens: list[int], cached: int, min_chunk: int) -> int:
     """Keep runs of at least `min_chunk` cached tokens that reappear later in the prompt, moved to their new
     positions (llama-server's cache reuse): a context change in the middle (an example dropped, an old
     observation shortened, old turns summarised) then costs the changed tokens, not everything after them.
@@ -187,13 +212,13 @@ def _reuse_chunks(engine: Engine, tokens: list[int], cached: int, min_chunk: int
     return head_p
 
 
-def _evaluate(engine: Engine, tokens: Sequence[int], key: str) -> None:
+def _evaluate(engine: KVCacheOwner, tokens: Sequence[int], key: str) -> None:
     if tokens:
         engine.llama.eval(tokens)
         engine.ledger.extend(engine.llama.n_tokens, key)
 
 
-def _restore(engine: Engine, cache: PromptCache, prefix: list[int], key: str, longer_than: int) -> int:
+def _restore(engine: KVCacheOwner, cache: PromptCache, prefix: list[int], key: str, longer_than: int) -> int:
     """Load the disk entry sharing the longest prefix with `prefix`; how many tokens it gave (0: none)."""
     found = cache.find(key, prefix, longer_than=longer_than)
     if found is None:
@@ -217,7 +242,7 @@ def _restore(engine: Engine, cache: PromptCache, prefix: list[int], key: str, lo
     return common
 
 
-def replay_tokens(engine: Engine, text: str) -> list[int]:
+def replay_tokens(engine: KVCacheOwner, text: str) -> list[int]:
     """The tokens of a prompt `text`, reusing the cached tokens wherever the text still agrees with them.
 
     An agent renders its whole conversation as text every step. Tokenizing it afresh can split the model's
@@ -237,7 +262,7 @@ def replay_tokens(engine: Engine, text: str) -> list[int]:
         return fresh
     kept = common
     for token in held[common:]:
-        piece = engine._piece_bytes(token, special=True)
+        piece = engine.piece_bytes(token, special=True)
         if not piece or data[offset : offset + len(piece)] != piece:
             break
         offset += len(piece)
@@ -251,11 +276,11 @@ def replay_tokens(engine: Engine, text: str) -> list[int]:
     return held[:kept] + (engine.tokenize(rest, add_bos=False) if rest else [])
 
 
-def _byte_offset(engine: Engine, tokens: list[int], data: bytes) -> int | None:
+def _byte_offset(engine: KVCacheOwner, tokens: list[int], data: bytes) -> int | None:
     """Where in `data` the text of `tokens` ends (an added BOS has no text), None if they do not spell it."""
     offset = 0
     for i, token in enumerate(tokens):
-        piece = engine._piece_bytes(token, special=True)
+        piece = engine.piece_bytes(token, special=True)
         if data[offset : offset + len(piece)] == piece:
             offset += len(piece)
         elif i != 0:  # only a leading BOS may be missing from the text

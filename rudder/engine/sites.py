@@ -7,11 +7,24 @@ Node names differ per architecture and llama.cpp version (`l_out-N` for most, `l
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-if TYPE_CHECKING:  # engine.py calls discover_sites once at load
-    from rudder.engine.engine import Engine
+if TYPE_CHECKING:
+    from rudder.engine.hook import GraphHook
+
+
+class Probed(Protocol):
+    """What site discovery needs of the engine (engine.py calls discover_sites once at load, so this module
+    does not import the Engine back)."""
+
+    hook: GraphHook
+
+    def tokenize(self, text: str, *, special: bool = True, add_bos: bool = True) -> list[int]: ...
+
+    def prefill(self, tokens: Sequence[int], *, reuse_cache: bool = True, stable: int = 0) -> tuple[int, int]: ...
+
 
 _NODE = re.compile(r"^(?P<site>[A-Za-z_][A-Za-z0-9_.]*)-(?P<layer>\d+)$")
 _GGML_TYPES = {0: "f32", 1: "f16", 30: "bf16"}
@@ -32,7 +45,7 @@ class Site:
         return f"{self.name}-{layer}"
 
 
-def discover_sites(engine: Engine, probe: str = "Hello") -> dict[str, Site]:
+def discover_sites(engine: Probed, probe: str = "Hello") -> dict[str, Site]:
     """Evaluate a short probe with the hook's observer on; group `name-N` nodes by name."""
     seen: dict[str, Site] = {}
 

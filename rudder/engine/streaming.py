@@ -8,7 +8,7 @@ from __future__ import annotations
 import codecs
 import time
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from rudder.engine import llama_internals
 from rudder.engine.generation import (
@@ -20,10 +20,37 @@ from rudder.engine.generation import (
     TokenFilter,
     Watcher,
 )
+from rudder.engine.info import EngineError
 
 if TYPE_CHECKING:
-    from rudder.engine.engine import Engine
+    import llama_cpp
+    import numpy as np
+
+    from rudder.engine.info import ModelInfo
     from rudder.engine.sampling import TokenSampler
+
+
+class Decoder(Protocol):
+    """What a generation needs of the engine (engine.Engine; typed here so that this module, which engine.py
+    imports, does not import it back). Watchers read `logits()` through `generation.engine`."""
+
+    llama: llama_cpp.Llama
+    info: ModelInfo
+    restored: int
+
+    def prefill(self, tokens: Sequence[int], *, reuse_cache: bool = True, stable: int = 0) -> tuple[int, int]: ...
+
+    def token_sampler(self, sampling: Sampling, grammar: str | None) -> TokenSampler: ...
+
+    def piece_bytes(self, token: int, *, special: bool = False) -> bytes: ...
+
+    def is_end_of_generation(self, token: int) -> bool: ...
+
+    def decode_token(self, token: int) -> None: ...
+
+    def detokenize(self, tokens: Sequence[int]) -> str: ...
+
+    def logits(self) -> np.ndarray: ...
 
 
 class Generation(Iterator[TokenEvent]):
@@ -31,7 +58,7 @@ class Generation(Iterator[TokenEvent]):
 
     def __init__(
         self,
-        engine: Engine,
+        engine: Decoder,
         prompt: list[int],
         sampling: Sampling,
         grammar: str | None,
@@ -69,13 +96,16 @@ class Generation(Iterator[TokenEvent]):
     def result(self) -> GenerationResult:
         return GenerationResult(text=self.text, tokens=list(self.tokens), stats=self.stats)
 
+    @property
+    def rewindable(self) -> bool:
+        """A grammar's state cannot be taken back: only an unconstrained generation rewinds."""
+        return self._grammar is None
+
     def rewind(self, n: int) -> int:
         """Drop the last `n` generated tokens from the text and the KV cache (a watcher calls this between
         tokens). Returns the characters of released text taken back; the next TokenEvent carries them as
         `erase`. `stats.generated_tokens` keeps counting the work done, so max_tokens still bounds it."""
-        if self._grammar is not None:
-            from rudder.engine.engine import EngineError  # engine.py imports this module
-
+        if not self.rewindable:
             raise EngineError("cannot rewind a grammar-constrained generation (the grammar state is gone)")
         n = min(n, len(self.tokens))
         if n <= 0:
@@ -98,7 +128,7 @@ class Generation(Iterator[TokenEvent]):
         stats.prompt_tokens_cached, stats.prompt_tokens_evaluated = engine.prefill(prompt, stable=self._stable)
         stats.prompt_tokens_restored = engine.restored
         stats.prompt_seconds = time.perf_counter() - started
-        sampler = self.sampler = engine._token_sampler(self.sampling, grammar)
+        sampler = self.sampler = engine.token_sampler(self.sampling, grammar)
         started = time.perf_counter()
         try:
             while True:
@@ -112,7 +142,7 @@ class Generation(Iterator[TokenEvent]):
                     break
                 self.tokens.append(token)
                 stats.generated_tokens += 1
-                text = self._stops.feed(self._utf8.decode(engine._piece_bytes(token)))
+                text = self._stops.feed(self._utf8.decode(engine.piece_bytes(token)))
                 erase, self._erase = self._erase, 0
                 if self._stops.stopped:
                     stats.stop_reason = "stop"

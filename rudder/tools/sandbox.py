@@ -154,13 +154,25 @@ def tool_dirs_under_tmp() -> list[Path]:
 
 
 @lru_cache(maxsize=4)
-def bwrap_works(bwrap: str) -> bool:
-    """True if `bwrap` can start a sandbox here (it needs root or unprivileged user namespaces)."""
+def probe_bwrap(bwrap: str) -> str:
+    """ "" if `bwrap` can start a sandbox here (it needs root or unprivileged user namespaces), else why not:
+    bwrap's own first error line, or how it failed to run."""
     probe = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-net", "--", "true"]
     try:
-        return subprocess.run(probe, capture_output=True, timeout=20, check=False).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+        done = subprocess.run(probe, capture_output=True, timeout=20, check=False, text=True, errors="replace")
+    except subprocess.TimeoutExpired:
+        return "it did not start a sandbox within 20 s"
+    except OSError as exc:
+        return f"it cannot be run ({exc.strerror or exc})"
+    if done.returncode == 0:
+        return ""
+    said = next((line.strip() for line in done.stderr.splitlines() if line.strip()), "")
+    return f"{said} (exit status {done.returncode})" if said else f"it exited with status {done.returncode}"
+
+
+def bwrap_works(bwrap: str) -> bool:
+    """True if `bwrap` can start a sandbox here."""
+    return not probe_bwrap(bwrap)
 
 
 def choose_sandbox(setting: str, network: bool = False) -> Sandbox | None:
@@ -171,7 +183,9 @@ def choose_sandbox(setting: str, network: bool = False) -> Sandbox | None:
     if bwrap is not None and bwrap_works(bwrap):
         return Sandbox(bwrap, network=network)
     if setting == "required":
-        why = "bwrap is not installed" if bwrap is None else f"{bwrap} cannot create a sandbox here"
+        why = (
+            "bwrap is not installed" if bwrap is None else f"{bwrap} cannot create a sandbox here: {probe_bwrap(bwrap)}"
+        )
         raise SandboxUnavailable(
             f'agent.sandbox = "required", but {why} (install the `bubblewrap` package, or set sandbox = "auto")'
         )

@@ -14,7 +14,7 @@ from textual.app import App
 from rudder.config import RudderConfig
 from rudder.engine.factory import Engine, load_engine
 from rudder.ui.bridge import Bridge
-from rudder.ui.commands import RudderCommands
+from rudder.ui.palette import RudderCommands
 from rudder.ui.screens.main import MainScreen
 
 

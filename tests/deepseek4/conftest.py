@@ -9,11 +9,8 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def tiny_ds4_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from rudder.engine.model_file import embedded_model_path
-    from tests.engine.tiny_deepseek4 import write_tiny_deepseek4
-
-    return write_tiny_deepseek4(tmp_path_factory.mktemp("tiny-ds4") / "tiny-deepseek4.gguf", embedded_model_path())
+def tiny_ds4_path(tiny_model) -> Path:
+    return tiny_model("deepseek4")
 
 
 @pytest.fixture(scope="session")

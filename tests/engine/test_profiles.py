@@ -7,7 +7,8 @@ import logging
 import numpy as np
 import pytest
 
-from rudder.engine.profiles import DEEPSEEK4, LLAMA, profile_for
+from rudder.engine import chat_formats
+from rudder.engine.profiles import DEEPSEEK4, GEMMA, LLAMA, PHI3, PROFILES, QWEN, profile_for
 
 
 def test_known_architectures_get_their_profile() -> None:
@@ -15,6 +16,35 @@ def test_known_architectures_get_their_profile() -> None:
     assert (LLAMA.tool_protocol, DEEPSEEK4.tool_protocol) == ("json", "dsml")
     assert LLAMA.sites.native_site == "l_out" and DEEPSEEK4.sites.native_site == "l_last"
     assert DEEPSEEK4.sites.default_site == "ffn_out" and DEEPSEEK4.sites.streams_of("l_last") == 4
+
+
+def test_each_family_has_its_profile_and_chat_formats() -> None:
+    assert profile_for("qwen3") is QWEN and profile_for("gemma3") is GEMMA and profile_for("phi3") is PHI3
+    assert GEMMA.chat_formats == (chat_formats.GEMMA,) and QWEN.chat_formats == (chat_formats.CHATML,)
+    claimed = [arch for profile in PROFILES.values() for arch in profile.architectures]
+    assert len(claimed) == len(set(claimed))  # one profile per architecture
+
+
+def test_a_format_is_chosen_only_when_the_vocabulary_has_its_markers() -> None:
+    vocabulary = {"<start_of_turn>": 5, "<end_of_turn>": 6}
+    assert chat_formats.choose_format(GEMMA.chat_formats, vocabulary.get) is chat_formats.GEMMA
+    assert chat_formats.choose_format(LLAMA.chat_formats, vocabulary.get) is chat_formats.COMPLETION  # a base model
+    assert chat_formats.choose_format(DEEPSEEK4.chat_formats, {}.get) is chat_formats.DEEPSEEK4  # no check
+
+
+def test_a_ggufs_own_template_is_recognised_by_its_markers() -> None:
+    assert chat_formats.recognise("<|im_start|>{{ m.role }}<|im_end|>") is chat_formats.CHATML
+    assert chat_formats.recognise("<start_of_turn>user ... <end_of_turn>") is chat_formats.GEMMA
+    assert chat_formats.recognise("{{ messages }}") is None
+
+
+def test_the_completion_form_has_no_chat_markers() -> None:
+    from jinja2 import Template
+
+    messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]
+    text = Template(chat_formats.COMPLETION.template).render(messages=messages, add_generation_prompt=True)
+    assert text == "S\n\nQuestion: U\n\nAnswer:"
+    assert not any(marker in text for fmt in chat_formats.KNOWN for marker in fmt.markers)
 
 
 def test_an_unknown_architecture_falls_back_to_llama_style_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:

@@ -9,10 +9,14 @@ its vocabulary has no DeepSeek special tokens: the chat markers tokenize as plai
 
 from __future__ import annotations
 
+import functools
+import struct
 from pathlib import Path
 
 import gguf
 import numpy as np
+
+from rudder.engine.gguf_header import read_gguf_header
 
 ARCH = "deepseek4"
 N_EMBD, N_LAYER, N_HEAD, HEAD_DIM = 64, 3, 4, 128
@@ -23,22 +27,49 @@ HC = 4
 RATIOS = [4, 128, 0]
 
 
-def _copy_tokenizer(writer: gguf.GGUFWriter, source: Path) -> int:
-    reader = gguf.GGUFReader(source)
+_STRING = 8
+_NUMPY = {0: "<u1", 1: "<i1", 2: "<u2", 3: "<i2", 4: "<u4", 5: "<i4", 6: "<f4", 7: "?", 10: "<u8", 11: "<i8", 12: "<f8"}
+
+
+@functools.lru_cache(maxsize=2)
+def _tokenizer_fields(source: Path) -> tuple[tuple[str, object], ...]:
+    """The `tokenizer.ggml.*` keys of a GGUF, read once per session with Rudder's header reader (gguf's
+    GGUFReader takes about a minute for SmolLM2's 49k-token vocabulary and merges on a busy machine)."""
+    header = read_gguf_header(source)
+    fields: list[tuple[str, object]] = []
+    with source.open("rb") as handle:
+        for key, value in header.metadata.items():
+            if not key.startswith("tokenizer.ggml."):
+                continue
+            if key not in header.arrays:
+                fields.append((key, value))
+                continue
+            item_type, count, offset = header.arrays[key]
+            handle.seek(offset)
+            if item_type == _STRING:
+                items: list[object] = []
+                for _ in range(count):
+                    (length,) = struct.unpack("<Q", handle.read(8))
+                    items.append(handle.read(length).decode("utf-8", errors="surrogateescape"))
+            else:
+                dtype = np.dtype(_NUMPY[item_type])
+                items = np.frombuffer(handle.read(dtype.itemsize * count), dtype=dtype).tolist()
+            fields.append((key, items))
+    return tuple(fields)
+
+
+def copy_tokenizer(writer: gguf.GGUFWriter, source: Path) -> int:
+    """Copy `source`'s tokenizer into `writer`; the vocabulary size."""
     n_vocab = 0
-    for key, field in reader.fields.items():
-        if not key.startswith("tokenizer.ggml."):
-            continue
-        value = field.contents()
-        kind = field.types[0]
-        if kind == gguf.GGUFValueType.ARRAY:
+    for key, value in _tokenizer_fields(source):
+        if isinstance(value, list):
             writer.add_array(key, value)
             if key == "tokenizer.ggml.tokens":
                 n_vocab = len(value)
-        elif kind == gguf.GGUFValueType.STRING:
+        elif isinstance(value, str):
             writer.add_string(key, value)
-        elif kind == gguf.GGUFValueType.BOOL:
-            writer.add_bool(key, bool(value))
+        elif isinstance(value, bool):
+            writer.add_bool(key, value)
         else:
             writer.add_uint32(key, int(value))
     return n_vocab
@@ -47,7 +78,7 @@ def _copy_tokenizer(writer: gguf.GGUFWriter, source: Path) -> int:
 def write_tiny_deepseek4(path: Path, tokenizer_from: Path, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     w = gguf.GGUFWriter(str(path), ARCH)
-    n_vocab = _copy_tokenizer(w, tokenizer_from)
+    n_vocab = copy_tokenizer(w, tokenizer_from)
     w.add_name("tiny-deepseek4-random")
     u32 = {
         "context_length": 4096, "embedding_length": N_EMBD, "block_count": N_LAYER,

@@ -162,7 +162,7 @@ class CollapseGuard:
             self._applied = scaled(self._base, self.factor)
             self.steerer.apply(self._applied)
         rewound = 0
-        if self.rewind and repeated and generation._grammar is None:
+        if self.rewind and repeated and generation.rewindable:
             rewound = repeated
             generation.rewind(repeated)
         if stopping:
