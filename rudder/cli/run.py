@@ -20,7 +20,7 @@ from rudder.agent.approval import ApprovalRequest, Decision
 from rudder.agent.events import Event, Listener, ModeSwitched, Notice, StepFinished, StepStarted, Token
 from rudder.agent.factory import open_session, save_recording
 from rudder.agent.records import trajectory_path
-from rudder.cli import display, say
+from rudder.cli import display
 from rudder.cli.options import (
     CtxOpt,
     ModelOpt,
@@ -241,8 +241,6 @@ def run(
         )
     except (ModelLoadError, ModeError, VectorError, SandboxUnavailable, RecordingError) as exc:
         raise fail(str(exc)) from None
-    if notice := getattr(session.policy, "notice", None):  # the mode's vectors this model has none of
-        say.note(notice)
     try:
         with _ctrl_c_stops(session) as interrupted:
             summary = session.run(task)

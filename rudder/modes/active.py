@@ -23,11 +23,10 @@ class ActiveMode:
 
     def __init__(self, mode: Mode, resolve: VectorResolver) -> None:
         locate = getattr(resolve, "locate", None)  # a library resolver for one model (VectorResolver)
-        binding = bind_mode(mode, locate) if locate is not None else None
-        mode = binding.mode if binding is not None else mode
-        # "fast-draft: no terse vector for this model yet — ..." (None when the model has them all); a mode
-        # bound once (and its rescaled copies) has nothing missing left, so front ends say it once
-        self.notice: str | None = binding.notice if binding is not None else None
+        mode = bind_mode(mode, locate).mode if locate is not None else mode
+        # "fast-draft: no terse vector for this model yet — ..." (None when the model has them all): the
+        # Session says it once, at the mode's first step
+        self.notice: str | None = mode.notice
         self.mode = mode
         self.resolve = resolve  # kept so a rescaled copy (the sliders) resolves vectors the same way
         self.name = mode.name

@@ -145,6 +145,9 @@ class Mode(BaseModel):
     read_only: bool = False
     steps: dict[StepKind, StepOverride] = Field(default_factory=dict)
     source: Path | None = Field(None, exclude=True, description="the file it came from (set by the loader)")
+    notice: str | None = Field(
+        None, exclude=True, description="set when bound to a model: what runs prompt-led there (modes/permodel.py)"
+    )
 
     @model_validator(mode="after")
     def _vectors_named_once(self) -> Mode:

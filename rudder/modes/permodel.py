@@ -31,29 +31,30 @@ def is_library_name(ref: str) -> bool:
 
 @dataclass
 class Binding:
-    """`mode` with this model's scales; `missing[name]` = why that vector is left out."""
+    """`mode` with this model's scales (its `notice` says what runs prompt-led); `missing[name]` = why that
+    vector is left out."""
 
     mode: Mode
     missing: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def notice(self) -> str | None:
-        """One line for the CLI, the TUI and ACP; None when every vector of the mode is there."""
-        if not self.missing:
-            return None
-        absent = [name for name, why in self.missing.items() if why == "absent"]
-        uncalibrated = [name for name, why in self.missing.items() if why != "absent"]
-        parts = []
-        if absent:
-            parts.append(
-                f"no {' or '.join(absent)} vector for this model yet — `rudder vectors build --only {','.join(absent)}`"
-            )
-        if uncalibrated:
-            parts.append(
-                f"{' and '.join(uncalibrated)} not calibrated for this model — "
-                f"`rudder vectors build --only {','.join(uncalibrated)}`"
-            )
-        return f"{self.mode.name}: {'; '.join(parts)} (runs prompt-led)"
+
+def notice_for(name: str, missing: dict[str, str]) -> str | None:
+    """One line for the CLI, the TUI and ACP; None when every vector of the mode is there."""
+    if not missing:
+        return None
+    absent = [vector for vector, why in missing.items() if why == "absent"]
+    uncalibrated = [vector for vector, why in missing.items() if why != "absent"]
+    parts = []
+    if absent:
+        parts.append(
+            f"no {' or '.join(absent)} vector for this model yet — `rudder vectors build --only {','.join(absent)}`"
+        )
+    if uncalibrated:
+        parts.append(
+            f"{' and '.join(uncalibrated)} not calibrated for this model — "
+            f"`rudder vectors build --only {','.join(uncalibrated)}`"
+        )
+    return f"{name}: {'; '.join(parts)} (runs prompt-led)"
 
 
 def bind_mode(mode: Mode, locate: Locate) -> Binding:
@@ -94,6 +95,8 @@ def bind_mode(mode: Mode, locate: Locate) -> Binding:
         for kind, o in mode.steps.items()
     }
     bound = mode.model_copy(update={"vectors": bind_all(mode.vectors), "steps": steps})
+    bound.notice = notice_for(mode.name, missing) or mode.notice  # a bound mode keeps what its binding found
+    bound.source = mode.source
     return Binding(bound, missing)
 
 
