@@ -2,7 +2,7 @@
 // message on the wire, both ways, against the SDK's own schema/v1/schema.json (ajv, strict).
 // Run: bash bench/acp_ts_client/run.sh   (needs node + npm; installs the SDK into bench/acp_ts_client/node_modules)
 import { spawn, execSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
@@ -54,6 +54,11 @@ const repo = mkdtempSync(join(tmpdir(), "rudder-acp-ts-"));
 execSync("git init -q -b main && git config user.email t@e && git config user.name t && echo '# Demo' > README.md && git add . && git commit -qm init", { cwd: repo });
 const configDir = mkdtempSync(join(tmpdir(), "rudder-acp-ts-config-"));
 writeFileSync(join(configDir, "config.toml"), '[agent]\napproval = "ask"\nmax_steps = 4\n');
+// custom commands, one yours and one the repository's: offered in available_commands_update after session/new
+mkdirSync(join(configDir, "commands"));
+writeFileSync(join(configDir, "commands", "explain.md"), "---\nargument-hint: FILE\n---\nExplain what $ARGUMENTS does.\n");
+mkdirSync(join(repo, ".rudder", "commands"), { recursive: true });
+writeFileSync(join(repo, ".rudder", "commands", "review.md"), "---\ndescription: Review the changes\n---\nReview.\n");
 const rudder = process.env.RUDDER ?? "rudder";
 const agent = spawn(rudder, ["acp"], {
   cwd: repo,
@@ -104,6 +109,11 @@ await app.connectWith(acp.ndJsonStream(toAgent, fromAgent), async (ctx) => {
   const session = await ctx.request(acp.methods.agent.session.new, { cwd: repo, mcpServers: [] });
   const id = session.sessionId;
   results.optionsAtStart = session.configOptions.map((o) => o.id);
+  for (let i = 0; i < 100 && !updates.some((u) => u.sessionUpdate === "available_commands_update"); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  results.availableCommands = updates.filter((u) => u.sessionUpdate === "available_commands_update")
+    .flatMap((u) => u.availableCommands.map((c) => `${c.name}: ${c.description}${c.input ? ` [${c.input.hint}]` : ""}`));
 
   // 1. a prompt
   let t = performance.now();

@@ -41,6 +41,7 @@ from rudder.acp.files import ClientFiles
 from rudder.acp.mcp import servers_for_session
 from rudder.acp.stdio import Wire
 from rudder.agent.approval import ApprovalRequest
+from rudder.agent.commands import Commands, load_commands
 from rudder.agent.events import (
     ApprovalRequested,
     Event,
@@ -83,6 +84,7 @@ class AcpSession:
     queue: asyncio.Queue[Event] | None = None
     asking: set[asyncio.Task[None]] = field(default_factory=set)  # permission requests the client has open
     loop: asyncio.AbstractEventLoop | None = None
+    commands: Commands = field(default_factory=Commands)  # custom slash commands (user's and repo's)
 
     def push(self, event: Event) -> None:
         """The Session's listener (its worker thread): hand the event to the loop, in order."""
@@ -102,6 +104,7 @@ class RudderAgent(acp.Agent):
         self._turn_lock = asyncio.Lock()  # one generation at a time: one engine
         self.client_capabilities: ClientCapabilities | None = None
         self.wire: Wire | None = None  # the line transport, for what the SDK cannot send ($/cancel_request)
+        self._background: set[asyncio.Task[None]] = set()
 
     def attach_wire(self, wire: Wire) -> None:
         self.wire = wire
@@ -175,12 +178,24 @@ class RudderAgent(acp.Agent):
                 can_read=bool(fs.read_text_file),
                 can_write=bool(fs.write_text_file),
             )
+        state.commands = load_commands(root)
+        for warning in state.commands.warnings:
+            log.warning("%s", warning)
         self.sessions[state.id] = state
         return state
+
+    def _offer_commands(self, state: AcpSession) -> None:
+        """`available_commands_update`, queued to go out right after the response that names the session."""
+        if not state.commands.commands:
+            return
+        task = asyncio.get_running_loop().create_task(self._send(state, updates.available_commands(state.commands)))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def new_session(self, cwd: str, mcp_servers: Any = None, **_: Any) -> NewSessionResponse:
         state = await self._open(cwd, mcp_servers)
         log.info("new session %s in %s", state.id, state.root)
+        self._offer_commands(state)
         return NewSessionResponse(session_id=state.id, modes=self._modes(state), config_options=self._options(state))
 
     async def load_session(self, cwd: str, session_id: str, mcp_servers: Any = None, **_: Any) -> LoadSessionResponse:
@@ -208,6 +223,7 @@ class RudderAgent(acp.Agent):
             raise RequestError.invalid_params({"message": f"{path}: {exc}"}) from None
         self._resume_mode(state, options.last_mode(records))
         await self._replay(state, records)
+        self._offer_commands(state)
         return LoadSessionResponse(modes=self._modes(state), config_options=self._options(state))
 
     def _resume_mode(self, state: AcpSession, mode: str | None) -> None:
@@ -304,7 +320,7 @@ class RudderAgent(acp.Agent):
 
     async def prompt(self, session_id: str, prompt: list[Any], **_: Any) -> PromptResponse:
         state = self._state(session_id)
-        text = updates.prompt_text(prompt)
+        text = self._expand_command(state, updates.prompt_text(prompt))
         if not text.strip():
             raise RequestError.invalid_params({"message": "the prompt has no text"})
         too_long = self._too_long(state, text)
@@ -332,6 +348,12 @@ class RudderAgent(acp.Agent):
         if message is not None:
             await self._send(state, acp.update_agent_message_text(message))
         return PromptResponse(stop_reason=stop_reason)  # type: ignore[arg-type]
+
+    def _expand_command(self, state: AcpSession, text: str) -> str:
+        """`/review src/app.py` with a custom command named review: its template, with the arguments."""
+        head, *rest = text.strip().split(maxsplit=1) or [""]
+        command = state.commands.get(head[1:].lower()) if head.startswith("/") else None
+        return command.expand(rest[0] if rest else "") if command is not None else text
 
     def _too_long(self, state: AcpSession, text: str) -> str | None:
         engine, session = state.session.engine, state.session

@@ -6,16 +6,21 @@ import json
 from typing import Any
 
 import acp
+from acp.helpers import update_available_commands
 from acp.schema import (
     AllowedOutcome,
+    AvailableCommand,
+    AvailableCommandsUpdate,
     PermissionOption,
     RequestPermissionResponse,
     ToolCallLocation,
     ToolCallUpdate,
     ToolKind,
+    UnstructuredCommandInput,
 )
 
 from rudder.agent.approval import ApprovalRequest, Decision
+from rudder.agent.commands import Commands
 from rudder.agent.events import ToolCallFinished, ToolCallStarted
 from rudder.agent.records import RunStatus, RunSummary
 
@@ -173,3 +178,13 @@ def prompt_text(blocks: list[Any]) -> str:
         elif kind == "resource_link":
             parts.append(f"(see {block.uri})")
     return "\n\n".join(parts)
+
+
+def available_commands(commands: Commands) -> AvailableCommandsUpdate:
+    """The custom commands (agent/commands.py) as ACP offers them; a repository's says so in its description."""
+    offered = []
+    for command in commands:
+        takes = "$ARGUMENTS" in command.template or "$1" in command.template or command.argument_hint
+        hint = UnstructuredCommandInput(hint=command.argument_hint or "arguments") if takes else None
+        offered.append(AvailableCommand(name=command.name, description=command.label, input=hint))
+    return update_available_commands(offered)

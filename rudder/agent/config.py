@@ -47,6 +47,12 @@ class AgentConfig(BaseModel):
         description="worked examples shown before the task, the closest to it picked from a bank; "
         "not set: 2 for models under 1B parameters, 1 otherwise",
     )
+    instructions_tokens: int | None = Field(
+        None,
+        ge=0,
+        description="tokens of AGENTS.md project instructions in the system prompt (what does not fit is cut and "
+        "listed); not set: a sixteenth of the context window, at most 8192; 0 = read none",
+    )
     reproducible: bool = Field(
         True, description="clear the KV cache when a session starts, so greedy runs repeat exactly"
     )
@@ -59,6 +65,11 @@ class AgentConfig(BaseModel):
         if self.examples is not None:
             return self.examples
         return 2 if self.is_small(info) else 1
+
+    def instructions_budget(self, info: object) -> int:
+        if self.instructions_tokens is not None:
+            return self.instructions_tokens
+        return min(8192, int(getattr(info, "n_ctx", 0) or 0) // 16)
 
     def compact_tools(self, info: object) -> bool:
         return self.toolset == "compact" or (self.toolset == "auto" and self.is_small(info))

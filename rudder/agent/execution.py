@@ -112,7 +112,9 @@ class ToolExecution:
                 record.checkpoint = ended.id or None
                 outcome.changed = bool(ended.changes)
                 top = self.checkpoints.work_tree
-                self.file_list.changed(os.path.relpath(top / p, self.ws.root) for p in ended.files)
+                changed = [os.path.relpath(top / p, self.ws.root) for p in ended.files] if ended.changes else []
+                record.files = sorted(changed)
+                self.file_list.changed(changed)
             elif writes:
                 self.file_list.invalidate()  # no checkpoint says what changed
             if writes and path is not None:
@@ -120,6 +122,7 @@ class ToolExecution:
                 record.diff = unified(before, after, self.ws.relative(path))
                 if record.diff is not None:
                     outcome.change = (self.ws.relative(path), before, after)
+                    record.files = record.files or [self.ws.relative(path)]  # no checkpoint: the diff says
             self._note_access(call.tool, path, record, outcome, loops)
         return outcome
 

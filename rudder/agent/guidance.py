@@ -28,7 +28,8 @@ class Guidance:
         self.engine, self.ws, self.config, self.file_list = engine, ws, config, file_list
 
     def attach_named_files(
-        self, conversation: Conversation, task: str, protocol: ToolCallProtocol, repo_map: str, addendum: str
+        self, conversation: Conversation, task: str, protocol: ToolCallProtocol, repo_map: str, addendum: str,
+        instructions: str = "",
     ) -> None:
         """Files the task names go into the task message up front (aider does this), counted as read."""
         budget = min(1500, self.engine.info.n_ctx // 8)
@@ -38,7 +39,7 @@ class Guidance:
             conversation.task = f"{conversation.task}\n\n{text}"
         if attached and repo_map and self.config.is_small(self.engine.info):
             # a small model with the task's files in front of it wandered off into the map's other files
-            conversation.system = prompts.system_prompt(protocol, self.ws.root.name, "", addendum)
+            conversation.system = prompts.system_prompt(protocol, self.ws.root.name, "", addendum, instructions)
 
     def constraints(self, protocol: ToolCallProtocol, turn: TurnState, read: set[Path]) -> CallConstraints | None:
         """Real paths and search text for JSON calls; small models also get the examples' thought start

@@ -41,6 +41,7 @@ class RunManifest(BaseModel):
     mode_file: FileRef | None
     vectors: dict[str, FileRef]
     repo: dict[str, Any]
+    instructions: list[dict[str, Any]] = []  # the AGENTS.md files read, with what was kept (agent/instructions.py)
 
 
 def file_sha256(path: Path) -> str | None:
@@ -90,7 +91,12 @@ def git_state(root: Path) -> dict[str, Any]:
 
 
 def build_manifest(
-    engine: Engine, policy: StepPolicy, sampling: Sampling, config: AgentConfig, root: Path
+    engine: Engine,
+    policy: StepPolicy,
+    sampling: Sampling,
+    config: AgentConfig,
+    root: Path,
+    instructions: list[dict[str, Any]] | None = None,
 ) -> RunManifest:
     info = engine.info
     mode_source = getattr(getattr(policy, "mode", None), "source", None)
@@ -112,4 +118,5 @@ def build_manifest(
         mode_file=_file_ref(mode_source),
         vectors={name: ref for name, path in vector_sources.items() if (ref := _file_ref(path))},
         repo=git_state(root),
+        instructions=instructions or [],
     )

@@ -20,10 +20,12 @@ You act by replying with exactly one {call_format} tool call{thought}. Tools:
 {tools}
 Paths are relative to the repository root. Change existing files with edit_file; use write_file only for \
 new files. When the task is done, call finish with a short answer.\
-{addendum}{repo_map}"""
+{instructions}{addendum}{repo_map}"""
 
 
-def system_prompt(protocol: ToolCallProtocol, repo: str, repo_map: str, addendum: str) -> str:
+def system_prompt(protocol: ToolCallProtocol, repo: str, repo_map: str, addendum: str, instructions: str = "") -> str:
+    """`instructions`: the repository's AGENTS.md block (agent/instructions.py), after the fixed rules and
+    before the mode's addendum: a mode switch then keeps the instructions' cached KV state."""
     return SYSTEM.format(
         repo=repo,
         call_format=call_format(protocol),
@@ -31,6 +33,7 @@ def system_prompt(protocol: ToolCallProtocol, repo: str, repo_map: str, addendum
         thought=': first a short "thought" (what you do next), then "tool" and its arguments'
         if getattr(protocol, "with_thought", False)
         else "",
+        instructions=f"\n\n{instructions.strip()}" if instructions.strip() else "",
         addendum=f"\n{addendum.strip()}" if addendum.strip() else "",
         repo_map=f"\n\nRepository map:\n{repo_map.strip()}" if repo_map.strip() else "",
     )
@@ -109,11 +112,12 @@ def call_summary(call: ToolCall, ok: bool) -> str:
 
 
 def opening(
-    protocol: ToolCallProtocol, repo: str, repo_map: str, addendum: str, task: str, tools: Collection[str], count: int
+    protocol: ToolCallProtocol, repo: str, repo_map: str, addendum: str, task: str, tools: Collection[str], count: int,
+    instructions: str = "",
 ) -> Conversation:
     """A new conversation: the system prompt, the `count` worked examples closest to the task, the task."""
     return Conversation(
-        system=system_prompt(protocol, repo, repo_map, addendum),
+        system=system_prompt(protocol, repo, repo_map, addendum, instructions),
         task=task_message(task),
         example=worked_examples(protocol, task, tools, count),
     )

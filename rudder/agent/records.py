@@ -46,6 +46,7 @@ class StepRecord(BaseModel):
     second_opinion: str | None = None  # why the step was asked again with the mode set aside, and the mode's call
     checkpoint: str | None = None
     diff: str | None = None  # unified diff of the file a write or edit changed
+    files: list[str] = Field(default_factory=list, description="paths the step changed (relative to the repo)")
     prompt_tokens: int = 0
     prompt_tokens_evaluated: int = 0
     generated_tokens: int = 0
@@ -65,6 +66,7 @@ class RunSummary(BaseModel):
     tool_seconds: float = 0.0
     wall_seconds: float = 0.0
     error: str | None = None
+    files_changed: list[str] = Field(default_factory=list, description="paths the turn's steps changed, sorted")
 
     def add(self, step: StepRecord) -> None:
         """Count one finished step into the turn's totals."""
@@ -74,6 +76,8 @@ class RunSummary(BaseModel):
         self.tool_seconds += step.tool_seconds
         self.protocol_errors += step.error_kind in ("protocol", "runaway")
         self.tool_errors += step.error_kind in ("tool", "refused")
+        if step.files:
+            self.files_changed = sorted({*self.files_changed, *step.files})
 
 
 class Trajectory:

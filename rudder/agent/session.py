@@ -30,6 +30,7 @@ from rudder.agent.events import Event, Listener, ModeSwitched, RunFinished, RunS
 from rudder.agent.execution import ToolExecution, checkpoints_or_none
 from rudder.agent.filelist import FileList
 from rudder.agent.guidance import Guidance
+from rudder.agent.instructions import Instructions, load_instructions
 from rudder.agent.interfaces import Engine, Steerer, StepKind, StepPolicy
 from rudder.agent.manifest import build_manifest
 from rudder.agent.mcp import join_mcp_tools
@@ -69,6 +70,7 @@ class Session:
         self.trajectory = trajectory or Trajectory(None)
         self.checkpoints = checkpoints_or_none(workspace.root)
         self.repo_map = repo_map
+        self.instructions = Instructions()  # the AGENTS.md files in the system prompt (read when a run starts)
         self.listener: Listener = listener or (lambda event: None)
         self._noticed: set[str] = set()  # modes' notices said (a mode's missing vectors: once per session)
         self.mcp = mcp  # its servers start on the first turn (their tools join self.tools), stop on close()
@@ -134,8 +136,14 @@ class Session:
             join_mcp_tools(self.mcp, self.tools, self.protocol, self._emit, self.trajectory.write)
         addendum = self._system_addendum = self.policy.addendum(StepKind.PLAN)
         examples, root = self.config.examples_for(self.engine.info), self.ws.root.name
-        self.conversation = prompts.opening(self.protocol, root, self.repo_map, addendum, task, self.tools, examples)
-        self.guidance.attach_named_files(self.conversation, task, self.protocol, self.repo_map, addendum)
+        count = lambda text: len(self.engine.tokenize(text, add_bos=False))  # noqa: E731
+        budget = self.config.instructions_budget(self.engine.info)
+        self.instructions = load_instructions(self.ws.root, task, budget, count)
+        said = self.instructions.text
+        self.conversation = prompts.opening(
+            self.protocol, root, self.repo_map, addendum, task, self.tools, examples, instructions=said
+        )
+        self.guidance.attach_named_files(self.conversation, task, self.protocol, self.repo_map, addendum, said)
 
     def close(self) -> None:
         """Stop the session's MCP servers (the session may still be read, not run with their tools)."""
@@ -168,7 +176,9 @@ class Session:
             self.ws.cancel.clear()
             summary = self.summary = RunSummary(status="stopped")
             started = time.perf_counter()
-            manifest = build_manifest(self.engine, self.policy, self.sampling, self.config, self.ws.root)
+            manifest = build_manifest(
+                self.engine, self.policy, self.sampling, self.config, self.ws.root, self.instructions.manifest()
+            )
             config, described = self.config.model_dump(mode="json"), manifest.model_dump(mode="json")
             run = {"turn": turn.number, "task": task, "mode": self.policy.name, "model": self.engine.info.name}
             self.trajectory.write("run", {**run, "repo": str(self.ws.root), "config": config, "manifest": described})

@@ -45,7 +45,22 @@ class ToolStarted(BaseModel):
     checkpoint: str | None = None
 
 
-_RECORDS: dict[str, type[BaseModel]] = {"run": RunRecord, "tool": ToolStarted, "step": StepRecord, "end": RunSummary}
+class McpRecord(BaseModel):
+    """The MCP servers' tools a session offered (written when they started), and the ones that failed."""
+
+    model_config = ConfigDict(extra="allow")
+
+    tools: list[str] = []
+    problems: list[str] = []
+
+
+_RECORDS: dict[str, type[BaseModel]] = {
+    "run": RunRecord,
+    "mcp": McpRecord,
+    "tool": ToolStarted,
+    "step": StepRecord,
+    "end": RunSummary,
+}
 
 
 @dataclass
@@ -124,6 +139,10 @@ def replay(path: Annotated[Path, typer.Argument(help="a trajectory JSONL file", 
             out.print(display.plain(f"mode {record['mode']}, model {record['model']}", "dim"))
         elif kind == "step":
             display.print_step(out, record)
+        elif kind == "mcp":
+            out.print(display.plain(f"MCP tools: {', '.join(record['tools']) or 'none'}", "dim"))
+            for problem in record["problems"]:
+                out.print(display.plain(f"warning: {problem}", "yellow"))
         else:
             outcome = record.get("answer") or record.get("error") or ""
             out.print(

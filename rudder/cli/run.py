@@ -17,8 +17,9 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from rudder.agent.approval import ApprovalRequest, Decision
-from rudder.agent.events import Event, Listener, ModeSwitched, Notice, StepFinished, StepStarted, Token
+from rudder.agent.events import Event, Listener, ModeSwitched, Notice, RunStarted, StepFinished, StepStarted, Token
 from rudder.agent.factory import open_session, save_recording
+from rudder.agent.instructions import describe_files
 from rudder.agent.records import trajectory_path
 from rudder.cli import display
 from rudder.cli.options import (
@@ -33,6 +34,7 @@ from rudder.cli.options import (
     fail,
     warn_mode_problems,
 )
+from rudder.cli.output_format import JsonLines, OutputFormat, event_json, result
 from rudder.cli.progress import StepSpinner
 from rudder.engine.factory import load_engine
 from rudder.engine.model_file import ModelLoadError
@@ -98,7 +100,11 @@ def make_listener(show_tokens: bool) -> Listener:
     """Prints a live run's events on stderr (model and tool text as plain text, see display.py)."""
 
     def listen(event: Event) -> None:
-        if isinstance(event, StepStarted):
+        if isinstance(event, RunStarted):  # the header: which instruction files the model reads
+            console.print(
+                display.plain(f"instructions: {describe_files(event.manifest.get('instructions', []))}", "dim")
+            )
+        elif isinstance(event, StepStarted):
             display.print_step_start(console, event.index, event.kind, event.mode)
             if not show_tokens:
                 spinner.start(f"step {event.index} ({event.kind}, mode {event.mode})")
@@ -180,7 +186,15 @@ def run(
         Path | None,
         typer.Option(help="trajectory file, or a directory to put it in [default: .git/rudder/trajectories/]"),
     ] = None,
-    stream: Annotated[bool, typer.Option(help="show the model's tokens as they come")] = False,
+    stream: Annotated[bool, typer.Option(help="show the model's tokens as they come (on stderr)")] = False,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--output-format",
+            help="stdout for people (text) or scripts: json = one object at the end, stream-json = one event "
+            "per line as it happens (schemas: docs/conventions.md)",
+        ),
+    ] = OutputFormat.TEXT,
     record_activations: Annotated[
         str | None,
         typer.Option(
@@ -197,7 +211,8 @@ def run(
 ) -> None:
     """Run the agent on TASK in a git repository until it finishes or hits a limit; write a trajectory.
 
-    Exit status: 0 when the agent called finish, 1 otherwise.
+    Exit status: 0 when the agent called finish, 1 otherwise (130 interrupted, 2 bad input). With
+    --output-format json or stream-json, stdout carries JSON only; progress stays on stderr.
     """
     if not task.strip():
         raise fail('the task is empty; say what the agent should do, e.g. rudder run "fix the typo in README.md"')
@@ -224,6 +239,14 @@ def run(
     warn_mode_problems(scan_modes(root).problems, except_name=selected.split("/")[0])
     if trajectory is not None:
         trajectory = _trajectory_file(root, trajectory)
+    listener = make_listener(stream)
+    if output_format == OutputFormat.STREAM_JSON:
+        lines, show = JsonLines(sys.stdout), listener
+
+        def listener(event: Event) -> None:
+            lines.write(event_json(event))
+            show(event)
+
     try:
         engine = load_engine(config.model)
         layers = parse_layers_arg(record_activations, engine.info.n_layer) if record_activations else None
@@ -234,7 +257,7 @@ def run(
             config.sampling,
             mode=mode,
             approver=_ask,
-            listener=make_listener(stream),
+            listener=listener,
             trajectory=trajectory,
             record_layers=layers,
             mcp_servers=config.mcp.enabled(),
@@ -256,8 +279,11 @@ def run(
             saved = save_recording(session, recording_path(session.trajectory.path), task=task, files=[], passed=None)
             console.print(display.plain(f"activations: {saved}", "dim"))
         engine.close()
+    code = 130 if interrupted else 0 if summary.status == "finished" else 1
     print_summary(summary.model_dump(mode="json"))
-    if summary.answer:
+    if output_format == OutputFormat.TEXT and summary.answer:
         typer.echo(summary.answer)
+    elif output_format != OutputFormat.TEXT:
+        JsonLines(sys.stdout).write(result(session, summary, code).model_dump(mode="json"))
     console.print(display.plain(f"trajectory: {session.trajectory.path}", "dim"))
-    raise typer.Exit(130 if interrupted else 0 if summary.status == "finished" else 1)
+    raise typer.Exit(code)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rudder.agent.approval import ApprovalRequest, Decision
+from rudder.agent.commands import Commands, load_commands
 from rudder.agent.events import Event
 from rudder.agent.factory import open_session
 from rudder.agent.records import RunSummary, read_trajectory
@@ -81,6 +82,7 @@ class Bridge:
     ) -> None:
         self.engine, self.repo, self.config, self.listener = engine, repo, config, listener
         self.observers: list[Listener] = []  # also called with every event, on the session's thread (tests)
+        self.commands: Commands = load_commands(repo)  # custom slash commands; their problems are warnings
         self._resolvers: dict[Path | None, VectorResolver] = {}
         # bound to this model (modes/permodel.py): its vectors and calibrated scales, the sliders' bases; a
         # mode whose vectors the model lacks runs prompt-led and carries a `notice` (the mode bar shows it)

@@ -3,7 +3,10 @@ screen runs them, palette.py offers them in ctrl+p)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from rudder.agent.commands import CustomCommand
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ SLASH = [
     Command("new", "/new: a new session (a new trajectory)"),
     Command("sessions", "/sessions: resume a saved session"),
     Command("steer", "/steer: show or hide the steering panel"),
+    Command("instructions", "/instructions: the AGENTS.md files the model reads, and what the budget cut"),
     Command("help", "/help: commands and keys"),
 ]
 
@@ -45,6 +49,15 @@ def parse_slash(text: str) -> tuple[str, list[str]] | None:
     return name.lower(), args
 
 
-def help_text() -> str:
-    lines = [c.help for c in SLASH] + ["", *(f"{key:>10}  {what}" for key, what in KEYS)]
+def custom_help(command: CustomCommand) -> str:
+    hint = f" {command.argument_hint}" if command.argument_hint else ""
+    return f"/{command.name}{hint}: {command.label}"
+
+
+def help_text(custom: Iterable[CustomCommand] = ()) -> str:
+    lines = [c.help for c in SLASH]
+    extra = [custom_help(c) for c in custom]
+    if extra:
+        lines += ["", "custom commands (~/.config/rudder/commands, .rudder/commands):", *extra]
+    lines += ["", *(f"{key:>10}  {what}" for key, what in KEYS)]
     return "\n".join(lines)

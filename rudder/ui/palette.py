@@ -25,10 +25,13 @@ class RudderCommands(Provider):
             ("Tokens", partial(screen.run_slash, "/tokens"), "tokens spent, context used"),
             ("New session", partial(screen.run_slash, "/new"), "start over with a new trajectory"),
             ("Resume a session", partial(screen.run_slash, "/sessions"), "saved trajectories"),
+            ("Instructions", partial(screen.run_slash, "/instructions"), "the AGENTS.md files the model reads"),
             ("Steering panel", screen.action_toggle_steering, "sliders and concept meters"),
             ("Pick a mode", screen.action_pick_mode, "ctrl+o"),
         ]
         bridge = getattr(screen, "bridge", None)
+        for command in bridge.commands if bridge is not None else []:  # custom commands, without arguments
+            entries.append((f"/{command.name}", partial(screen.run_slash, f"/{command.name}"), command.label))
         for name in bridge.modes if bridge is not None else []:
             entries.append((f"Mode: {name} (next step)", partial(screen.switch_mode, name, False), "switch mode"))
             entries.append((f"Mode: {name} (now)", partial(screen.switch_mode, name, True), "switch at the next token"))

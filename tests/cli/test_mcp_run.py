@@ -67,11 +67,12 @@ def test_at_a_terminal_the_prompt_shows_server_tool_and_arguments(monkeypatch: p
 
 
 @pytest.mark.slow
-def test_rudder_run_offers_the_users_mcp_tools_warns_about_a_broken_server_and_stops_them(
+def test_rudder_run_calls_the_users_mcp_tool_warns_about_a_broken_server_and_stops_them(
     repo: Path, tmp_path: Path
 ) -> None:
-    """The real command on the real model. Whether the small model calls the tool is its choice; that the
-    servers start, their tools are offered, a broken one is a warning and all stop with the run is not."""
+    """The real command on the real model, told which tool to use (as test_run_sigint tells it the command):
+    the servers start, their tools are offered, the model's call reaches the stdio server and its result is
+    the observation, a broken server is a warning, and every server stops with the run."""
     calls, pid_file, config_dir = tmp_path / "calls.jsonl", tmp_path / "pid", tmp_path / "cfg"
     config_dir.mkdir()
     with http_server(tmp_path / "http-calls.jsonl") as url:
@@ -98,11 +99,28 @@ def test_rudder_run_offers_the_users_mcp_tools_warns_about_a_broken_server_and_s
     records = read_trajectory(trajectory)
     offered = next(r for r in records if r["type"] == "mcp")
     assert offered["tools"] == ["calc.add", "web.add"] and len(offered["problems"]) == 1
-    for step in (r for r in records if r["type"] == "step" and r.get("tool") == "calc.add" and r.get("ok")):
-        assert step["observation"] == f"the sum is {step['arguments']['a'] + step['arguments']['b']}"
-        assert recorded(calls)  # the call reached the server
+    step = next(r for r in records if r["type"] == "step")
+    assert (step["tool"], step["arguments"], step["ok"]) == ("calc.add", {"a": 2, "b": 3}, True), step
+    assert step["observation"] == "the sum is 5"
+    assert recorded(calls) == [{"tool": "add", "arguments": {"a": 2, "b": 3}}]  # it reached the server
     pid = int(pid_file.read_text())
     deadline = time.monotonic() + 10
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not alive(pid), "the stdio MCP server outlived `rudder run`"
+
+
+def test_replay_shows_the_mcp_tools_a_run_offered_and_the_servers_that_failed(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    records = [
+        {"type": "run", "task": "add", "mode": "neutral", "model": "m"},
+        {"type": "mcp", "tools": ["calc.add"], "problems": ["MCP server 'gone' did not start"]},
+        {"type": "step", "index": 0, "kind": "explore", "mode": "neutral", "tool": "calc.add", "observation": "5"},
+        {"type": "end", "status": "finished", "answer": "5", "steps": 1, "tokens": 9, "wall_seconds": 1.0},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    command = [sys.executable, "-m", "rudder", "replay", str(path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "MCP tools: calc.add" in done.stdout and "warning: MCP server 'gone' did not start" in done.stdout
+    assert "unknown type" not in done.stderr

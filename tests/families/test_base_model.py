@@ -45,10 +45,10 @@ def test_a_base_model_gets_the_plain_completion_form(base) -> None:
 
 
 def test_dataset_and_calibration_prompts_carry_no_chat_markers(base) -> None:
-    data = load_dataset(DATASET, limit=6)
-    for text in render_prompts(base, [*data.positives, *data.negatives]):
-        assert_plain(text)
-        assert text.endswith("Answer:")
+    for dataset in sorted(DATASET.parent.glob("*.jsonl")):  # every shipped recipe's dataset
+        data = load_dataset(dataset)
+        for text in render_prompts(base, [*data.positives, *data.negatives]):
+            assert_plain(text)
     for answer in ask(base, "You are a coding assistant.", ["What is a list?"], max_tokens=4):
         assert_plain(base.detokenize(answer.prompt_tokens))
 

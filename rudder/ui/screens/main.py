@@ -116,6 +116,8 @@ class MainScreen(AgentView, SlashCommands):
         notices = {name: mode.notice for name, mode in bridge.modes.items() if mode.notice}
         self.query_one(ModeBar).set_modes(shown, bridge.mode.name, notices)
         await self.show_steering()
+        for warning in bridge.commands.warnings:  # a bad command file: said once, the others work
+            self.notify(warning, title="custom command skipped", severity="warning", timeout=20)
         self.prompt.disabled = False
         self.prompt.focus()
 

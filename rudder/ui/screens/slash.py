@@ -1,5 +1,6 @@
 """The main screen's slash commands (`/mode`, `/undo`, `/diff`, `/tokens`, `/new`, `/sessions`, `/steer`,
-`/help`) and `!cmd`; anything slow (git, undo, a shell command, reading a trajectory) runs in a thread."""
+`/instructions`, `/help`), custom commands (agent/commands.py) and `!cmd`; anything slow (git, undo, a shell
+command, reading a trajectory) runs in a thread."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.screen import Screen
 
+from rudder.agent.instructions import describe_files, load_instructions
 from rudder.tools.base import ToolError
 from rudder.tools.safegit import run_git
 from rudder.ui.commands import help_text, parse_slash
@@ -37,6 +39,7 @@ class SlashCommands(Screen[None]):
         def switch_mode(self, name: str, now: bool = False) -> None: ...
         async def action_toggle_steering(self) -> None: ...
         async def replay(self, records: list[dict[str, Any]]) -> None: ...
+        def start_turn(self, message: str) -> None: ...
 
     async def run_slash(self, text: str) -> None:
         parsed = parse_slash(text)
@@ -69,10 +72,33 @@ class SlashCommands(Screen[None]):
             self.app.push_screen(SessionPicker(list_sessions(self.bridge.repo)), self._resume)
         elif name == "steer":
             await self.action_toggle_steering()
+        elif name == "instructions":
+            await self.transcript.note(self.instructions_text(), "instructions")
         elif name == "help":
-            await self.transcript.note(help_text())
+            await self.transcript.note(help_text(self.bridge.commands))
+        elif (command := self.bridge.commands.get(name)) is not None:
+            if self.busy:
+                self.notify("the agent is working: wait, or press esc to interrupt", severity="warning")
+                return
+            await self.transcript.add_user(text)
+            self.start_turn(command.expand(text.strip()[1 + len(name) :]))
         else:
             self.notify(f"unknown command /{name}; /help lists them", severity="warning")
+
+    def instructions_text(self) -> str:
+        """The files the model reads: this session's (after its first turn), else what a new turn would read."""
+        assert self.bridge is not None
+        session = self.bridge.session
+        files = session.instructions.manifest()
+        if session.conversation is None:
+            count = lambda text: len(session.engine.tokenize(text, add_bos=False))  # noqa: E731
+            budget = session.config.instructions_budget(session.engine.info)
+            files = load_instructions(self.bridge.repo, "", budget, count).manifest()
+        if not files:
+            return "instructions: no AGENTS.md (or CLAUDE.md) here or in ~/.config/rudder/AGENTS.md"
+        lines = [f"instructions: {describe_files(files)}"]
+        lines += [f"  {f['path']}: applies to {f['scope']} ({f['source']})" for f in files]
+        return "\n".join(lines)
 
     @work(thread=True, exit_on_error=False)
     def undo(self) -> None:
