@@ -22,8 +22,8 @@ from rudder.vectors.files.library import VectorResolver, model_key, model_librar
 
 # a build in miniature (about 20 s of CPU on the embedded model): 8 pairs, one calibration question of 8 tokens
 TINY = BuildOptions(scales=(0.05,), prompts=1, max_tokens=8, pairs=8, permutations=20)
-TINY_ARGS = ["--only", "terse", "--scales", "0.05,0.1", "--prompts", "1", "--max-tokens", "8", "--pairs", "8",
-             "--permutations", "20", "--no-search-layers", "--threads", "1"]  # fmt: skip
+TINY_ARGS = ["--only", "terse", "--scales", "0.05,0.1", "--prompts", "1", "--max-tokens", "8", "--pairs", "6",
+             "--permutations", "10", "--no-search-layers", "--threads", "1"]  # fmt: skip
 
 
 @pytest.fixture
@@ -86,6 +86,7 @@ def _build(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # two model loads and builds in subprocesses: about 3 minutes here unloaded
 def test_a_build_killed_mid_calibration_resumes_and_leaves_nothing_half_written(tmp_path: Path) -> None:
     env = {**os.environ, "RUDDER_CONFIG_DIR": str(tmp_path / "cfg"), "RUDDER_CACHE_DIR": str(tmp_path / "cache"),
            "RUDDER_THREADS": "1", "COLUMNS": "200", "NO_COLOR": "1"}  # fmt: skip
