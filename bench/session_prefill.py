@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,7 +136,8 @@ def summary(steps: list[dict[str, int]]) -> str:
     worst = max(later, key=lambda s: s["evaluated"] - s["new"])
     return (
         f"{len(steps)} steps, evaluated {sum(s['evaluated'] for s in steps)} tokens "
-        f"(last step {steps[-1]['evaluated']}), {cheap}/{len(later)} later steps <= new + 64, worst "
+        f"(last step {steps[-1]['evaluated']}), {cheap}/{len(later)} later steps <= new + 64 "
+        f"({100 * cheap / max(len(later), 1):.0f}%), worst "
         f"{worst['evaluated']} evaluated for {worst['new']} new"
     )
 
@@ -146,6 +148,7 @@ def main() -> None:
     parser.add_argument("--model", default="", help="GGUF path [the embedded model]")
     parser.add_argument("--against", default="main", help="git revision to compare with; '' = this tree only")
     parser.add_argument("--detail", action="store_true", help="print every step's counts")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at once (each is one process, one thread)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         old = Path(scratch) / "old"
@@ -157,9 +160,10 @@ def main() -> None:
             subprocess.run(build, cwd=old, check=True, capture_output=True)
             trees.insert(0, (args.against, old))
         try:
-            for n_ctx in args.n_ctx:
-                for name, tree in trees:
-                    steps = run(tree, n_ctx, args.model)
+            jobs = [(n_ctx, name, tree) for n_ctx in args.n_ctx for name, tree in trees]
+            with ThreadPoolExecutor(args.jobs) as pool:  # token counts do not depend on timing
+                results = pool.map(lambda job: run(job[2], job[0], args.model), jobs)
+                for (n_ctx, name, _), steps in zip(jobs, results, strict=True):
                     print(f"{time.strftime('%Y-%m-%d %H:%M')} n_ctx {n_ctx}, {name}: {summary(steps)}", flush=True)
                     if args.detail:
                         print("  " + " ".join(f"{s['evaluated']}/{s['new']}" for s in steps))

@@ -3,6 +3,11 @@
 Order of sacrifice when the prompt nears n_ctx: old observations are shortened (oldest first), then the
 worked example goes, then the oldest turns are replaced by a one-line-per-step summary. The system
 prompt, the task and the latest turns always stay: the task is never silently dropped.
+
+Every change in the middle of the prompt costs prefill (what follows it is re-read, or at best shifted in
+the KV cache, engine/kv_reuse.py), while a prompt that only grows costs just its new tokens. So a prompt
+over the limit is shrunk in one go well below it (`TRIM_TO`), not just under it: the next several steps
+then append only, instead of each shrinking a little and changing the prompt again.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass, field
 Message = dict[str, str]
 KEEP_RECENT = 2  # turns that are never shortened or summarised
 SHORT_OBSERVATION = 240  # characters an old observation keeps
+TRIM_TO = 0.7  # a prompt over the limit is shrunk to this share of it (room for the next steps to append)
 
 
 @dataclass
@@ -72,15 +78,17 @@ class Conversation:
         return 1 + (len(self.example) if self.include_example else 0)
 
     def fit(self, count_tokens: Callable[[list[Message]], int], limit: int) -> list[Message]:
-        """The messages, shrunk step by step until `count_tokens(messages) <= limit` (or nothing is left to
-        shrink: the caller's engine then reports the overflow clearly)."""
+        """The messages as they are when `count_tokens(messages) <= limit`; else shrunk step by step down to
+        `TRIM_TO` of the limit (or until nothing is left to shrink: the caller's engine then reports an
+        overflow clearly)."""
         messages = self.messages()
         if count_tokens(messages) <= limit:
             return messages
+        target = int(limit * TRIM_TO)
         for shrink in (self._shorten_oldest, self._drop_example, self._summarise_oldest):
             while shrink():
                 messages = self.messages()
-                if count_tokens(messages) <= limit:
+                if count_tokens(messages) <= target:
                     return messages
         return messages
 

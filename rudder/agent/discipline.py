@@ -149,6 +149,13 @@ CHANGE_COURSE = (
     "You already did exactly this and it did not help. Do something different: read the file you need, "
     "use another tool, or call finish if the task is done."
 )
+EXAMPLE_SUPERSEDED = "The worked example above is not your task: do not copy its calls."
+
+
+def change_course(example_shown: bool) -> str:
+    """The note after a repeated call; the worked example is marked superseded rather than removed, so the
+    prompt before the note stays as it was (the KV cache keeps it)."""
+    return f"{CHANGE_COURSE} {EXAMPLE_SUPERSEDED}" if example_shown else CHANGE_COURSE
 
 
 def runaway_observation(unit: str) -> str:

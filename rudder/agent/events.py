@@ -84,7 +84,8 @@ class ApprovalRequested:
 
 @dataclass(frozen=True)
 class Notice:
-    """A warning for the user that is not a step's result: an MCP server that did not start, or failed a call."""
+    """A warning for the user that is not a step's result: an MCP server that did not start, or failed a call, or
+    a mode running prompt-led because the model has none of its vector (said once, at the mode's first step)."""
 
     text: str
     step: int | None = None

@@ -17,7 +17,6 @@ run (the store keeps every parse); a warm one reads names only, so 100,000 files
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -43,8 +42,15 @@ def collect(root: Path) -> RepoFiles:
         ws = Workspace(root)
         files = RepoFiles(blobs=dict.fromkeys(visible_files(ws, ws.root), ""))
     suffixes = set(LANGUAGES)
-    files.blobs = {path: blob for path, blob in files.blobs.items() if os.path.splitext(path)[1] in suffixes}
+    files.blobs = {path: blob for path, blob in files.blobs.items() if suffix(path) in suffixes}
     return files
+
+
+def suffix(path: str) -> str:
+    """os.path.splitext(path)[1] for a git path ('/'-separated), at a fraction of its cost (100,000 calls)."""
+    dot = path.rfind(".")
+    start = path.rfind("/") + 1
+    return path[dot:] if dot > start and path[start:dot].strip(".") else ""
 
 
 def gather_names(
@@ -52,7 +58,7 @@ def gather_names(
 ) -> dict[str, Names]:
     """Names of every file the store knows, of the files in `first` and the modified ones, and of as many
     others as can be parsed in `parse_seconds` (recent ones first)."""
-    keys = {path: key(os.path.splitext(path)[1], blob) for path, blob in files.blobs.items() if blob}
+    keys = {path: key(suffix(path), blob) for path, blob in files.blobs.items() if blob}
     known = store.names(keys.values())
     out = {path: known[k] for path, k in keys.items() if k in known and path not in files.modified}
     todo = [path for path in files.blobs if path not in out]
@@ -83,7 +89,7 @@ def fill_store(root: Path, files: RepoFiles, known: dict[str, Names], store_path
             for path, blob in todo:
                 tags = _tags(root, path, files)
                 if tags is not None:
-                    batch.append((key(os.path.splitext(path)[1], blob), tags))
+                    batch.append((key(suffix(path), blob), tags))
                 if len(batch) >= 200:
                     store.put(batch)
                     batch = []
@@ -100,7 +106,7 @@ def _tags(root: Path, path: str, files: RepoFiles) -> list[Tag] | None:
     try:
         if path in files.modified or not files.blobs.get(path):
             return file_tags(root / path, path)  # cached in-process by mtime
-        return parse_source((root / path).read_bytes(), os.path.splitext(path)[1], path)
+        return parse_source((root / path).read_bytes(), suffix(path), path)
     except (OSError, ValueError):
         return None  # unreadable or vanished: the map is a hint, not an inventory
 
@@ -116,18 +122,13 @@ def rank_files(
         return {}
     index = {f: i for i, f in enumerate(files)}
     ids: dict[str, int] = {}
-    def_name: list[int] = []  # (name id, defining file) pairs, one per distinct pair
-    def_file: list[int] = []
-    ref_name: list[int] = []  # one per call
-    ref_file: list[int] = []
-    for path, file_names in names.items():
-        i = index[path]
-        for name in set(file_names.defs):
-            def_name.append(ids.setdefault(name, len(ids)))
-            def_file.append(i)
-        for name in file_names.refs:
-            ref_name.append(ids.setdefault(name, len(ids)))
-            ref_file.append(i)
+    number = ids.setdefault
+    # (name id, defining file) pairs, one per distinct pair; (name id, calling file), one per call
+    defined = [(i, set(names[path].defs)) for i, path in enumerate(files)]
+    def_name = [number(name, len(ids)) for _, found in defined for name in found]
+    def_file = [i for i, found in defined for _ in found]
+    ref_name = [number(name, len(ids)) for path in files for name in names[path].refs]
+    ref_file = [i for i, path in enumerate(files) for _ in names[path].refs]
     focus = {ids[n] for n in focus_names if n in ids}
     sources, targets, weights = _edges(
         np.asarray(def_name, np.int64), np.asarray(def_file, np.int64), np.asarray(ref_name, np.int64),
@@ -219,7 +220,7 @@ def ranked_definitions(
 def _definitions(root: Path, path: str, files: RepoFiles, store: TagStore) -> list[Tag]:
     blob = files.blobs.get(path, "")
     if blob and path not in files.modified:
-        found = store.definitions(key(os.path.splitext(path)[1], blob), path)
+        found = store.definitions(key(suffix(path), blob), path)
         if found:
             return found
     return [t for t in _tags(root, path, files) or [] if t.role == "def"]

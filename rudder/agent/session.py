@@ -21,7 +21,7 @@ import threading
 import time
 from typing import Any
 
-from rudder.agent import discipline, prompts
+from rudder.agent import discipline, events, prompts
 from rudder.agent.aids import second_opinion
 from rudder.agent.approval import Approver
 from rudder.agent.config import AgentConfig
@@ -72,6 +72,7 @@ class Session:
         self.repo_map = repo_map
         self.instructions = Instructions()  # the AGENTS.md files in the system prompt (read when a run starts)
         self.listener: Listener = listener or (lambda event: None)
+        self._noticed: set[str] = set()  # modes' notices said (a mode's missing vectors: once per session)
         self.mcp = mcp  # its servers start on the first turn (their tools join self.tools), stop on close()
         # what the session has done (every step of every turn), the conversation, this turn's state and totals
         self.history: list[StepRecord] = []
@@ -205,6 +206,9 @@ class Session:
         kind = next_step_kind(turn.steps, plan_first=self.config.plan_first, max_steps=self.config.max_steps)
         record = StepRecord(index=index, turn=turn.number, kind=kind, mode=self.policy.name)
         self._emit(StepStarted(index, kind, self.policy.name))
+        if (notice := getattr(self.policy, "notice", None)) and notice not in self._noticed:
+            self._noticed.add(notice)  # "fast-draft: no terse vector for this model yet — ...": at its first step
+            self._emit(events.Notice(notice, index))
         started = time.perf_counter()
         try:
             if kind == StepKind.PLAN:
@@ -316,8 +320,8 @@ class Session:
             raise Stop("stuck", f"stopped: the same {'call' if record.ok else 'error'} {seen} times")
         if seen >= discipline.LOOP_WARN:
             record.repeated = seen
-            observation = f"{observation}\n\n{discipline.CHANGE_COURSE}"
-            self.conversation.include_example = False
+            # the worked example stays (dropping it would re-read everything after the system prompt)
+            observation = f"{observation}\n\n{discipline.change_course(self.conversation.include_example)}"
             turn.warm_steps = 1
         self.conversation.add(call, observation, summary)
 

@@ -258,4 +258,19 @@ def library_rows(engine: Engine | None, repo: Path) -> Rows:
         rows.append(("other models'", f"{', '.join(sorted(others))} (not used with this model)"))
     if not mine:
         rows.append(("", f"build them with `rudder vectors build` (library: {library_dirs(repo)[0]})"))
-    return rows
+    return rows + mode_rows(engine, repo)
+
+
+def mode_rows(engine: Engine, repo: Path) -> Rows:
+    """Per mode, which of its vectors this model has (what `rudder modes list` shows)."""
+    from rudder.modes.permodel import vector_status
+    from rudder.modes.registry import scan_modes
+    from rudder.vectors.files.library import VectorResolver
+
+    locate = VectorResolver(engine.info.identity, repo.resolve()).locate
+    parts = []
+    for name, mode in scan_modes(repo.resolve()).modes.items():
+        status = vector_status(mode, locate) if "/" not in name else []
+        if status:
+            parts.append(f"{name}: {', '.join(status)}")
+    return [("modes", "; ".join(parts))] if parts else []

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rudder.cli.display import plain
-from rudder.cli.options import RepoOpt, fail, warn_mode_problems
+from rudder.cli.options import ModelOpt, RepoOpt, fail, warn_mode_problems
 from rudder.cli.views import list_modes
 from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind
@@ -27,9 +27,14 @@ console = Console()
 
 
 @app.command("list")
-def list_cmd(repo: RepoOpt = Path("."), twins: Annotated[bool, typer.Option(help="include the twins")] = False) -> None:
-    """Every mode available in this repo: built-in, user (~/.config/rudder/modes), repo (.rudder/modes)."""
-    list_modes(console, repo, twins)  # quick.py answers `rudder modes list` with the same function
+def list_cmd(
+    repo: RepoOpt = Path("."),
+    twins: Annotated[bool, typer.Option(help="include the twins")] = False,
+    model: ModelOpt = None,
+) -> None:
+    """Every mode available in this repo: built-in, user (~/.config/rudder/modes), repo (.rudder/modes), with
+    which of its vectors the model (--model, config, embedded) has and their calibrated scales."""
+    list_modes(Console(), repo, twins, model)  # as quick.py answers `rudder modes list`: the same width too
 
 
 @app.command("show")

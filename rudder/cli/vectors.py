@@ -43,6 +43,10 @@ app = typer.Typer(
                 "rudder.cli.vectors_trust:calibrate_cmd",
                 "Sweep scales on held-out prompts; pick the largest before damage passes the threshold; plot it.",
             ),
+            "build": (
+                "rudder.cli.vectors_build:build_cmd",
+                "Build the steering library for the model: dataset, extract, check, calibrate, card; resumable.",
+            ),
             "gate": (
                 "rudder.cli.vectors_runs:gate_cmd",
                 "Calibrate a conditional-steering gate's threshold on recorded dev runs; written into the card.",

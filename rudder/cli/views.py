@@ -22,22 +22,44 @@ if TYPE_CHECKING:
     from rudder.vectors.meta import ModelIdentity, VectorMeta
 
 
-def list_modes(console: Console, repo: Path, twins: bool) -> None:
-    """Every mode available in `repo`: a table of name, hotkey, vectors and description."""
-    from rudder.interfaces import StepKind
+def list_modes(console: Console, repo: Path, twins: bool, model: Path | None = None) -> None:
+    """Every mode available in `repo`: a table of name, hotkey, its vectors as the current model has them
+    (`--model`, else the config's, else the embedded one: read from the GGUF header, not loaded) and
+    description."""
+    from rudder.modes.permodel import vector_status
     from rudder.modes.registry import scan_modes
+    from rudder.vectors.files.library import VectorResolver
 
-    scan = scan_modes(repo.resolve())
+    root = repo.resolve()
+    scan = scan_modes(root)
     say.warn_mode_problems(scan.problems)
-    table = Table("mode", "key", "vectors", "description")
+    identity = current_model(root, model)
+    locate = VectorResolver(identity, root).locate if identity is not None else None
+    title = f"vectors for {identity.name or identity.architecture}" if identity is not None else "vectors"
+    table = Table("mode", "key", title, "description")
     for name, mode in scan.modes.items():
         if "/" in name and not twins:
             continue
-        vectors = ", ".join(sorted({s.vector for k in StepKind for s in mode.vectors_for(k)})) or "-"
-        table.add_row(plain(name), mode.hotkey or "", plain(vectors), plain(mode.description))
+        vectors = vector_status(mode, locate) if locate is not None else mode.vector_names()
+        table.add_row(plain(name), mode.hotkey or "", plain("\n".join(vectors) or "-"), plain(mode.description))
     console.print(table)
     if not twins:
         console.print("each mode M also runs as M/prompt-only and M/vector-only (--twins lists them)")
+
+
+def current_model(repo: Path | None, model: Path | None) -> ModelIdentity | None:
+    """The identity of the model a command would load (flag, config, embedded), from its header; None with
+    a warning when it cannot be read (a listing still shows what it can)."""
+    from rudder.config import ConfigError, load_config
+    from rudder.engine.gguf_header import model_identity
+    from rudder.engine.model_file import ModelLoadError, check_gguf, embedded_model_path
+
+    try:
+        config = load_config(repo, {"model": {"model_path": str(model)}} if model else None)
+        return model_identity(check_gguf(config.model.model_path or embedded_model_path()))
+    except (ConfigError, ModelLoadError) as exc:
+        say.warning(f"{exc}; showing the vectors modes name, not what the model has")
+        return None
 
 
 def repo_around_cwd() -> Path | None:

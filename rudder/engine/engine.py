@@ -116,6 +116,7 @@ class Engine:
         params = self.llama.context_params
         params.cb_eval = self.hook.callback
         params.cb_eval_user_data = self.hook.user_data
+        llama_internals.with_parking(self.llama, params)  # moved runs of the prompt wait there (kv_reuse.py)
         llama_internals.replace_context(self.llama, params)
 
     def _chat_format(self) -> chat_formats.ChatFormat | None:
@@ -292,7 +293,8 @@ class Engine:
     def prefill(self, tokens: Sequence[int], *, reuse_cache: bool = True, stable: int = 0) -> tuple[int, int]:
         """Make the KV cache hold exactly `tokens` with logits for the last one (see engine/prefill.py).
 
-        Returns (cached, evaluated). Tokens in the common prefix are reused as computed; at least the last
+        Returns (cached, evaluated): cached = tokens reused (the common prefix, a disk entry, runs that moved
+        in the prompt), evaluated = the rest. Reused tokens keep the activations they were computed with; the last
         token is always evaluated so its logits (and any capture) are fresh. `stable`: how many leading
         tokens are the same run after run (system prompt, tools, examples): they are looked up in and
         saved to the disk prompt cache under the steering active now.

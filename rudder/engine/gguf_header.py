@@ -22,7 +22,14 @@ from rudder.engine.identity import ModelIdentity
 _SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
 _STRING, _ARRAY = 8, 9
 _ALIGNMENT_KEY = "general.alignment"
-_PLAIN_SIZES = {0: (1, 4), 1: (1, 2), 30: (1, 2)}  # F32, F16, BF16: (block, bytes); others ask gguf
+# ggml type -> (values per block, bytes per block) for the common types, as gguf.constants.GGML_QUANT_SIZES has
+# them (tests/engine/test_gguf_sizes.py compares): reading a Q4/Q8/K-quant model's header (`rudder modes list`
+# shows what the model has) then needs no numpy. Other types ask gguf.
+_PLAIN_SIZES = {
+    0: (1, 4), 1: (1, 2), 30: (1, 2),  # F32, F16, BF16
+    2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34), 9: (32, 40),  # Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1
+    10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210), 15: (256, 292),  # Q2_K..Q8_K
+}  # fmt: skip
 
 
 def _block_size(ggml_type: int) -> tuple[int, int] | None:

@@ -216,12 +216,46 @@ def can_shift(llama: llama_cpp.Llama) -> bool:
     return bool(llama_cpp.llama_memory_can_shift(llama_cpp.llama_get_memory(llama._ctx.ctx)))
 
 
-def move_kv(llama: llama_cpp.Llama, start: int, end: int, delta: int) -> bool:
-    """Move cached positions [start, end) by `delta` < 0, dropping what lies in between (llama.cpp
-    re-rotates their keys at the next decode); the token record moves with them."""
+PARKED = 1  # the spare sequence that holds cached runs while the tokens before them are evaluated
+
+
+def with_parking(llama: llama_cpp.Llama, params: Any) -> None:
+    """Give a context that can shift cached tokens a spare sequence in the same KV buffer (unified: no
+    per-sequence share of n_ctx), so runs can wait there while tokens before them are evaluated."""
+    if can_shift(llama):
+        params.n_seq_max = 2
+        params.kv_unified = True
+
+
+def can_park(llama: llama_cpp.Llama) -> bool:
+    return can_shift(llama) and int(llama.context_params.n_seq_max) > PARKED
+
+
+def drop_kv(llama: llama_cpp.Llama, start: int, end: int, seq: int = 0) -> bool:
+    """Drop the cached positions [start, end) of a sequence (end -1: to the end); False when it cannot."""
+    return bool(llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(llama._ctx.ctx), seq, start, end))
+
+
+def park_kv(llama: llama_cpp.Llama, start: int, end: int) -> None:
+    """Keep the cached positions [start, end) in the spare sequence too (no data copied: cells are tagged)."""
+    llama_cpp.llama_memory_seq_cp(llama_cpp.llama_get_memory(llama._ctx.ctx), 0, PARKED, start, end)
+
+
+def unpark_kv(llama: llama_cpp.Llama, start: int, end: int, delta: int, tokens: Any) -> None:
+    """Move parked positions [start, end) by `delta` (llama.cpp re-rotates their keys at the next decode)
+    and make them sequence 0's next positions again; `tokens` are theirs, for the token record."""
     memory = llama_cpp.llama_get_memory(llama._ctx.ctx)
-    if not llama_cpp.llama_memory_seq_rm(memory, 0, start + delta, start):
-        return False
-    llama_cpp.llama_memory_seq_add(memory, 0, start, end, delta)
-    llama.input_ids[start + delta : end + delta] = llama.input_ids[start:end].copy()
-    return True
+    llama_cpp.llama_memory_seq_add(memory, PARKED, start, end, delta)
+    llama_cpp.llama_memory_seq_cp(memory, PARKED, 0, start + delta, end + delta)
+    llama_cpp.llama_memory_seq_rm(memory, PARKED, start + delta, end + delta)
+    llama.input_ids[start + delta : end + delta] = tokens
+
+
+def decode_at(llama: llama_cpp.Llama, tokens: list[int], start: int) -> None:
+    """Evaluate `tokens` at positions start.. (sequence 0 must end just before `start`)."""
+    for i in range(0, len(tokens), llama.n_batch):
+        piece = tokens[i : i + llama.n_batch]
+        status = decode(llama, piece, n_past=start + i, logits_all=False)
+        if status != 0:
+            raise RuntimeError(f"llama_decode returned {status}")
+        llama.input_ids[start + i : start + i + len(piece)] = piece

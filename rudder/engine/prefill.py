@@ -1,10 +1,12 @@
 """Prefill: make the KV cache hold a prompt, reading as few tokens as possible, and know what steering
 every cached token was computed under.
 
-Three sources of tokens already read, tried in this order:
+Sources of tokens already read, tried in this order:
   in-process   the longest common prefix with what the KV cache holds (llama.cpp keeps it between calls);
   on disk      a prompt cache entry (engine/prompt_cache.py) for the caller's stable prefix, computed under
                the steering active now;
+  moved        runs of cached tokens that reappear later in the prompt, shifted there, with the tokens
+               inserted between them evaluated in place (engine/kv_reuse.py);
   evaluated    the rest, under the steering active now.
 
 Steering and reuse (DESIGN.md: tokens already in the cache keep the activations of the steering active
@@ -30,6 +32,7 @@ import numpy as np
 
 from rudder.engine import llama_internals
 from rudder.engine.batch import common_length
+from rudder.engine.kv_reuse import reuse_moved
 from rudder.engine.prompt_cache import PromptCache
 from rudder.util.dirs import user_cache_dir
 
@@ -76,6 +79,10 @@ class SteeringLedger:
         """Positions from the current end up to `end` were computed under `key`."""
         if end > len(self._at):
             self._at = np.concatenate([self._at, np.full(end - len(self._at), self._id(key), np.int32)])
+
+    def mark(self, start: int, end: int, key: str) -> None:
+        """Positions [start, end) (inside the cache) were computed again under `key`."""
+        self._at[start:end] = self._id(key)
 
     def move(self, start: int, end: int, delta: int) -> None:
         """Positions [start, end) moved by `delta` (< 0) in the KV cache; what they overwrite is gone."""
@@ -161,9 +168,9 @@ def prefill(engine: KVCacheOwner, tokens: list[int], *, reuse_cache: bool, stabl
             restored = _restore(engine, cache, tokens[:stable], key, longer_than=cached)
             if restored:
                 cached = engine.restored = restored
-        shift_min = engine.config.kv_shift_min
+        shift_min, inserted = engine.config.kv_shift_min, 0
         if reuse_cache and shift_min and engine.config.kv_reuse == "keep" and cached < llama.n_tokens:
-            cached = _reuse_chunks(engine, tokens, cached, shift_min)
+            cached, inserted = reuse_moved(llama, ledger, tokens, cached, shift_min, key)
         if cached < llama.n_tokens and not llama_internals.drop_kv_tail(llama, cached):
             # Some caches cannot drop a tail (deepseek4's compressed KV): start over, from disk if it has the prefix
             engine.reset()
@@ -182,34 +189,8 @@ def prefill(engine: KVCacheOwner, tokens: list[int], *, reuse_cache: bool, stabl
             evaluated_from = cached
         _evaluate(engine, tokens[evaluated_from:], key)
     engine.hook.raise_if_failed()
-    return cached, len(tokens) - cached
-
-
-def _reuse_chunks(engine: KVCacheOwner, tokens: list[int], cached: int, min_chunk: int) -> int:
-    """Keep runs of at least `min_chunk` cached tokens that reappear later in the prompt, moved to their new
-    positions (llama-server's cache reuse): a context change in the middle (an example dropped, an old
-    observation shortened, old turns summarised) then costs the changed tokens, not everything after them.
-    The moved tokens keep the activations they were computed with, which saw what was removed."""
-    llama = engine.llama
-    if not llama_internals.can_shift(llama):
-        return cached
-    held = llama.input_ids[: llama.n_tokens].copy()
-    head_c = head_p = cached
-    limit = len(tokens) - 1  # the last token is always evaluated
-    while head_c < len(held) and head_p < limit:
-        n = 0
-        while head_c + n < len(held) and head_p + n < limit and held[head_c + n] == tokens[head_p + n]:
-            n += 1
-        if n < min_chunk:
-            head_c += 1
-            continue
-        if head_c != head_p:
-            if not llama_internals.move_kv(llama, head_c, head_c + n, head_p - head_c):
-                break
-            engine.ledger.move(head_c, head_c + n, head_p - head_c)
-        head_c += n
-        head_p += n
-    return head_p
+    evaluated = len(tokens) - cached + inserted
+    return len(tokens) - evaluated, evaluated
 
 
 def _evaluate(engine: KVCacheOwner, tokens: Sequence[int], key: str) -> None:

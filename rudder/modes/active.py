@@ -9,6 +9,7 @@ from pathlib import Path
 from rudder.engine.generation import Sampling
 from rudder.interfaces import Phase, StepKind
 from rudder.modes.mode import Mode, VectorSpec, WhenSpec
+from rudder.modes.permodel import bind_mode
 from rudder.vectors.files.card import load_card
 from rudder.vectors.steering.gate import Gate
 from rudder.vectors.steering.plan import UNSTEERED, SteeringPlan, VectorUse, build_plan
@@ -21,6 +22,11 @@ class ActiveMode:
     """Implements the agent's StepPolicy for one mode on one model."""
 
     def __init__(self, mode: Mode, resolve: VectorResolver) -> None:
+        locate = getattr(resolve, "locate", None)  # a library resolver for one model (VectorResolver)
+        mode = bind_mode(mode, locate).mode if locate is not None else mode
+        # "fast-draft: no terse vector for this model yet — ..." (None when the model has them all): the
+        # Session says it once, at the mode's first step
+        self.notice: str | None = mode.notice
         self.mode = mode
         self.resolve = resolve  # kept so a rescaled copy (the sliders) resolves vectors the same way
         self.name = mode.name

@@ -47,7 +47,13 @@ def resolve_calibrated(data: dict[str, Any], scales: CardScales) -> dict[str, An
                 scale, layers = scales(entry["vector"], entry["scale"] == NEGATIVE)
             except ValueError as exc:
                 raise CalibrationError((*loc, i), str(exc)) from None
-            out[i] = {**entry, "scale": scale, "layers": entry.get("layers", layers)}
+            out[i] = {
+                **entry,
+                "scale": scale,
+                "layers": entry.get("layers", layers),
+                "calibrated": entry["scale"],  # a model-bound copy takes its own model's card (modes/permodel.py)
+                "layers_from_card": "layers" not in entry,
+            }
         _put(resolved, loc, out)
     return resolved
 
@@ -78,16 +84,31 @@ class CardScales:
 
     base_dir: Path | None = None
     repo: Path | None = None
-    _cache: dict[tuple[str, bool], tuple[float, str]] = field(default_factory=dict)
+    _cache: dict[tuple[str, bool], tuple[float, str | None]] = field(default_factory=dict)
 
-    def __call__(self, ref: str, negative: bool) -> tuple[float, str]:
+    def __call__(self, ref: str, negative: bool) -> tuple[float, str | None]:
         """(scale, layers) from the card of vector `ref`; ValueError saying what is missing."""
         key = (ref, negative)
         if key not in self._cache:
             self._cache[key] = self._lookup(ref, negative)
         return self._cache[key]
 
-    def _lookup(self, ref: str, negative: bool) -> tuple[float, str]:
+    def _library_calibration(self, ref: str, negative: bool) -> tuple[float, str | None] | None:
+        """A library name is bound to the loaded model's own card when the mode runs (modes/permodel.py); here
+        it only needs a value to show: the first card of that name with the calibration, else a placeholder
+        (scale 0) when some model has the vector but none calibrated it (binding then leaves it out)."""
+        from rudder.vectors.files.card import load_card
+        from rudder.vectors.files.library import list_library
+
+        entries = [entry for entry in list_library(self.repo) if entry.name == ref]
+        for entry in entries:
+            card = load_card(entry.path)
+            calibration = card.negative_calibration if negative else card.calibration
+            if calibration is not None:
+                return calibration.scale, calibration.layers
+        return (0.0, None) if len(entries) > 1 else None  # one file: its card's problem is the error to show
+
+    def _lookup(self, ref: str, negative: bool) -> tuple[float, str | None]:
         from rudder.vectors.files.card import card_path, load_card
         from rudder.vectors.files.library import find_vector
         from rudder.vectors.meta import VectorError
@@ -100,6 +121,9 @@ class CardScales:
                     raise VectorError(f"{path}: no such vector file")
             else:
                 path = find_vector(ref, self.repo)
+                found = self._library_calibration(ref, negative)
+                if found is not None:
+                    return found
             card = load_card(path)
         except VectorError as exc:
             raise ValueError(f"scale {NEGATIVE if negative else CALIBRATED!r}: {exc}") from None

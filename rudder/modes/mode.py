@@ -34,7 +34,6 @@ per-step-kind overrides. TOML in, a validated `Mode` out.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal
 
@@ -42,25 +41,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from rudder.engine.generation import Sampling
 from rudder.interfaces import StepKind
+from rudder.util.layers import parse_layers
 from rudder.vectors.kinds import ScaleMode, Scope, SteeringOp
-
-_RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
-
-
-def parse_layers(spec: str | list[int] | None) -> tuple[int, ...] | None:
-    """ "10-15", "3,5,7-9", [10, 11] or None (= every layer of the vector)."""
-    if spec is None or isinstance(spec, list):
-        return tuple(spec) if spec is not None else None
-    layers: list[int] = []
-    for part in spec.split(","):
-        match = _RANGE.match(part)
-        if not match:
-            raise ValueError(f"layers must look like '10-15' or '3,5,7-9', got {spec!r}")
-        start, end = int(match[1]), int(match[2] or match[1])
-        if end < start:
-            raise ValueError(f"layer range {part.strip()!r} runs backwards")
-        layers.extend(range(start, end + 1))
-    return tuple(sorted(set(layers)))
 
 
 class WhenSpec(BaseModel):
@@ -91,6 +73,11 @@ class VectorSpec(BaseModel):
     op: SteeringOp | None = Field(None, description="default: the vector's own op")
     scope: Scope = Scope.ALL
     when: WhenSpec | None = Field(None, description="conditional: only on steps where this gate fires")
+    calibrated: Literal["calibrated", "-calibrated"] | None = Field(
+        None, exclude=True, description="set by the loader: the scale (and layers) came from the card, so a "
+        "model-bound copy takes its own model's card (modes/permodel.py)"
+    )
+    layers_from_card: bool = Field(False, exclude=True, description="set by the loader: `layers` is the card's")
 
     @field_validator("layers", mode="before")
     @classmethod
@@ -136,6 +123,9 @@ class Mode(BaseModel):
     read_only: bool = False
     steps: dict[StepKind, StepOverride] = Field(default_factory=dict)
     source: Path | None = Field(None, exclude=True, description="the file it came from (set by the loader)")
+    notice: str | None = Field(
+        None, exclude=True, description="set when bound to a model: what runs prompt-led there (modes/permodel.py)"
+    )
 
     @model_validator(mode="after")
     def _vectors_named_once(self) -> Mode:

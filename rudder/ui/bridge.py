@@ -26,6 +26,7 @@ from rudder.engine.factory import Engine
 from rudder.interfaces import Phase, StepKind
 from rudder.modes.active import ActiveMode
 from rudder.modes.mode import Mode
+from rudder.modes.permodel import bind_mode
 from rudder.modes.registry import ModeError, load_modes
 from rudder.tools.checkpoints import CheckpointError, Checkpoints, NeedsConfirmation
 from rudder.vectors.files.card import load_card
@@ -48,9 +49,12 @@ class Bridge:
     ) -> None:
         self.engine, self.repo, self.config, self.listener = engine, repo, config, listener
         self.observers: list[Listener] = []  # also called with every event, on the session's thread (tests)
-        self.modes: dict[str, Mode] = load_modes(repo)
         self.commands: Commands = load_commands(repo)  # custom slash commands; their problems are warnings
         self._resolvers: dict[Path | None, VectorResolver] = {}
+        # bound to this model (modes/permodel.py): its vectors and calibrated scales, the sliders' bases; a
+        # mode whose vectors the model lacks runs prompt-led and carries a `notice` (the mode bar shows it)
+        modes = load_modes(repo)
+        self.modes: dict[str, Mode] = {name: bind_mode(m, self._resolver(m).locate).mode for name, m in modes.items()}
         self._library: list[LibraryEntry] | None = None
         self._health: dict[str, str] = {}
         self._switch_lock = threading.Lock()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rudder.agent.context import Conversation
+from rudder.agent.context import TRIM_TO, Conversation
 from rudder.agent.records import StepRecord
 from rudder.agent.steps import next_step_kind
 from rudder.interfaces import StepKind
@@ -28,8 +28,8 @@ def test_everything_stays_when_it_fits() -> None:
 def test_old_observations_are_shortened_first_and_recent_ones_kept() -> None:
     c = conversation()
     full = words(c.messages())
-    messages = c.fit(words, full - 300)
-    assert words(messages) <= full - 300
+    messages = c.fit(words, full - 100)
+    assert words(messages) <= TRIM_TO * (full - 100)
     assert c.turns[0].shortened and not c.turns[-1].shortened and not c.turns[-2].shortened
     assert c.include_example  # shortening was enough
     assert "characters of this old result omitted" in messages[3]["content"] + messages[4]["content"]
@@ -44,6 +44,17 @@ def test_then_the_example_goes_then_old_steps_are_summarised_but_the_task_stays(
     assert "Steps already taken (summarised):\n1. read_file f0.py -> ok" in task
     assert messages[0]["content"] == "system prompt"
     assert messages[-1]["content"].startswith("observation 5")
+
+
+def test_a_shrunk_prompt_leaves_room_so_the_next_steps_only_append() -> None:
+    """Shrinking just under the limit changed the prompt's middle again at the next step (the KV cache then
+    re-reads or shifts everything after it); shrinking well below it lets the next turns append."""
+    c = conversation()
+    limit = words(c.messages()) - 300
+    first = c.fit(words, limit)
+    c.add("call 6", "observation 6 " + "data " * 200, "read_file f6.py -> ok")
+    second = c.fit(words, limit)
+    assert words(second) <= limit and second[: len(first)] == first
 
 
 def test_nothing_left_to_shrink_returns_the_minimum() -> None:

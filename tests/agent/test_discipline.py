@@ -120,7 +120,9 @@ def test_the_same_call_three_times_ends_the_run_stuck(repo: Path) -> None:
     summary = s.run("review the change")
     assert (summary.status, summary.steps) == ("stuck", 3)
     second = s.history[1]
-    assert second.repeated == 2 and examples.PREFIX not in engine.prompts[2]  # example dropped
+    assert second.repeated == 2 and "did not help" in engine.prompts[2]
+    # changing course appends: the example stays (marked superseded), so the cached prompt is extended
+    assert engine.prompts[2].startswith(engine.prompts[1]) and discipline.EXAMPLE_SUPERSEDED in engine.prompts[2]
     assert s.history[2].temperature is not None  # the step after the repeat sampled warmer
     assert examples.PREFIX in engine.prompts[0] and "did not help" in engine.prompts[2]
     end = [r for r in read_trajectory(repo / ".git" / "run.jsonl") if r["type"] == "end"][-1]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import git
 import pytest
 
-from rudder.agent.repomap import build_repo_map
+from rudder.agent.repomap import build_repo_map, suffix
 from rudder.tools import tags
 
 
@@ -106,3 +107,10 @@ def test_a_cold_map_parses_within_its_time_and_the_next_run_goes_on(project: Pat
     assert order(named) == ["lonely.py"]  # what the task names is always read
     full = build_repo_map(project, budget_tokens=1000, store=store, parse_seconds=60)
     assert set(order(full)) == {"core.py", "lonely.py", "api.py", "cli.py", "jobs.py"}
+
+
+@pytest.mark.parametrize(
+    "path", ["a/b.py", "a/.py", "x.tar.gz", "a.b/c", ".bashrc", "a/..py", "noext", "d/f.", "t.test.ts"]
+)
+def test_the_fast_suffix_agrees_with_splitext(path: str) -> None:
+    assert suffix(path) == os.path.splitext(path)[1]

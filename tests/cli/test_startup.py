@@ -18,7 +18,9 @@ from rudder.cli import app
 from rudder.cli.quick import answer
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("llama_cpp", "textual", "inspect_ai", "numpy", "gguf", "git", "rudder.engine.engine", "rudder.agent")
+# `modes list` reads the config (its agent section is rudder.agent.config, a pydantic model) to know which model's
+# vectors to show: the agent's machinery (session, tools, protocols) must still stay out
+HEAVY = ("llama_cpp", "textual", "inspect_ai", "numpy", "gguf", "git", "rudder.engine.engine", "rudder.agent.session")
 PROBE = (
     "import atexit, json, sys\n"
     "atexit.register(lambda: print('MODULES ' + json.dumps(sorted({m.split('.')[0] for m in sys.modules} | "

@@ -49,3 +49,24 @@ def test_short_runs_and_the_off_switch_evaluate_again(fresh) -> None:
         assert fresh.prefill(head + turns)[0] == len(head)
     finally:
         fresh.config.kv_shift_min = 64
+
+
+def test_a_replaced_middle_part_costs_only_the_inserted_tokens(fresh) -> None:
+    """An old observation shortened to a note, old turns folded into a summary: removed tokens plus a few
+    inserted ones. The runs after them move; only the inserted tokens are evaluated, at their positions."""
+    head, example, turns = parts(fresh)
+    note = fresh.tokenize(" [an example was here]", add_bos=False)
+    tail = fresh.tokenize(" Next:", add_bos=False)
+    fresh.prefill(head + example + turns)
+    cached, evaluated = fresh.prefill(head + note + turns + tail)
+    assert (cached, evaluated) == (len(head) + len(turns), len(note) + len(tail))
+    assert fresh.llama.input_ids[: fresh.llama.n_tokens].tolist() == head + note + turns + tail
+    moved = fresh.logits()
+    fresh.reset()
+    fresh.prefill(head + note + turns + tail)
+    exact = fresh.logits()
+    cosine = float(moved @ exact / np.linalg.norm(moved) / np.linalg.norm(exact))
+    assert cosine > 0.95
+    # the cache is consistent afterwards: extending it evaluates only the extension
+    more = fresh.tokenize(" Then finish.", add_bos=False)
+    assert fresh.prefill(head + note + turns + tail + more) == (len(head + note + turns + tail), len(more))

@@ -46,3 +46,7 @@ def test_a_mode_resolves_its_vector_for_the_loaded_model(
         assert active.vector_sources["terse"] == (library / f"terse.tiny-{arch}.gguf").resolve(), arch
         [op] = active.plan(StepKind.EDIT, Phase.THOUGHT).ops
         assert (op.site, op.layer, op.direction.shape) == (eng.profile.sites.default_site, 1, (eng.info.n_embd,))
+    qwen = family_engines("qwen2")  # no terse of its own: the mode runs prompt-led and says so
+    active = activate_mode(qwen, None, "tiny-terse")
+    assert active.plan(StepKind.EDIT, Phase.THOUGHT).empty
+    assert "no terse vector for this model yet" in (active.notice or "")

@@ -113,7 +113,8 @@ class MainScreen(AgentView, SlashCommands):
         self.query_one(PromptInput).files = files
         self.status.set(model=info.name, n_ctx=info.n_ctx, state="ready", sandbox=bridge.sandbox)
         shown = {n: m.hotkey for n, m in bridge.modes.items() if "/" not in n}  # twins: in the picker only
-        self.query_one(ModeBar).set_modes(shown, bridge.mode.name)
+        notices = {name: mode.notice for name, mode in bridge.modes.items() if mode.notice}
+        self.query_one(ModeBar).set_modes(shown, bridge.mode.name, notices)
         await self.show_steering()
         for warning in bridge.commands.warnings:  # a bad command file: said once, the others work
             self.notify(warning, title="custom command skipped", severity="warning", timeout=20)

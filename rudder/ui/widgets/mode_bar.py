@@ -14,9 +14,12 @@ class ModeBar(Static):
     def __init__(self, modes: dict[str, str | None] | None = None, **kwargs: object) -> None:
         super().__init__("", **kwargs)  # type: ignore[arg-type]
         self.modes: dict[str, str | None] = modes or {}  # name -> hotkey
+        self.notices: dict[str, str] = {}
 
-    def set_modes(self, modes: dict[str, str | None], active: str) -> None:
+    def set_modes(self, modes: dict[str, str | None], active: str, notices: dict[str, str] | None = None) -> None:
+        """`notices`: per mode, what runs prompt-led on this model (shown while that mode is active)."""
         self.modes = modes
+        self.notices = notices or {}
         self.active = active
         self.refresh_bar()
 
@@ -34,4 +37,6 @@ class ModeBar(Static):
             text.append(label, style)
         if self.pending and self.pending != self.active:
             text.append(f"  → {self.pending} next step", "yellow")
+        elif notice := self.notices.get(self.active):
+            text.append(f"  {notice.removeprefix(f'{self.active}: ')}", "yellow")
         self.update(text, layout=False)  # one row, always: a hotkey costs a redraw, not a layout pass

@@ -39,6 +39,8 @@ class Recipe(BaseModel):
     max_tokens: int = Field(160, ge=8)
     scales: list[float] = Field(default_factory=list, description="magnitudes calibrate sweeps [default: its own]")
     guard: bool = Field(False, description="calibrate with the collapse guard on, as agent runs steer")
+    ask: str = Field("", description="the prompt-only arm: an instruction asking for the same thing in words")
+    negative_side: bool = Field(False, description="calibrate -scale too (a mode pushes the other way)")
 
     def dataset_path(self) -> Path:
         path = Path(self.dataset)
@@ -140,6 +142,17 @@ class GateCalibration(BaseModel):
     runs: list[str]
 
 
+class BuildReport(BaseModel):
+    """What `rudder vectors build` measured beyond health and calibration, for its closing table."""
+
+    model: str  # the model folder (library.model_key)
+    layers_searched: str | None = None  # the recipe's layers were weak: the check's recommendation was used
+    prompt_only: CalibrationRow | None = None  # the recipe's `ask` in the system prompt, unsteered
+    seconds: dict[str, float] = Field(default_factory=dict)  # wall time per stage (summed over resumed runs)
+    cpu_seconds: dict[str, float] = Field(default_factory=dict)  # CPU time per stage: on a shared machine the
+    # honest cost (one llama.cpp thread: CPU seconds = what the stage takes on one idle core)
+
+
 class VectorCard(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -149,6 +162,7 @@ class VectorCard(BaseModel):
     health: Health | None = None
     calibration: Calibration | None = None
     negative_calibration: Calibration | None = None  # the same sweep with -scale (e.g. verbose from terse)
+    build: BuildReport | None = None
 
 
 def card_path(vector_path: Path) -> Path:
@@ -169,6 +183,10 @@ def load_card(vector_path: Path) -> VectorCard:
 
 
 def save_card(vector_path: Path, card: VectorCard) -> Path:
+    """Written whole or not at all: a temporary name beside it, then a rename (an interrupted write leaves
+    the old card, never half of a new one)."""
     path = card_path(vector_path)
-    path.write_text(card.model_dump_json(indent=1, exclude_none=True) + "\n")
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(card.model_dump_json(indent=1, exclude_none=True) + "\n")
+    temporary.replace(path)
     return path

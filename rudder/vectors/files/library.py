@@ -1,13 +1,17 @@
 """The vector library: named vectors found for the loaded model.
 
 Search order (first match wins):
-    <user config dir>/vectors/       vectors you extracted (`rudder vectors extract --save NAME`)
+    <user config dir>/vectors/       vectors you extracted (`rudder vectors extract --save NAME`), and one
+                                     folder per model (`<user config dir>/vectors/MODEL-KEY/`) that
+                                     `rudder vectors build` fills for the model it loaded
     rudder/vectors/library/          vectors shipped with Rudder, with their measured effects
     <repo>/.rudder/vectors/          the project's own vectors
 A repository may add vectors but not replace yours or the shipped ones: a repo vector whose name is
 already taken is ignored with a warning (the repo, or an agent working in it, could have written it).
 A library file is a Rudder-format GGUF; its metadata names the vector and the model it was made for,
-so one folder can hold vectors for several models. A mode refers to vectors by name.
+so one folder can hold vectors for several models; a model folder holds only its model's (a vector for
+another model found there is skipped with a warning). A mode refers to vectors by name: the loaded
+model's vector of that name (`resolve_vector`), never another model's.
 """
 
 from __future__ import annotations
@@ -34,6 +38,19 @@ class LibraryEntry:
     name: str
     path: Path
     model: ModelIdentity
+
+
+def model_key(model: ModelIdentity) -> str:
+    """The folder name of a model's vectors: its name as a slug plus 8 hex digits of its layout hash
+    (`smollm2-135m-instruct-1a2b3c4d`), so two models with one name and different shapes do not share one."""
+    slug = re.sub(r"[^a-z0-9]+", "-", (model.name or model.architecture).lower()).strip("-")[:48] or "model"
+    tag = model.layout_hash[:8] if model.layout_hash else f"{model.n_layer}x{model.n_embd}"
+    return f"{slug}-{tag}"
+
+
+def model_library_dir(model: ModelIdentity) -> Path:
+    """Where `rudder vectors build` puts a model's vectors (and their cards and plots)."""
+    return user_config_dir() / "vectors" / model_key(model)
 
 
 def library_dirs(repo: Path | None) -> list[Path]:
@@ -81,14 +98,38 @@ def _warn_once(path: Path, why: str) -> None:
         log.warning("warning: skipped %s in the vector library: %s", path, why.removeprefix(f"{path}: "))
 
 
+def _library_files(directory: Path) -> list[tuple[Path, str | None]]:
+    """The vector files of one library directory, each with the model folder it sits in (None: top level).
+    A model folder's own files come first: a build for this model outranks a loose file of the same name."""
+    if not directory.is_dir():
+        return []
+    nested = [(p, p.parent.name) for p in sorted(directory.glob("*/*.gguf")) if not p.parent.name.startswith(".")]
+    return [*nested, *((p, None) for p in sorted(directory.glob("*.gguf")))]
+
+
 def list_library(repo: Path | None, model: ModelIdentity | None = None) -> list[LibraryEntry]:
     entries = []
     for directory in library_dirs(repo):
-        for path in sorted(directory.glob("*.gguf")) if directory.is_dir() else []:
+        for path, folder in _library_files(directory):
             found = _identify(path)
-            if found is not None and (model is None or _matches(found[1], model)):
+            if found is None:
+                continue
+            if folder is not None and model_key(found[1]) != folder:
+                _warn_once(path, f"a vector for {_model_name(found[1])}, in the folder of another model ({folder})")
+                continue
+            if model is None or _matches(found[1], model):
                 entries.append(LibraryEntry(found[0], path, found[1]))
     return entries
+
+
+def _model_name(model: ModelIdentity) -> str:
+    return f"{model.name or model.architecture} ({model.n_layer} layers, n_embd {model.n_embd})"
+
+
+def resolve_vector(name: str, model: ModelIdentity, repo: Path | None = None) -> LibraryEntry | None:
+    """The library vector `name` made for `model` (user's model folder, user, shipped, then repo), or None:
+    never a vector of another model. Its card (`card_path(entry.path)`) has its health and calibration."""
+    return next((entry for entry in list_library(repo, model) if entry.name == name), None)
 
 
 class VectorResolver:
@@ -103,6 +144,11 @@ class VectorResolver:
         if ref not in self._cache:
             self._cache[ref] = self._load(ref)
         return self._cache[ref]
+
+    def locate(self, ref: str) -> Path | None:
+        """This model's library file named `ref`, or None (a mode then runs without it: modes/permodel.py)."""
+        entry = resolve_vector(ref, self.model, self.repo)
+        return entry.path if entry is not None else None
 
     def _load(self, ref: str) -> SteeringVector:
         looks_like_path = "/" in ref or ref.endswith((".gguf", ".f32", ".json"))
@@ -130,7 +176,8 @@ class VectorResolver:
         raise VectorError(
             f"no vector named {ref!r} for {self.model.name or self.model.architecture} in the library "
             f"({', '.join(str(d) for d in library_dirs(self.repo))}); available: {', '.join(others) or 'none'}. "
-            "Extract one with `rudder vectors extract DATASET --save NAME`."
+            f"Build it with `rudder vectors build --only {ref}` (a recipe of that name) or extract one with "
+            "`rudder vectors extract DATASET --save NAME`."
         )
 
 

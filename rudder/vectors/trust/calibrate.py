@@ -141,13 +141,15 @@ def calibrate(
     guarded: bool | None = None,
     progress: Callable[[CalibrationRow], None] | None = None,
     unsteered: tuple[CalibrationRow, list[Answer]] | None = None,
+    done: Sequence[CalibrationRow] = (),
 ) -> Calibration:
     """Sweep |scale| upwards (`scales`, else the recipe's, else DEFAULT_SCALES); stop at the first scale whose
     damage passes the threshold (see `passes`). `guarded` (default: the recipe's `guard`) runs the collapse
     guard on the steered answers, as agent runs do: a loop it catches is backed off and rewound, and what is
     left is judged like any answer; the unsteered answers are never guarded (the guard acts only on steering).
     `unsteered`: the scale-0 row and answers of an earlier sweep on the same prompts (`unsteered_answers`),
-    so sweeping both signs measures the unsteered model once.
+    so sweeping both signs measures the unsteered model once. `done`: rows of an interrupted sweep of the same
+    vector, prompts and unsteered answers (a resumed build): their scales are not measured again.
     """
     prompts = recipe.prompts or DEFAULT_PROMPTS
     scales = scales or recipe.scales or DEFAULT_SCALES
@@ -159,13 +161,16 @@ def calibrate(
     if progress:
         progress(base)
     rows, chosen = [base], 0.0
+    measured = {row.scale: row for row in done}
     for magnitude in sorted(abs(s) for s in scales):
-        row, answers = measure(engine, steerer, vector, sign * magnitude, layers, recipe, prompts, guarded)
-        row.change = round(row.effect / base.effect - 1, 4) if base.effect else 0.0
-        row.added = sum(ok and bool(damaged(a.question, a.text)) for ok, a in zip(intact, answers, strict=True))
+        row = measured.get(sign * magnitude)
+        if row is None:
+            row, answers = measure(engine, steerer, vector, sign * magnitude, layers, recipe, prompts, guarded)
+            row.change = round(row.effect / base.effect - 1, 4) if base.effect else 0.0
+            row.added = sum(ok and bool(damaged(a.question, a.text)) for ok, a in zip(intact, answers, strict=True))
+            if progress:
+                progress(row)
         rows.append(row)
-        if progress:
-            progress(row)
         if not passes(row, base, max_damaged, max_perplexity, fewest=min(r.damaged for r in rows)):
             break
         chosen = sign * magnitude

@@ -11,7 +11,7 @@ direction of the same size does. A vector no better than the nulls is **weak**.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -123,8 +123,10 @@ def check_vector(
     scale: float = 0.05,
     permutations: int = 1000,
     seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Health:
-    """The full health report (captures every layer the vector has, then one steered pass)."""
+    """The full health report (captures every layer the vector has, then one steered pass). `progress(done,
+    total)` counts the prompts read: every pair twice, then the held-out negatives steered twice."""
     if len(dataset) < 5:
         raise VectorError(f"dataset {dataset.name!r} has {len(dataset)} pairs; a health check needs at least 5")
     layers = vector.layers
@@ -133,18 +135,25 @@ def check_vector(
     site = vector.meta.site
     wanted = sorted(set(layers) | {probe})
     weights = as_the_model_runs(engine)  # a verdict on the model as it runs, not on a dense copy
-    pos = capture(engine, render_prompts(engine, dataset.positives), wanted, site=site, weights=weights)
-    neg = capture(engine, render_prompts(engine, dataset.negatives), wanted, site=site, weights=weights)
+    _, test = split(dataset, holdout)
+    total = 2 * len(dataset) + 2 * len(test)
+
+    def counted(offset: int) -> Callable[[int, int], None] | None:
+        return (lambda done, _total: progress(offset + done, total)) if progress else None
+
+    pos = capture(engine, render_prompts(engine, dataset.positives), wanted, site=site, weights=weights,
+                  progress=counted(0))  # fmt: skip
+    neg = capture(engine, render_prompts(engine, dataset.negatives), wanted, site=site, weights=weights,
+                  progress=counted(len(dataset)))  # fmt: skip
     if missing_norms(vector, steer):  # a plain control vector: relative scales use the norms read just now
         vector = with_norms(vector, norms_of(pos, neg))
-    _, test = split(dataset, holdout)
     n_test = len(test)
     rng = np.random.default_rng(seed)
     table = []
     for layer in layers:
         p, n = np.asarray(pos.data[layer]), np.asarray(neg.data[layer])
         table.append(layer_health(layer, vector.directions[layer], p - n, p[-n_test:], n[-n_test:], rng, permutations))
-    shift, shift_null = _shifts(engine, vector, test, steer, scale, probe, pos, neg, rng)
+    shift, shift_null = _shifts(engine, vector, test, steer, scale, probe, pos, neg, rng, counted(2 * len(dataset)))
     by_layer = {h.layer: h for h in table}
     steered = [by_layer[layer] for layer in steer if layer in by_layer]
     verdict, reasons = _overall(steered, shift, shift_null)
@@ -164,7 +173,7 @@ def check_vector(
     )
 
 
-def _shifts(engine, vector, test, steer, scale, probe, pos, neg, rng) -> tuple[float, float]:
+def _shifts(engine, vector, test, steer, scale, probe, pos, neg, rng, progress=None) -> tuple[float, float]:
     """Share of the positive-negative gap at `probe` that steering the held-out negatives closes."""
     n_test = len(test)
     gap_dir = (np.asarray(pos.data[probe])[-n_test:] - np.asarray(neg.data[probe])[-n_test:]).mean(axis=0)
@@ -178,8 +187,9 @@ def _shifts(engine, vector, test, steer, scale, probe, pos, neg, rng) -> tuple[f
     )
     steerer = Steerer(engine)
     out = []
-    for candidate in (vector, random):
+    for index, candidate in enumerate((vector, random)):
         plan = build_plan([VectorUse(candidate, scale, tuple(steer))])
+        step = (lambda done, _total, i=index: progress(i * n_test + done, 0)) if progress else None
         with steerer.steering(plan):
             moved = capture(
                 engine,
@@ -187,6 +197,7 @@ def _shifts(engine, vector, test, steer, scale, probe, pos, neg, rng) -> tuple[f
                 [probe],
                 site=vector.meta.site,
                 weights=as_the_model_runs(engine),
+                progress=step,
             )
         out.append(float(((np.asarray(moved.data[probe]) @ unit) - base).mean() / max(gap, 1e-12)))
     return out[0], out[1]
