@@ -69,7 +69,7 @@ def test_a_model_without_the_vector_runs_prompt_led_and_says_so_once(user_dir: P
     )
     assert active.mode.vectors == [] and active.plan(StepKind.EDIT, Phase.THOUGHT).empty
     assert active.mode.addendum == get_mode("fast-draft").addendum  # the prompt side still runs
-    rescaled = ActiveMode(active.mode.rescaled({"terse": 2.0}), active.resolve)  # a slider moved: the same mode
+    rescaled = ActiveMode(active.mode.with_scales({"terse": 0.1}), active.resolve)  # a slider moved: the same mode
     assert rescaled.notice == active.notice and rescaled.mode.vectors == []
 
 
