@@ -120,3 +120,13 @@ def build_manifest(
         repo=git_state(root),
         instructions=instructions or [],
     )
+
+
+def run_record(
+    engine: Engine, policy: StepPolicy, sampling: Sampling, config: AgentConfig, root: Path,
+    instructions: list[dict[str, Any]], *, turn: int, task: str,
+) -> dict[str, Any]:
+    """The trajectory's "run" line at a turn's start: the task, mode, model, repo, config and manifest."""
+    manifest = build_manifest(engine, policy, sampling, config, root, instructions).model_dump(mode="json")
+    run = {"turn": turn, "task": task, "mode": policy.name, "model": engine.info.name, "repo": str(root)}
+    return {**run, "config": config.model_dump(mode="json"), "manifest": manifest}

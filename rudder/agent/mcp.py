@@ -31,13 +31,15 @@ def _grammar_problem(protocol: ToolCallProtocol, name: str, tool: Tool) -> str |
 
 
 def join_mcp_tools(
-    hub: McpHub,
+    hub: McpHub | None,
     tools: dict[str, Tool],
     protocol: ToolCallProtocol,
     emit: Callable[[Notice], None],
     record: Callable[[str, dict[str, Any]], None],
 ) -> None:
-    """Start the hub's servers and add their tools to `tools` (in place)."""
+    """Start the hub's servers and add their tools to `tools` (in place); a hub already started is left as is."""
+    if hub is None or hub.started:
+        return
     specs, problems = hub.start()
     offered, left_out = mcp_tools(hub, specs, set(tools))
     problems += left_out

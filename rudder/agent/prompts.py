@@ -91,6 +91,7 @@ def act_now(protocol: ToolCallProtocol | None = None) -> str:
     return f"Now act: reply with one {call_format(protocol)} tool call."
 
 
+PLAN_TOKENS = 96  # the plan step's token limit: three sentences fit
 PLAN_INSTRUCTION = "Before acting, write a short plan for this task in at most three sentences. No JSON."
 
 

@@ -21,24 +21,26 @@ import threading
 import time
 from typing import Any
 
-from rudder.agent import discipline, events, prompts
+from rudder.agent import discipline, prompts
 from rudder.agent.aids import second_opinion
 from rudder.agent.approval import Approver
 from rudder.agent.config import AgentConfig
 from rudder.agent.context import Conversation
-from rudder.agent.events import Event, Listener, ModeSwitched, RunFinished, RunStarted, StepFinished, StepStarted
+from rudder.agent.events import Event, Listener, RunFinished, RunStarted, StepFinished, StepStarted
 from rudder.agent.execution import ToolExecution, checkpoints_or_none
 from rudder.agent.filelist import FileList
 from rudder.agent.guidance import Guidance
-from rudder.agent.instructions import Instructions, load_instructions
+from rudder.agent.instructions import Instructions
 from rudder.agent.interfaces import Engine, Steerer, StepKind, StepPolicy
-from rudder.agent.manifest import build_manifest
+from rudder.agent.manifest import run_record
 from rudder.agent.mcp import join_mcp_tools
+from rudder.agent.opening import first_task_and_turns, open_conversation
 from rudder.agent.protocols.calls import ProtocolError, ToolCall, ToolCallProtocol
 from rudder.agent.protocols.json_calls import JsonProtocol
 from rudder.agent.querying import ModelQuery
 from rudder.agent.records import RunSummary, StepRecord, Trajectory
 from rudder.agent.steps import next_step_kind
+from rudder.agent.switching import ModeNotices, PolicySwitch
 from rudder.agent.turn import Reply, Stop, TurnState
 from rudder.engine.engine import ContextOverflowError
 from rudder.engine.generation import Sampling
@@ -47,8 +49,6 @@ from rudder.tools.mcp.hub import McpHub
 from rudder.tools.toolbox import all_tools
 from rudder.vectors.extraction.recording import ActivationRecorder
 from rudder.vectors.steering.steerer import Steerer as NativeSteerer
-
-PLAN_TOKENS = 96
 
 
 class Session:
@@ -72,7 +72,7 @@ class Session:
         self.repo_map = repo_map
         self.instructions = Instructions()  # the AGENTS.md files in the system prompt (read when a run starts)
         self.listener: Listener = listener or (lambda event: None)
-        self._noticed: set[str] = set()  # modes' notices said (a mode's missing vectors: once per session)
+        self.notices = ModeNotices(self._emit)  # a mode's notice (its missing vectors): once per session
         self.mcp = mcp  # its servers start on the first turn (their tools join self.tools), stop on close()
         # what the session has done (every step of every turn), the conversation, this turn's state and totals
         self.history: list[StepRecord] = []
@@ -81,8 +81,7 @@ class Session:
         self.summary = RunSummary(status="stopped")
         self._system_addendum = ""  # the mode's addendum in the system prompt (a step's own rides on its message)
         self._interrupt = threading.Event()
-        self._pending_policy: tuple[StepPolicy, bool] | None = None
-        self._policy_lock = threading.Lock()
+        self.switch = PolicySwitch(self._emit, self.trajectory.write)  # a new mode asked for from any thread
         self._busy = threading.Lock()
         self.recorder: ActivationRecorder | None = None  # residuals per step (--record-activations)
         # the collaborators; the file list is shared: execution applies each step's changes, guidance reads it
@@ -105,19 +104,12 @@ class Session:
 
     def switch_policy(self, policy: StepPolicy, *, now: bool = False) -> None:
         """Change mode at the next step, or at the next token if `now`."""
-        with self._policy_lock:
-            self._pending_policy = (policy, now)
+        self.switch.ask(policy, now=now)
 
     def _take_pending_policy(self, step: int, mid_step: bool) -> StepPolicy | None:
-        """The new policy when a switch is due (a "now" switch mid-step, any switch between steps)."""
-        with self._policy_lock:
-            pending = self._pending_policy
-            if pending is None or (mid_step and not pending[1]):
-                return None
-            old, self.policy, self._pending_policy = self.policy, pending[0], None
-        self._emit(ModeSwitched(step, old.name, self.policy.name, now=mid_step))
-        self.trajectory.write("mode", {"step": step, "old": old.name, "new": self.policy.name, "now": mid_step})
-        return self.policy
+        if (new := self.switch.take(self.policy, step, mid_step=mid_step)) is not None:
+            self.policy = new
+        return new
 
     def _emit(self, event: Event) -> None:
         self.listener(event)
@@ -132,18 +124,12 @@ class Session:
         return self._turn(task)
 
     def run_setup(self, task: str) -> None:
-        if self.mcp is not None and not self.mcp.started:
-            join_mcp_tools(self.mcp, self.tools, self.protocol, self._emit, self.trajectory.write)
+        join_mcp_tools(self.mcp, self.tools, self.protocol, self._emit, self.trajectory.write)  # on the first turn
         addendum = self._system_addendum = self.policy.addendum(StepKind.PLAN)
-        examples, root = self.config.examples_for(self.engine.info), self.ws.root.name
-        count = lambda text: len(self.engine.tokenize(text, add_bos=False))  # noqa: E731
-        budget = self.config.instructions_budget(self.engine.info)
-        self.instructions = load_instructions(self.ws.root, task, budget, count)
-        said = self.instructions.text
-        self.conversation = prompts.opening(
-            self.protocol, root, self.repo_map, addendum, task, self.tools, examples, instructions=said
-        )
-        self.guidance.attach_named_files(self.conversation, task, self.protocol, self.repo_map, addendum, said)
+        self.conversation, self.instructions = open_conversation(
+            self.engine, self.ws.root, self.config, self.protocol, self.tools, self.guidance,
+            repo_map=self.repo_map, addendum=addendum, task=task,
+        )  # fmt: skip
 
     def close(self) -> None:
         """Stop the session's MCP servers (the session may still be read, not run with their tools)."""
@@ -161,13 +147,11 @@ class Session:
 
     def restore(self, records: list[dict[str, Any]]) -> None:
         """Continue a saved session: rebuild the conversation and history from its trajectory records."""
-        runs = [r for r in records if r.get("type") == "run"]
-        if not runs:
-            raise ValueError("the trajectory has no run record: nothing to resume")
-        self.run_setup(str(runs[0]["task"]))
+        task, turns = first_task_and_turns(records)
+        self.run_setup(task)
         assert self.conversation is not None
         self.history += prompts.replay(self.conversation, records, self.protocol)
-        self.state = TurnState(number=max(int(r.get("turn", 1)) for r in runs), task="")
+        self.state = TurnState(number=turns, task="")
 
     def _turn(self, task: str) -> RunSummary:
         with self._busy:
@@ -176,13 +160,12 @@ class Session:
             self.ws.cancel.clear()
             summary = self.summary = RunSummary(status="stopped")
             started = time.perf_counter()
-            manifest = build_manifest(
-                self.engine, self.policy, self.sampling, self.config, self.ws.root, self.instructions.manifest()
-            )
-            config, described = self.config.model_dump(mode="json"), manifest.model_dump(mode="json")
-            run = {"turn": turn.number, "task": task, "mode": self.policy.name, "model": self.engine.info.name}
-            self.trajectory.write("run", {**run, "repo": str(self.ws.root), "config": config, "manifest": described})
-            self._emit(RunStarted(turn.number, task, self.policy.name, described))
+            run = run_record(
+                self.engine, self.policy, self.sampling, self.config, self.ws.root, self.instructions.manifest(),
+                turn=turn.number, task=task,
+            )  # fmt: skip
+            self.trajectory.write("run", run)
+            self._emit(RunStarted(turn.number, task, self.policy.name, run["manifest"]))
             try:
                 with self.execution.hold_repo(task):
                     while True:
@@ -206,9 +189,7 @@ class Session:
         kind = next_step_kind(turn.steps, plan_first=self.config.plan_first, max_steps=self.config.max_steps)
         record = StepRecord(index=index, turn=turn.number, kind=kind, mode=self.policy.name)
         self._emit(StepStarted(index, kind, self.policy.name))
-        if (notice := getattr(self.policy, "notice", None)) and notice not in self._noticed:
-            self._noticed.add(notice)  # "fast-draft: no terse vector for this model yet — ...": at its first step
-            self._emit(events.Notice(notice, index))
+        self.notices.at_step(self.policy, index)
         started = time.perf_counter()
         try:
             if kind == StepKind.PLAN:
@@ -227,8 +208,7 @@ class Session:
     def _query(self, record: StepRecord, *, grammar: str | None, **overrides: Any) -> Reply:
         """The model's reply; `overrides` (policy, system_addendum, max_tokens) replace the session's own."""
         assert self.conversation is not None
-        warm = grammar is not None and self.state.warm_steps > 0  # change course: one warmer step after a repeat
-        self.state.warm_steps -= warm
+        warm = grammar is not None and self.state.take_warm_step()  # change course: one warmer step after a repeat
         read = self.execution.read_paths
         constraints = self.guidance.constraints(self.protocol, self.state, read) if grammar is not None else None
         asked = {"policy": self.policy, "system_addendum": self._system_addendum, **overrides}
@@ -241,7 +221,7 @@ class Session:
         assert self.conversation is not None
         self.conversation.task += f"\n\n{prompts.PLAN_INSTRUCTION}"
         try:
-            text = record.output = self._query(record, grammar=None, max_tokens=PLAN_TOKENS).text.strip()
+            text = record.output = self._query(record, grammar=None, max_tokens=prompts.PLAN_TOKENS).text.strip()
         finally:
             self.conversation.task = self.conversation.task.rsplit("\n\n", 1)[0]
         self.conversation.add(text, prompts.act_now(self.protocol), "wrote a plan")
@@ -294,19 +274,12 @@ class Session:
     def _second_opinion(self, record: StepRecord, turn: TurnState, reply: Reply) -> Reply:
         """Ask again with the mode set aside when its step visibly went wrong (see second_opinion.py)."""
         assert self.conversation is not None
-        if not second_opinion.shapes(self.policy, record.kind):
-            return reply
-        reason = second_opinion.reason(reply, self.protocol, turn.steps, self.ws)
-        if reason is None:
-            return reply
-        record.second_opinion = f"{reason}; the mode's call: {reply.text[:400]}"
-        system, aside = self.conversation.system, second_opinion.ModeSetAside(self.policy)
-        self.conversation.system = second_opinion.without_addendum(system, self._system_addendum)
-        self.engine.reset()  # the cached conversation was read under the mode's steering: read it afresh
-        try:  # a switch "now" during the second query still lands in self.policy
-            return self._query(record, grammar=self.protocol.grammar(), policy=aside, system_addendum="")
-        finally:
-            self.conversation.system = system
+        # a switch "now" during the second query still lands in self.policy
+        again = functools.partial(self._query, record, grammar=self.protocol.grammar())
+        return second_opinion.ask_again(
+            reply, record, turn.steps, self.policy, self.protocol, self.ws, self.conversation, self._system_addendum,
+            self.engine.reset, again,
+        )  # fmt: skip
 
     def _observe(self, record: StepRecord, turn: TurnState, call: str, observation: str, summary: str) -> None:
         """Answer the call, watching for loops: a repeat changes course once, a third time ends the run."""

@@ -41,6 +41,12 @@ class TurnState:
     bounced: bool = False  # failing tests already sent the model back once; the next finish reports them
     warm_steps: int = 0  # tool-call steps left to sample warmer (change course after a repeat)
 
+    def take_warm_step(self) -> bool:
+        """Whether this tool-call step samples warmer (and, if so, one warm step fewer is left)."""
+        warm = self.warm_steps > 0
+        self.warm_steps -= warm
+        return warm
+
     def check_limits(self, interrupted: bool, config: AgentConfig, tokens: int) -> None:
         """Raise the Stop that ends the turn before another step: interrupted, or steps or tokens used up."""
         if interrupted:

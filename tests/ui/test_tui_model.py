@@ -92,7 +92,7 @@ async def test_a_mode_hotkey_changes_the_next_steps_plan_and_shift_switches_now(
         switched = [e for e in events if isinstance(e, ModeSwitched)]
         assert any(e.new == "fast-draft" and not e.now for e in switched)
         assert any(e.new == "neutral" and e.now for e in switched) or switched[-1].new == "neutral"
-        assert screen.bridge.session.policy.name == "neutral" or screen.bridge.session._pending_policy is not None
+        assert screen.bridge.session.policy.name == "neutral" or screen.bridge.session.switch.pending is not None
 
 
 async def test_the_approval_modal_blocks_a_write_until_answered_and_undo_restores_the_file(engine, repo: Path) -> None:

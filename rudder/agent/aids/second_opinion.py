@@ -22,8 +22,10 @@ steering (steering applies to prompt tokens too), and an unsteered call on top o
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from rudder.agent.context import Conversation
 from rudder.agent.discipline import runaway
 from rudder.agent.interfaces import StepPolicy
 from rudder.agent.protocols.calls import ProtocolError, ToolCall, ToolCallProtocol
@@ -118,3 +120,25 @@ def without_addendum(system: str, addendum: str) -> str:
     """The system prompt as it reads with no mode addendum (prompts.system_prompt puts it on its own line)."""
     text = addendum.strip()
     return system.replace(f"\n{text}", "", 1) if text else system
+
+
+def ask_again(
+    reply: Reply, record: StepRecord, turn_steps: list[StepRecord], policy: StepPolicy, protocol: ToolCallProtocol,
+    ws: Workspace, conversation: Conversation, system_addendum: str, reset: Callable[[], None],
+    query: Callable[..., Reply],
+) -> Reply:
+    """The mode's reply, or, when its step visibly went wrong, the reply asked again with the mode set aside:
+    `query(policy=..., system_addendum=...)` asks the model, `reset` empties the KV cache first."""
+    if not shapes(policy, record.kind):
+        return reply
+    why = reason(reply, protocol, turn_steps, ws)
+    if why is None:
+        return reply
+    record.second_opinion = f"{why}; the mode's call: {reply.text[:400]}"
+    system = conversation.system
+    conversation.system = without_addendum(system, system_addendum)
+    reset()  # the cached conversation was read under the mode's steering: read it afresh
+    try:
+        return query(policy=ModeSetAside(policy), system_addendum="")
+    finally:
+        conversation.system = system
