@@ -22,7 +22,7 @@ import numpy as np
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import LlamaGrammar
 
-from rudder.engine import chat_formats, dense, llama_internals, llama_log, prefill
+from rudder.engine import chat_formats, dense, llama_internals, llama_log, loading, prefill
 from rudder.engine.batch import DEFAULT_SEQUENCES, DEFAULT_TOKENS, BatchContext, common_length
 from rudder.engine.config import EngineConfig, default_threads
 from rudder.engine.dense import Weights
@@ -32,9 +32,8 @@ from rudder.engine.generation import (
     TokenFilter,
     Watcher,
 )
-from rudder.engine.gguf_header import GGUFHeader, model_identity
+from rudder.engine.gguf_header import model_identity
 from rudder.engine.hook import GraphHook
-from rudder.engine.identity import ModelIdentity
 from rudder.engine.info import ContextOverflowError, EngineError, ModelInfo
 from rudder.engine.model_file import ModelLoadError, check_gguf, embedded_model_path
 from rudder.engine.profiles import ModelProfile, profile_for
@@ -58,34 +57,14 @@ class Engine:
         header = self.header = check_gguf(path)
         llama_log.install(self.config.verbose)  # llama.cpp's lines to the log, not the terminal
         threads = self.threads = self.config.n_threads or default_threads()
-        llama_log.clear_errors()
-        try:
-            self.llama = llama_cpp.Llama(
-                str(path),
-                n_ctx=self._context_length(header),
-                n_batch=self.config.n_batch,
-                n_threads=threads,
-                n_threads_batch=threads,
-                n_gpu_layers=self.config.n_gpu_layers,
-                use_mmap=self.config.use_mmap,
-                use_mlock=self.config.use_mlock,
-                verbose=self.config.verbose,
-            )
-        except (ValueError, RuntimeError) as exc:
-            why = llama_log.last_error() or str(exc)
-            if header.architecture not in why:
-                why += f" (architecture {header.architecture!r})"
-            raise ModelLoadError(
-                f"{path}: llama.cpp (llama-cpp-python {llama_cpp.__version__}) cannot load this model: {why}"
-            ) from exc
-        llama_internals.check(self.llama)  # a renamed private internal fails here, by name
+        self.llama = loading.load_llama(path, header, self.config, threads)
         self.hook = GraphHook()
         self._install_hook()
         arch = self.llama.metadata.get("general.architecture", "unknown")
         streams = self.llama.metadata.get(f"{arch}.hyper_connection.count")
         self.profile: ModelProfile = profile_for(arch, hc_streams=int(streams) if streams else None)
         self.chat_format = self._chat_format()
-        self.info = self._read_info(path, model_identity(header))
+        self.info = loading.read_info(self.llama, path, model_identity(header), self.profile, self.chat_format)
         self._formatter = Jinja2ChatFormatter(
             template=self.info.chat_template,
             eos_token=self._piece(self.llama.token_eos(), special=True),
@@ -105,11 +84,6 @@ class Engine:
         self.reset()
 
     # -- set-up ------------------------------------------------------------------------------------
-
-    def _context_length(self, header: GGUFHeader) -> int:
-        """The configured window, capped at the model's training length (past it, answers degrade)."""
-        trained = header.key("context_length", 0)
-        return min(self.config.n_ctx, trained) if isinstance(trained, int) and trained > 0 else self.config.n_ctx
 
     def _install_hook(self) -> None:
         """Replace the context Llama created with one whose cb_eval is Rudder's hook (set once, for life)."""
@@ -133,29 +107,6 @@ class Engine:
         if len(tokens) != 1 or len(self.tokenize(text, special=False, add_bos=False)) == 1:
             return None
         return tokens[0]
-
-    def _read_info(self, path: Path, identity: ModelIdentity) -> ModelInfo:
-        meta = self.llama.metadata
-        template = meta.get("tokenizer.chat_template")
-        fallback = self.chat_format or chat_formats.COMPLETION
-        source = "gguf" if template else "completion" if fallback is chat_formats.COMPLETION else "profile"
-        model = llama_internals.raw_model(self.llama)
-        return ModelInfo(
-            path=path,
-            name=meta.get("general.name") or path.stem,
-            architecture=meta.get("general.architecture", "unknown"),
-            n_layer=llama_cpp.llama_model_n_layer(model),
-            n_embd=llama_cpp.llama_model_n_embd(model),
-            n_vocab=self.llama.n_vocab(),
-            n_params=int(llama_cpp.llama_model_n_params(model)),
-            n_ctx=self.llama.n_ctx(),
-            n_ctx_train=llama_internals.n_ctx_train(self.llama),
-            chat_template=template or fallback.template,
-            chat_template_source=source,
-            chat_format=self.chat_format.name if self.chat_format else "",
-            profile=self.profile.name,
-            identity=identity,
-        )
 
     @property
     def stop_text(self) -> tuple[str, ...]:
