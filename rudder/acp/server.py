@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +38,10 @@ from rudder import __version__
 from rudder.acp import options, updates
 from rudder.acp.files import ClientFiles
 from rudder.acp.mcp import servers_for_session
+from rudder.acp.state import AcpSession, ServerOptions
 from rudder.acp.stdio import Wire
 from rudder.agent.approval import ApprovalRequest
-from rudder.agent.commands import Commands, load_commands
+from rudder.agent.commands import load_commands
 from rudder.agent.events import (
     ApprovalRequested,
     Event,
@@ -55,7 +55,6 @@ from rudder.agent.events import (
 )
 from rudder.agent.factory import activate_mode, open_session
 from rudder.agent.records import read_trajectory
-from rudder.agent.session import Session
 from rudder.config import ConfigError, RudderConfig, load_config
 from rudder.interfaces import Phase, StepKind
 from rudder.modes.active import ActiveMode
@@ -65,33 +64,6 @@ from rudder.tools.gitops import find_repo_root
 from rudder.vectors.vector import VectorError
 
 log = logging.getLogger("rudder.acp")
-
-
-@dataclass
-class ServerOptions:
-    overrides: dict[str, Any] = field(default_factory=dict)  # command-line flags, nested like config files
-    engine: Any = None  # an already loaded engine (tests); else loaded on the first session
-
-
-@dataclass
-class AcpSession:
-    id: str
-    cwd: str
-    root: Path
-    session: Session
-    mode: str
-    strengths: dict[str, str] = field(default_factory=dict)
-    queue: asyncio.Queue[Event] | None = None
-    asking: set[asyncio.Task[None]] = field(default_factory=set)  # permission requests the client has open
-    loop: asyncio.AbstractEventLoop | None = None
-    commands: Commands = field(default_factory=Commands)  # custom slash commands (user's and repo's)
-
-    def push(self, event: Event) -> None:
-        """The Session's listener (its worker thread): hand the event to the loop, in order."""
-        if self.queue is not None and self.loop is not None:
-            self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
-        elif isinstance(event, Notice):  # outside a prompt (MCP servers started by session/load): the log
-            log.warning("session %s: %s", self.id, event.text)
 
 
 class RudderAgent(acp.Agent):
@@ -243,20 +215,8 @@ class RudderAgent(acp.Agent):
 
     async def _replay(self, state: AcpSession, records: list[dict[str, Any]]) -> None:
         """Send the saved conversation to the client, as the protocol asks of session/load."""
-        for record in records:
-            if record.get("type") == "run":
-                await self._send(state, acp.update_user_message_text(str(record.get("task", ""))))
-            elif record.get("type") == "step" and record.get("tool") == "finish":
-                await self._send(state, acp.update_agent_message_text(str(record.get("observation", ""))))
-            elif record.get("type") == "step" and record.get("tool"):
-                step, args = int(record.get("index", 0)), record.get("arguments") or {}
-                await self._send(
-                    state, updates.tool_started(ToolCallStarted(step, record["tool"], args, ""), state.cwd)
-                )
-                finished = ToolCallFinished(
-                    step, record["tool"], bool(record.get("ok", True)), record.get("observation", "")
-                )
-                await self._send(state, updates.tool_finished(finished, state.cwd))
+        for update in updates.replayed(records, state.cwd):
+            await self._send(state, update)
 
     # -- modes and sliders -------------------------------------------------------------------------
 

@@ -188,3 +188,20 @@ def available_commands(commands: Commands) -> AvailableCommandsUpdate:
         hint = UnstructuredCommandInput(hint=command.argument_hint or "arguments") if takes else None
         offered.append(AvailableCommand(name=command.name, description=command.label, input=hint))
     return update_available_commands(offered)
+
+
+def replayed(records: list[dict[str, Any]], cwd: str) -> list[Any]:
+    """A saved trajectory as the updates that show it again (session/load replays the conversation)."""
+    shown: list[Any] = []
+    for record in records:
+        if record.get("type") == "run":
+            shown.append(acp.update_user_message_text(str(record.get("task", ""))))
+        elif record.get("type") == "step" and record.get("tool") == "finish":
+            shown.append(acp.update_agent_message_text(str(record.get("observation", ""))))
+        elif record.get("type") == "step" and record.get("tool"):
+            step, args = int(record.get("index", 0)), record.get("arguments") or {}
+            shown.append(tool_started(ToolCallStarted(step, record["tool"], args, ""), cwd))
+            ok, observation = bool(record.get("ok", True)), record.get("observation", "")
+            finished = ToolCallFinished(step, record["tool"], ok, observation)
+            shown.append(tool_finished(finished, cwd))
+    return shown
