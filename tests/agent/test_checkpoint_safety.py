@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -30,6 +31,19 @@ def call(tool: str, **args: object) -> str:
 
 def finish() -> str:
     return call("finish", answer="done")
+
+
+def start_shell_step(repo: Path, command: str) -> subprocess.Popen[str]:
+    """A driver run whose shell step runs `command`, returned once that command has started (so its
+    checkpoint is begun and the run lock held), however busy the machine is: not after a fixed sleep."""
+    started = repo.parent / "step-started"  # outside the repo: the step's checkpoint never sees it
+    first = start_driver(repo, call("run_shell", command=f"touch {started}; {command}"))
+    deadline = time.monotonic() + 120
+    while not started.exists():
+        assert first.poll() is None, "the run ended before its shell step"
+        assert time.monotonic() < deadline, "the run did not reach its shell step in 120 s"
+        time.sleep(0.05)
+    return first
 
 
 def test_undo_never_takes_what_the_user_did_while_a_shell_step_ran(repo: Path) -> None:
@@ -68,9 +82,8 @@ def test_a_write_step_checkpoint_leaves_the_users_concurrent_edits_out(repo: Pat
 
 
 def test_a_second_run_in_the_same_repo_is_refused_while_the_first_works(repo: Path) -> None:
-    first = start_driver(repo, call("run_shell", command="sleep 4; echo B > b.txt"))
+    first = start_shell_step(repo, "sleep 8; echo B > b.txt")  # holds the lock while its tool runs
     try:
-        time.sleep(0.5)  # the first run holds the lock from the start of its turn
         second = build_session(repo, [call("write_file", path="a.txt", content="A\n"), finish()])
         summary = second.run("write a")
         assert summary.status == "error"
@@ -90,8 +103,7 @@ def test_a_second_run_in_the_same_repo_is_refused_while_the_first_works(repo: Pa
 def test_a_killed_run_leaves_neither_the_run_lock_nor_a_git_lock_stuck(
     repo: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    first = start_driver(repo, call("run_shell", command="sleep 30"))
-    time.sleep(0.5)
+    first = start_shell_step(repo, "sleep 30")  # killed while the tool runs: checkpoint begun, lock held
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
     (repo / ".git" / "rudder" / "index.lock").write_text("")  # as a kill during `git add` leaves it

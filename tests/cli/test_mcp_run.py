@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from rudder.agent.approval import ApprovalRequest, Decision
+from rudder.agent.events import Notice
 from rudder.agent.records import read_trajectory
 from rudder.cli import run as run_cli
 from tests.agent.test_mcp_session import mcp_session
@@ -34,12 +35,16 @@ def test_headless_ask_refuses_the_mcp_call_and_says_how_to_allow_it(
     monkeypatch.setattr("sys.stdin", io.StringIO(""))  # not a terminal
     calls = tmp_path / "calls.jsonl"
     replies = [call("calc.add", a=1, b=2), call("finish", answer="x")]
-    s, _, _ = mcp_session(repo, replies, {"calc": stdio_server(calls)}, approval="ask")
+    s, _, events = mcp_session(repo, replies, {"calc": stdio_server(calls)}, approval="ask")
     s.approver = run_cli._ask
     try:
         s.run("add")
     finally:
         s.close()
+    # the precondition, said as itself: a server that did not start in time (a loaded machine) leaves
+    # calc.add out, and the scripted call then fails as an unknown tool, which reads like a grammar refusal
+    assert "calc.add" in s.tools, [event for event in events if isinstance(event, Notice)]
+    assert s.history[0].tool == "calc.add" and not s.history[0].ok
     assert "no terminal to ask on (use --approval auto to allow without asking)" in s.history[0].observation
     assert recorded(calls) == []
 
