@@ -69,7 +69,8 @@ VectorArg = Annotated[str, typer.Argument(metavar="VECTOR", help="a vector file 
 def show_cmd(vector_ref: VectorArg) -> None:
     """Print a vector's metadata and per-layer sizes."""
     try:
-        show_vector(console, vector_ref)  # quick.py answers `rudder vectors show NAME` with the same function
+        # quick.py answers `rudder vectors show NAME` with the same function and a fresh console (today's width)
+        show_vector(Console(), vector_ref)
     except VectorError as exc:
         raise fail(str(exc)) from None
 

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from rudder.cli import say
 from rudder.cli.options import ModelOpt, ThreadsOpt, VerboseOpt, fail
-from rudder.cli.vectors import _engine
+from rudder.cli.vector_options import engine_for
 from rudder.vectors.meta import VectorError
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def build_cmd(
         scales=_magnitudes(scales), prompts=prompts, max_tokens=max_tokens, pairs=pairs,
         permutations=permutations, search_layers=search_layers, force=force,
     )  # fmt: skip
-    engine = _engine(model, threads=threads, verbose=verbose)
+    engine = engine_for(model, threads=threads, verbose=verbose)
     from rudder.vectors.files.library import model_library_dir
 
     target = output or model_library_dir(engine.info.identity)

@@ -69,6 +69,7 @@ def test_the_quick_answers_are_the_typer_commands_answers(
     assert "typer" not in loaded and "click" not in loaded
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("COLUMNS", "200")  # as run_rudder's process: the tables wrap at the same width
     typer_result = CliRunner().invoke(app, args)
     assert result.returncode == typer_result.exit_code
     assert result.stdout == typer_result.stdout

@@ -16,7 +16,7 @@ from tests.helpers import make_repo
 
 DATASET = Path(__file__).resolve().parents[2] / "rudder" / "vectors" / "datasets" / "terse_verbose.jsonl"
 TERSE = Path(__file__).resolve().parents[2] / "rudder" / "vectors" / "library" / "terse.smollm2-135m.gguf"
-HEADER_ONLY = {"vectors convert"}  # --model there reads the model file's header; nothing is loaded
+HEADER_ONLY = {"vectors convert", "modes list"}  # --model there reads the model file's header; nothing is loaded
 
 
 def _commands(group: Any, prefix: str = "") -> list[tuple[str, Any]]:

@@ -149,7 +149,9 @@ async def test_esc_stops_generation_within_200_ms(engine, repo: Path, monkeypatc
         assert end.summary.status == "stopped"
         stopped = ended[0] - pressed  # esc pressed -> the generation's last token is out, no decode running
         assert stopped < 0.2, f"esc took {stopped * 1000:.0f} ms ({len(tokens_after)} tokens after it)"
-        assert len(tokens_after) <= 1  # generation stops within one token
+        # within one decode: the token being decoded when esc came, plus at most one already out but not yet
+        # on the screen (`times` are taken when the screen receives an event; seen with two test workers)
+        assert len(tokens_after) <= 2
         await until(pilot, lambda: not screen.busy)
 
 
