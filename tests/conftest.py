@@ -79,3 +79,14 @@ def fresh(engine):
     engine.hook.clear()
     engine.hook.set_capture(None)
     engine.reset()
+
+
+@pytest.fixture
+def cached(fresh, tmp_path):
+    """The shared engine with its own empty prompt cache directory."""
+    from rudder.engine.prompt_cache import PromptCache
+
+    saved = fresh.prompt_cache
+    fresh.prompt_cache = PromptCache(tmp_path / "prompts", "test", 1 << 30)
+    yield fresh
+    fresh.prompt_cache = saved

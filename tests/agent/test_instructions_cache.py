@@ -3,7 +3,6 @@ and a changed AGENTS.md is never served from the cache (the real model, a privat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,21 +10,12 @@ import pytest
 from rudder.agent.config import AgentConfig
 from rudder.agent.session import Session
 from rudder.engine.batch import common_length
-from rudder.engine.prompt_cache import PromptCache
 from rudder.modes.active import ActiveMode
 from rudder.modes.registry import get_mode
 from rudder.tools.base import Workspace
 from tests.helpers import make_repo
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def cached(fresh, tmp_path: Path) -> Iterator[object]:
-    saved = fresh.prompt_cache
-    fresh.prompt_cache = PromptCache(tmp_path / "prompts", "test", 1 << 30)
-    yield fresh
-    fresh.prompt_cache = saved
 
 
 def prompt(engine, repo: Path) -> tuple[list[int], int]:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rudder.engine.prompt_cache import PromptCache
 from rudder.vectors.steering.plan import ScaleMode, VectorUse, build_plan
 from rudder.vectors.steering.steerer import Steerer
 from rudder.vectors.vector import SteeringVector, VectorMeta
@@ -21,15 +18,6 @@ SYSTEM = (
     "write_file(path, content), run_tests(), finish(answer). Answer with one JSON tool call per step. "
     "Read a file before you change it, keep changes small, and run the tests before you finish."
 )
-
-
-@pytest.fixture
-def cached(fresh, tmp_path: Path) -> Iterator[object]:
-    """The shared engine with its own empty prompt cache directory."""
-    saved = fresh.prompt_cache
-    fresh.prompt_cache = PromptCache(tmp_path / "prompts", "test", 1 << 30)
-    yield fresh
-    fresh.prompt_cache = saved
 
 
 def prompt(engine, task: str) -> tuple[list[int], int]:
