@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import llama_cpp
@@ -46,6 +48,7 @@ _OTHER_PRIVATES = (
     (llama_grammar, "LlamaGrammar", "_grammar"),
     (llama_grammar, "LlamaGrammar", "_root"),
     (_ctypes_extensions, None, "load_shared_library"),
+    (llama_cpp.Llama, None, "llama_model_default_params"),  # read by Llama.__init__: see model_defaults
 )
 
 
@@ -84,6 +87,35 @@ def _has_member(cls: type, name: str) -> bool:
     init = getattr(cls, "__init__", None)
     code = getattr(init, "__code__", None)
     return code is not None and name in code.co_names
+
+
+_defaults_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def model_defaults(*, use_extra_bufts: bool) -> Iterator[None]:
+    """Within the block, `Llama(...)` loads its model with llama.cpp's extra CPU buffer types on or off.
+
+    `Llama` offers no argument for `llama_model_params.use_extra_bufts`; it starts from
+    `llama_model_default_params()`, so that function is wrapped for the duration (one load at a time)."""
+    module = llama_cpp.llama_cpp
+    original = module.llama_model_default_params
+
+    def defaults() -> Any:
+        params = original()
+        params.use_extra_bufts = use_extra_bufts
+        return params
+
+    with _defaults_lock:
+        module.llama_model_default_params = defaults
+        try:
+            yield
+        finally:
+            module.llama_model_default_params = original
+
+
+def uses_extra_buffers(llama: llama_cpp.Llama) -> bool:
+    return bool(llama.model_params.use_extra_bufts)
 
 
 def open_context(llama: llama_cpp.Llama, params: Any) -> Any:
@@ -208,7 +240,7 @@ def context_settings(llama: llama_cpp.Llama) -> str:
     p = llama.context_params
     fields = (p.n_batch, p.n_ubatch, p.type_k, p.type_v, p.flash_attn_type, p.rope_freq_base, p.rope_freq_scale)
     system = llama_cpp.llama_print_system_info().decode(errors="replace")
-    return f"{llama_cpp.__version__}|{fields}|{system}"
+    return f"{llama_cpp.__version__}|{fields}|{system}|extra buffers {uses_extra_buffers(llama)}"
 
 
 def can_shift(llama: llama_cpp.Llama) -> bool:

@@ -25,21 +25,39 @@ def context_length(config: EngineConfig, header: GGUFHeader) -> int:
     return min(config.n_ctx, trained) if isinstance(trained, int) and trained > 0 else config.n_ctx
 
 
+def has_amx() -> bool:
+    return "AMX_INT8 = 1" in llama_cpp.llama_print_system_info().decode(errors="replace")
+
+
+def extra_buffers(config: EngineConfig) -> bool:
+    """Whether llama.cpp may put weights in its extra CPU buffer types (repacked layouts, AMX tiles).
+
+    On a CPU with AMX, llama.cpp keeps Q4/Q8 weights in AMX tiles and configures each thread's tiles once.
+    In a virtual machine that does not keep tile state across a switch (seen on a Firecracker VM with
+    Sapphire Rapids, 2026-12-07: `tileloadd` trapped as an invalid opcode, tens of times an hour under
+    load), the next tile load kills the process, which nothing can catch. So `auto` leaves them off there;
+    `on` is for bare metal, where AMX reads prompts faster."""
+    if config.cpu_extra_buffers != "auto":
+        return config.cpu_extra_buffers == "on"
+    return not has_amx()
+
+
 def load_llama(path: Path, header: GGUFHeader, config: EngineConfig, threads: int) -> llama_cpp.Llama:
     """The model loaded by llama-cpp-python, its private internals checked (a renamed one fails here, by name)."""
     llama_log.clear_errors()
     try:
-        llama = llama_cpp.Llama(
-            str(path),
-            n_ctx=context_length(config, header),
-            n_batch=config.n_batch,
-            n_threads=threads,
-            n_threads_batch=threads,
-            n_gpu_layers=config.n_gpu_layers,
-            use_mmap=config.use_mmap,
-            use_mlock=config.use_mlock,
-            verbose=config.verbose,
-        )
+        with llama_internals.model_defaults(use_extra_bufts=extra_buffers(config)):
+            llama = llama_cpp.Llama(
+                str(path),
+                n_ctx=context_length(config, header),
+                n_batch=config.n_batch,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=config.n_gpu_layers,
+                use_mmap=config.use_mmap,
+                use_mlock=config.use_mlock,
+                verbose=config.verbose,
+            )
     except (ValueError, RuntimeError) as exc:
         why = llama_log.last_error() or str(exc)
         if header.architecture not in why:
