@@ -189,7 +189,7 @@ def _extra_buffers_row(engine: Engine | None, config: RudderConfig | None) -> st
     why = {
         "on": "set to on",
         "off": "set to off",
-        "auto": "auto: off, this CPU has AMX, whose kernels crash in some virtual machines (set "
+        "auto": "auto: this CPU has AMX, whose kernels crash in some virtual machines (set "
         "cpu_extra_buffers = \"on\" on bare metal)" if has_amx() else "auto",
     }[setting]
     return f"llama.cpp's repacked/AMX weight layouts {state} ({why})"
