@@ -180,8 +180,9 @@ def machine_rows(engine: Engine | None, config: RudderConfig | None) -> Rows:
 
 
 def _extra_buffers_row(engine: Engine | None, config: RudderConfig | None) -> str:
+    from rudder.engine import amx
     from rudder.engine.engine import EngineConfig
-    from rudder.engine.loading import extra_buffers, has_amx
+    from rudder.engine.loading import extra_buffers
 
     engine_config = engine.config if engine is not None else config.model if config is not None else EngineConfig()
     setting = engine_config.cpu_extra_buffers
@@ -189,8 +190,8 @@ def _extra_buffers_row(engine: Engine | None, config: RudderConfig | None) -> st
     why = {
         "on": "set to on",
         "off": "set to off",
-        "auto": "auto: this CPU has AMX, whose kernels crash in some virtual machines (set "
-        "cpu_extra_buffers = \"on\" on bare metal)" if has_amx() else "auto",
+        "auto": "auto: a virtual machine whose CPU has AMX, where its kernels crashed; "
+        f"${amx.ENV}=1 to use them" if not amx.extra_buffers() else "auto",
     }[setting]
     return f"llama.cpp's repacked/AMX weight layouts {state} ({why})"
 

@@ -48,8 +48,12 @@ _OTHER_PRIVATES = (
     (llama_grammar, "LlamaGrammar", "_grammar"),
     (llama_grammar, "LlamaGrammar", "_root"),
     (_ctypes_extensions, None, "load_shared_library"),
-    (llama_cpp.Llama, None, "llama_model_default_params"),  # read by Llama.__init__: see model_defaults
+    (llama_cpp.llama_cpp, None, "llama_model_default_params"),
 )
+# Llama.__init__ reads the model's load parameters from this module attribute and offers no argument for
+# `use_extra_bufts`; model_params() swaps it for the length of one load
+_LLAMA_CPP_MODULE = llama_cpp.llama_cpp
+_PARAMS_LOCK = threading.Lock()
 
 
 class InternalsChanged(RuntimeError):
@@ -87,35 +91,6 @@ def _has_member(cls: type, name: str) -> bool:
     init = getattr(cls, "__init__", None)
     code = getattr(init, "__code__", None)
     return code is not None and name in code.co_names
-
-
-_defaults_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def model_defaults(*, use_extra_bufts: bool) -> Iterator[None]:
-    """Within the block, `Llama(...)` loads its model with llama.cpp's extra CPU buffer types on or off.
-
-    `Llama` offers no argument for `llama_model_params.use_extra_bufts`; it starts from
-    `llama_model_default_params()`, so that function is wrapped for the duration (one load at a time)."""
-    module = llama_cpp.llama_cpp
-    original = module.llama_model_default_params
-
-    def defaults() -> Any:
-        params = original()
-        params.use_extra_bufts = use_extra_bufts
-        return params
-
-    with _defaults_lock:
-        module.llama_model_default_params = defaults
-        try:
-            yield
-        finally:
-            module.llama_model_default_params = original
-
-
-def uses_extra_buffers(llama: llama_cpp.Llama) -> bool:
-    return bool(llama.model_params.use_extra_bufts)
 
 
 def open_context(llama: llama_cpp.Llama, params: Any) -> Any:
@@ -243,6 +218,11 @@ def context_settings(llama: llama_cpp.Llama) -> str:
     return f"{llama_cpp.__version__}|{fields}|{system}|extra buffers {uses_extra_buffers(llama)}"
 
 
+def uses_extra_buffers(llama: llama_cpp.Llama) -> bool:
+    """Whether the model was loaded with llama.cpp's extra CPU buffer types (repacked/AMX layouts)."""
+    return bool(llama.model_params.use_extra_bufts)
+
+
 def can_shift(llama: llama_cpp.Llama) -> bool:
     """Whether cached tokens can move to other positions (RoPE models; not deepseek4's compressed KV)."""
     return bool(llama_cpp.llama_memory_can_shift(llama_cpp.llama_get_memory(llama._ctx.ctx)))
@@ -291,3 +271,24 @@ def decode_at(llama: llama_cpp.Llama, tokens: list[int], start: int) -> None:
         if status != 0:
             raise RuntimeError(f"llama_decode returned {status}")
         llama.input_ids[start + i : start + i + len(piece)] = piece
+
+
+@contextlib.contextmanager
+def model_params(use_extra_bufts: bool) -> Iterator[None]:
+    """Models loaded inside this block get `use_extra_bufts` (Llama() has no argument for it; see amx.py)."""
+    if use_extra_bufts:  # llama.cpp's default: nothing to change
+        yield
+        return
+    default = _LLAMA_CPP_MODULE.llama_model_default_params
+
+    def params() -> Any:
+        chosen = default()
+        chosen.use_extra_bufts = False
+        return chosen
+
+    with _PARAMS_LOCK:
+        _LLAMA_CPP_MODULE.llama_model_default_params = params
+        try:
+            yield
+        finally:
+            _LLAMA_CPP_MODULE.llama_model_default_params = default

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import llama_cpp
 
-from rudder.engine import chat_formats, llama_internals, llama_log
+from rudder.engine import amx, chat_formats, llama_internals, llama_log
 from rudder.engine.config import EngineConfig
 from rudder.engine.gguf_header import GGUFHeader
 from rudder.engine.identity import ModelIdentity
@@ -25,28 +25,18 @@ def context_length(config: EngineConfig, header: GGUFHeader) -> int:
     return min(config.n_ctx, trained) if isinstance(trained, int) and trained > 0 else config.n_ctx
 
 
-def has_amx() -> bool:
-    return "AMX_INT8 = 1" in llama_cpp.llama_print_system_info().decode(errors="replace")
-
-
 def extra_buffers(config: EngineConfig) -> bool:
-    """Whether llama.cpp may put weights in its extra CPU buffer types (repacked layouts, AMX tiles).
-
-    On a CPU with AMX, llama.cpp keeps Q4/Q8 weights in AMX tiles and configures each thread's tiles once.
-    In a virtual machine that does not keep tile state across a switch (seen on a Firecracker VM with
-    Sapphire Rapids, 2026-12-07: `tileloadd` trapped as an invalid opcode, tens of times an hour under
-    load), the next tile load kills the process, which nothing can catch. So `auto` leaves them off there;
-    `on` is for bare metal, where AMX reads prompts faster."""
+    """The config's choice of llama.cpp's extra CPU buffer types; `auto` is amx.py's guess."""
     if config.cpu_extra_buffers != "auto":
         return config.cpu_extra_buffers == "on"
-    return not has_amx()
+    return amx.extra_buffers()
 
 
 def load_llama(path: Path, header: GGUFHeader, config: EngineConfig, threads: int) -> llama_cpp.Llama:
     """The model loaded by llama-cpp-python, its private internals checked (a renamed one fails here, by name)."""
     llama_log.clear_errors()
     try:
-        with llama_internals.model_defaults(use_extra_bufts=extra_buffers(config)):
+        with llama_internals.model_params(use_extra_bufts=extra_buffers(config)):
             llama = llama_cpp.Llama(
                 str(path),
                 n_ctx=context_length(config, header),

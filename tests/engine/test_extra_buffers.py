@@ -1,4 +1,4 @@
-"""llama.cpp's extra CPU buffer types (repacked and AMX weight layouts): off by default on a CPU with AMX.
+"""llama.cpp's extra CPU buffer types (repacked and AMX weight layouts): the config's choice is what loads.
 
 On the Sapphire Rapids VM of 2026-12-07 the AMX kernels killed processes with an illegal instruction
 (`tileloadd`); a loaded engine must therefore say, and honour, which layouts it asked llama.cpp for."""
@@ -8,18 +8,17 @@ from __future__ import annotations
 import llama_cpp
 import pytest
 
-from rudder.engine import llama_internals
+from rudder.engine import amx, llama_internals
 from rudder.engine.config import EngineConfig
 from rudder.engine.engine import Engine
-from rudder.engine.loading import extra_buffers, has_amx
+from rudder.engine.loading import extra_buffers
 
 pytestmark = pytest.mark.slow
 
 
-def test_auto_leaves_them_off_exactly_where_the_cpu_has_amx(engine) -> None:
-    assert has_amx() == ("AMX_INT8 = 1" in llama_cpp.llama_print_system_info().decode())
-    assert extra_buffers(EngineConfig()) is not has_amx()
-    assert llama_internals.uses_extra_buffers(engine.llama) is not has_amx()
+def test_auto_is_the_amx_guess_and_the_shared_engine_was_loaded_with_it(engine) -> None:
+    assert extra_buffers(EngineConfig()) is amx.extra_buffers()
+    assert llama_internals.uses_extra_buffers(engine.llama) is amx.extra_buffers()
 
 
 @pytest.mark.parametrize("setting", ["on", "off"])
