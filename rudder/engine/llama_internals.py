@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import llama_cpp
@@ -46,7 +48,12 @@ _OTHER_PRIVATES = (
     (llama_grammar, "LlamaGrammar", "_grammar"),
     (llama_grammar, "LlamaGrammar", "_root"),
     (_ctypes_extensions, None, "load_shared_library"),
+    (llama_cpp.llama_cpp, None, "llama_model_default_params"),
 )
+# Llama.__init__ reads the model's load parameters from this module attribute and offers no argument for
+# `use_extra_bufts`; model_params() swaps it for the length of one load
+_LLAMA_CPP_MODULE = llama_cpp.llama_cpp
+_PARAMS_LOCK = threading.Lock()
 
 
 class InternalsChanged(RuntimeError):
@@ -259,3 +266,24 @@ def decode_at(llama: llama_cpp.Llama, tokens: list[int], start: int) -> None:
         if status != 0:
             raise RuntimeError(f"llama_decode returned {status}")
         llama.input_ids[start + i : start + i + len(piece)] = piece
+
+
+@contextlib.contextmanager
+def model_params(use_extra_bufts: bool) -> Iterator[None]:
+    """Models loaded inside this block get `use_extra_bufts` (Llama() has no argument for it; see amx.py)."""
+    if use_extra_bufts:  # llama.cpp's default: nothing to change
+        yield
+        return
+    default = _LLAMA_CPP_MODULE.llama_model_default_params
+
+    def params() -> Any:
+        chosen = default()
+        chosen.use_extra_bufts = False
+        return chosen
+
+    with _PARAMS_LOCK:
+        _LLAMA_CPP_MODULE.llama_model_default_params = params
+        try:
+            yield
+        finally:
+            _LLAMA_CPP_MODULE.llama_model_default_params = default

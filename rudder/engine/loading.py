@@ -10,7 +10,7 @@ from pathlib import Path
 
 import llama_cpp
 
-from rudder.engine import chat_formats, llama_internals, llama_log
+from rudder.engine import amx, chat_formats, llama_internals, llama_log
 from rudder.engine.config import EngineConfig
 from rudder.engine.gguf_header import GGUFHeader
 from rudder.engine.identity import ModelIdentity
@@ -29,17 +29,18 @@ def load_llama(path: Path, header: GGUFHeader, config: EngineConfig, threads: in
     """The model loaded by llama-cpp-python, its private internals checked (a renamed one fails here, by name)."""
     llama_log.clear_errors()
     try:
-        llama = llama_cpp.Llama(
-            str(path),
-            n_ctx=context_length(config, header),
-            n_batch=config.n_batch,
-            n_threads=threads,
-            n_threads_batch=threads,
-            n_gpu_layers=config.n_gpu_layers,
-            use_mmap=config.use_mmap,
-            use_mlock=config.use_mlock,
-            verbose=config.verbose,
-        )
+        with llama_internals.model_params(use_extra_bufts=amx.extra_buffers()):
+            llama = llama_cpp.Llama(
+                str(path),
+                n_ctx=context_length(config, header),
+                n_batch=config.n_batch,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=config.n_gpu_layers,
+                use_mmap=config.use_mmap,
+                use_mlock=config.use_mlock,
+                verbose=config.verbose,
+            )
     except (ValueError, RuntimeError) as exc:
         why = llama_log.last_error() or str(exc)
         if header.architecture not in why:
