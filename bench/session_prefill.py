@@ -129,9 +129,13 @@ config = load_config(root)
 agent = config.agent.model_copy(update={"max_steps": len(calls), "plan_first": False, "approval": "auto"})
 ref = []
 forced = (Sampled if sampled else Forced)(engine, ref)
+if os.environ.get("BENCH_ALL_STEPS"):  # the scripted greps (or a random model) repeat: run all 20 steps anyway
+    import rudder.agent.discipline as discipline
+    discipline.LOOP_STOP = 10**9
 session = open_session(forced, root, agent, config.sampling, mode="neutral", record=False)
 ref.append(session)
-session.run("Read the modules one by one and add a docstring to helper_0_0 in mod0.py, then finish.")
+summary = session.run("Read the modules one by one and add a docstring to helper_0_0 in mod0.py, then finish.")
+print("SESSION", summary.status, summary.steps, file=sys.stderr)
 print(json.dumps(forced.steps))
 '''
 
@@ -194,8 +198,11 @@ def main() -> None:
     parser.add_argument("--against", default="main", help="git revision to compare with; '' = this tree only")
     parser.add_argument("--detail", action="store_true", help="print every step's counts")
     parser.add_argument("--sampled", action="store_true", help="the model samples its own calls (not scripted)")
+    parser.add_argument("--all-steps", action="store_true", help="no 'stuck' stop: all 20 calls run")
     parser.add_argument("--jobs", type=int, default=1, help="runs at once (each is one process, one thread)")
     args = parser.parse_args()
+    if args.all_steps:
+        os.environ["BENCH_ALL_STEPS"] = "1"
     with tempfile.TemporaryDirectory() as scratch:
         old = Path(scratch) / "old"
         trees = [("this tree", ROOT)]

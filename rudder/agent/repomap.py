@@ -123,7 +123,7 @@ def rank_files(
     index = {f: i for i, f in enumerate(files)}
     # (name id, defining file) pairs, one per distinct pair; (name id, calling file), one per call. Built
     # with C-level loops (map, dict.fromkeys, np.repeat): at 100,000 files these are millions of names
-    defined = [set(names[path].defs) for path in files]
+    defined = [names[path].defs for path in files]
     calls = [names[path].refs for path in files]
     def_names = [name for found in defined for name in found]
     ref_names = [name for found in calls for name in found]
@@ -135,6 +135,8 @@ def rank_files(
     numbers = np.arange(len(files))
     def_file = np.repeat(numbers, np.fromiter(map(len, defined), np.int64, len(files)))
     ref_file = np.repeat(numbers, np.fromiter(map(len, calls), np.int64, len(files)))
+    pairs = np.unique(def_file * len(ids) + def_name)  # a name defined twice in one file is one definition
+    def_file, def_name = pairs // len(ids), pairs % len(ids)
     focus = {ids[n] for n in focus_names if n in ids}
     sources, targets, weights = _edges(def_name, def_file, ref_name, ref_file, len(ids), focus)
     personal = np.ones(len(files))
