@@ -9,6 +9,8 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from rudder.engine.amx import extra_buffers
+
 # the CPU features that pick llama.cpp's kernels (x86 and ARM); others say nothing about results
 KERNEL_FLAGS = (
     "sse3", "ssse3", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
@@ -50,6 +52,8 @@ def cpu_info(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, Any]:
         "flags": [f for f in KERNEL_FLAGS if f in flags],
         "cores": os.cpu_count(),
         "system": f"{platform.system()} {platform.machine()}",
+        # off on a CPU advertising AMX (rudder/engine/amx.py): then the AMX flags above pick no kernel
+        "extra_buffers": extra_buffers(flags),
     }
 
 
@@ -65,4 +69,5 @@ def describe_machine(machine: dict[str, Any] | None) -> str:
     if not machine:
         return "not recorded"
     flags = " ".join(machine.get("flags") or []) or "none of the kernel-relevant ones"
-    return f"{machine.get('cpu')}, {machine.get('cores')} cores ({machine.get('system')}); flags: {flags}"
+    off = "; llama.cpp extra (AMX) buffers off" if machine.get("extra_buffers") is False else ""
+    return f"{machine.get('cpu')}, {machine.get('cores')} cores ({machine.get('system')}); flags: {flags}{off}"

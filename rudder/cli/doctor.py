@@ -171,11 +171,29 @@ def machine_rows(engine: Engine | None, config: RudderConfig | None) -> Rows:
     rows.append(
         ("CPU kernels", f"llama.cpp uses {', '.join(features) or 'no SIMD features'} (built for this CPU kind)")
     )
+    rows.append(("CPU weight layouts", _extra_buffers_row(engine, config)))
     if engine is not None:
         kind, why = engine.capture_weights()
         read = {"native": "the model as it is", "f16": "an f16 copy", "bf16": "a bf16 copy"}.get(kind, kind)
         rows.append(("capture weights", f"{read}: {why}"))
     return rows
+
+
+def _extra_buffers_row(engine: Engine | None, config: RudderConfig | None) -> str:
+    from rudder.engine import amx
+    from rudder.engine.engine import EngineConfig
+    from rudder.engine.loading import extra_buffers
+
+    engine_config = engine.config if engine is not None else config.model if config is not None else EngineConfig()
+    setting = engine_config.cpu_extra_buffers
+    state = "on" if extra_buffers(engine_config) else "off"
+    why = {
+        "on": "set to on",
+        "off": "set to off",
+        "auto": "auto: a CPU with AMX, where llama.cpp's AMX kernels crashed; "
+        f"${amx.ENV}=1 to use them" if not amx.extra_buffers() else "auto",
+    }[setting]
+    return f"llama.cpp's repacked/AMX weight layouts {state} ({why})"
 
 
 def _cpu_features(info: str) -> list[str]:

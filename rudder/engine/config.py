@@ -43,6 +43,12 @@ class EngineConfig(BaseModel):
         description="reuse runs of at least this many cached tokens that moved in the prompt (a context change in "
         "the middle), shifting them in the KV cache instead of evaluating them again; 0 = off",
     )
+    cpu_extra_buffers: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="llama.cpp's extra CPU weight layouts (repacked and AMX kernels); auto = off on a CPU "
+        "with AMX, where llama.cpp's AMX kernels crashed with an illegal instruction (see rudder/engine/amx.py; "
+        "$RUDDER_LLAMA_EXTRA_BUFFERS=0/1 decides auto)",
+    )
     capture_weights: CaptureWeights = Field(
         "auto",
         description="the weights activation capture (extract, check) reads: the model's own, an F16/BF16 copy, or "

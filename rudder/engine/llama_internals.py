@@ -215,7 +215,12 @@ def context_settings(llama: llama_cpp.Llama) -> str:
     p = llama.context_params
     fields = (p.n_batch, p.n_ubatch, p.type_k, p.type_v, p.flash_attn_type, p.rope_freq_base, p.rope_freq_scale)
     system = llama_cpp.llama_print_system_info().decode(errors="replace")
-    return f"{llama_cpp.__version__}|{fields}|{system}"
+    return f"{llama_cpp.__version__}|{fields}|{system}|extra buffers {uses_extra_buffers(llama)}"
+
+
+def uses_extra_buffers(llama: llama_cpp.Llama) -> bool:
+    """Whether the model was loaded with llama.cpp's extra CPU buffer types (repacked/AMX layouts)."""
+    return bool(llama.model_params.use_extra_bufts)
 
 
 def can_shift(llama: llama_cpp.Llama) -> bool:

@@ -25,11 +25,18 @@ def context_length(config: EngineConfig, header: GGUFHeader) -> int:
     return min(config.n_ctx, trained) if isinstance(trained, int) and trained > 0 else config.n_ctx
 
 
+def extra_buffers(config: EngineConfig) -> bool:
+    """The config's choice of llama.cpp's extra CPU buffer types; `auto` is amx.py's guess."""
+    if config.cpu_extra_buffers != "auto":
+        return config.cpu_extra_buffers == "on"
+    return amx.extra_buffers()
+
+
 def load_llama(path: Path, header: GGUFHeader, config: EngineConfig, threads: int) -> llama_cpp.Llama:
     """The model loaded by llama-cpp-python, its private internals checked (a renamed one fails here, by name)."""
     llama_log.clear_errors()
     try:
-        with llama_internals.model_params(use_extra_bufts=amx.extra_buffers()):
+        with llama_internals.model_params(use_extra_bufts=extra_buffers(config)):
             llama = llama_cpp.Llama(
                 str(path),
                 n_ctx=context_length(config, header),

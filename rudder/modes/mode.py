@@ -90,6 +90,8 @@ class SamplingOverride(BaseModel):
 
     temperature: float | None = Field(None, ge=0.0, le=5.0)
     top_p: float | None = Field(None, gt=0.0, le=1.0)
+    top_k: int | None = Field(None, ge=0)
+    min_p: float | None = Field(None, ge=0.0, le=1.0)
     max_tokens: int | None = Field(None, ge=1)
     repeat_penalty: float | None = Field(None, ge=0.5, le=3.0)
 

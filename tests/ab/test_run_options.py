@@ -111,6 +111,16 @@ def test_cpu_info_reads_model_and_kernel_flags(tmp_path):
     assert info["cpu"] == "Example CPU @ 2.00GHz" and info["flags"] == ["sse3", "avx", "avx2", "fma", "f16c", "avx512f"]
     assert "avx2" in describe_machine(info) and describe_machine(None) == "not recorded"
     assert cpu_info(tmp_path / "missing")["flags"] == []
+    assert info["extra_buffers"] is True and "buffers off" not in describe_machine(info)
+
+
+def test_cpu_info_says_when_the_amx_buffers_are_off(tmp_path, monkeypatch):
+    monkeypatch.delenv("RUDDER_LLAMA_EXTRA_BUFFERS", raising=False)
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("model name\t: Xeon\nflags\t\t: avx512f amx_tile hypervisor\n")
+    vm = cpu_info(cpuinfo)
+    assert vm["extra_buffers"] is False
+    assert describe_machine(vm).endswith("avx512f amx_tile; llama.cpp extra (AMX) buffers off")
 
 
 def test_rudder_commit_marks_a_dirty_checkout(tmp_path):

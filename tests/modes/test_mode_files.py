@@ -55,6 +55,12 @@ def test_a_good_mode_file_resolves_per_step_kind() -> None:
     assert mode.sampling_for(StepKind.EDIT, Sampling()).temperature == 0.0
 
 
+def test_a_mode_sets_min_p_and_top_k_and_leaves_the_rest() -> None:
+    mode = parse_mode('name = "tight"\n[sampling]\nmin_p = 0.15\ntop_k = 20\n', Path("tight.toml"))
+    base = Sampling(temperature=0.7, seed=3)
+    assert mode.sampling_for(StepKind.EDIT, base) == base.model_copy(update={"min_p": 0.15, "top_k": 20})
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

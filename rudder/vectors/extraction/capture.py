@@ -19,6 +19,7 @@ then every prompt of that run is read with the model's own weights, not a dense 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -244,8 +245,13 @@ class _Recorder:
         self.layout: BatchLayout | None = None
         self.chunks: list[list[np.ndarray]] = [[] for _ in range(n_layers)]
         self.error: str | None = None
+        # llama.cpp calls the hook on the thread that decodes; the hook is the engine's, so a generation
+        # another thread runs on the same engine meanwhile must not add its rows to this capture
+        self.thread = threading.get_ident()
 
     def __call__(self, index: int, view: np.ndarray) -> None:
+        if threading.get_ident() != self.thread:
+            return
         try:
             self.chunks[index - self.offset].append(self._select(view))
         except Exception as exc:  # an exception cannot cross llama.cpp: report it after the decode
@@ -280,9 +286,13 @@ class _Recorder:
                 raise VectorError("the capture hook saw none of the requested nodes (site or layers not in the graph)")
             if self.layout is None:  # one prompt: its rows may arrive in several micro-batches
                 out.append([_reduce(np.concatenate(pieces), self.rows)])
-            else:
-                (picked,) = pieces
-                out.append(list(picked))
+            elif len(pieces) == 1:
+                out.append(list(pieces[0]))
+            else:  # llama.cpp evaluated the node more than once in one decode: its rows cannot be matched
+                raise VectorError(
+                    f"the capture saw a captured layer {len(pieces)} times in one batched decode (expected once); "
+                    "read the prompts one at a time (batch=False) on this llama.cpp build"
+                )
         if any(len(per_layer) != n_prompts for per_layer in out):
             raise VectorError("the capture returned a different number of prompts than it read")
         return out
