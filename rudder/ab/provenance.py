@@ -52,7 +52,7 @@ def cpu_info(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, Any]:
         "flags": [f for f in KERNEL_FLAGS if f in flags],
         "cores": os.cpu_count(),
         "system": f"{platform.system()} {platform.machine()}",
-        # off on an AMX-advertising VM (rudder/engine/amx.py): then the AMX flags above pick no kernel
+        # off on a CPU advertising AMX (rudder/engine/amx.py): then the AMX flags above pick no kernel
         "extra_buffers": extra_buffers(flags),
     }
 

@@ -190,7 +190,7 @@ def _extra_buffers_row(engine: Engine | None, config: RudderConfig | None) -> st
     why = {
         "on": "set to on",
         "off": "set to off",
-        "auto": "auto: a virtual machine whose CPU has AMX, where its kernels crashed; "
+        "auto": "auto: a CPU with AMX, where llama.cpp's AMX kernels crashed; "
         f"${amx.ENV}=1 to use them" if not amx.extra_buffers() else "auto",
     }[setting]
     return f"llama.cpp's repacked/AMX weight layouts {state} ({why})"

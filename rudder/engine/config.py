@@ -45,8 +45,8 @@ class EngineConfig(BaseModel):
     )
     cpu_extra_buffers: Literal["auto", "on", "off"] = Field(
         "auto",
-        description="llama.cpp's extra CPU weight layouts (repacked and AMX kernels); auto = off in a virtual "
-        "machine whose CPU has AMX, where its kernels crashed with an illegal instruction (see rudder/engine/amx.py; "
+        description="llama.cpp's extra CPU weight layouts (repacked and AMX kernels); auto = off on a CPU "
+        "with AMX, where llama.cpp's AMX kernels crashed with an illegal instruction (see rudder/engine/amx.py; "
         "$RUDDER_LLAMA_EXTRA_BUFFERS=0/1 decides auto)",
     )
     capture_weights: CaptureWeights = Field(

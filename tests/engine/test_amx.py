@@ -9,9 +9,10 @@ import llama_cpp
 from rudder.engine import amx, llama_internals
 
 
-def test_extra_buffers_are_off_only_on_a_vm_whose_cpu_advertises_amx() -> None:
+def test_extra_buffers_are_off_on_any_cpu_that_advertises_amx() -> None:
     assert amx.extra_buffers({"avx512f", "amx_tile", "hypervisor"}, env={}) is False
-    assert amx.extra_buffers({"avx512f", "amx_tile"}, env={}) is True  # bare metal: llama.cpp's default
+    # bare metal too: the crash is the build's tile configuration, not the hypervisor (amx.py)
+    assert amx.extra_buffers({"avx512f", "amx_tile"}, env={}) is False
     assert amx.extra_buffers({"avx2", "hypervisor"}, env={}) is True
     assert amx.extra_buffers({"amx_tile", "hypervisor"}, env={amx.ENV: "1"}) is True
     assert amx.extra_buffers({"avx2"}, env={amx.ENV: "0"}) is False
