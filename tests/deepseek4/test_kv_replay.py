@@ -37,3 +37,24 @@ def test_text_that_disagrees_is_tokenized_afresh(ds4) -> None:
     sample_then_replay(ds4)
     other = "<｜User｜>Read util.py<｜Assistant｜></think>"
     assert replay_tokens(ds4, other) == ds4.tokenize(other)
+
+
+def test_a_shorter_stable_prefix_is_restored_from_disk_though_a_longer_entry_shares_it(ds4, tmp_path) -> None:
+    """The agent drops its worked example: the stable prefix becomes the system prompt alone. Its cache cannot
+    drop the tail of the longer entry (system prompt + example), so it must load the entry of exactly that
+    prefix; before, the longer entry won the tie and every such step read the whole prompt."""
+    from rudder.engine.prompt_cache import PromptCache
+
+    saved, ds4.prompt_cache = ds4.prompt_cache, PromptCache(tmp_path / "prompts", "test", 1 << 30)
+    try:
+        system = ds4.tokenize("<｜begin▁of▁sentence｜>You are a coding agent. Use the tools. " * 12)
+        example = ds4.tokenize("<｜User｜>Example task: add triple(x).<｜Assistant｜></think>ok " * 6, add_bos=False)
+        tail = ds4.tokenize("<｜User｜>Task: read app.py<｜Assistant｜></think>", add_bos=False)
+        ds4.prefill(system + example + tail, stable=len(system + example))  # saves system + example
+        ds4.prefill(system + tail, stable=len(system))  # the example dropped: saves the system prompt alone
+        other = ds4.tokenize("<｜User｜>Task: read util.py, then app.py<｜Assistant｜></think>", add_bos=False)
+        cached, evaluated = ds4.prefill(system + other, stable=len(system))
+        assert ds4.restored == len(system)
+        assert (cached, evaluated) == (len(system), len(other))
+    finally:
+        ds4.prompt_cache = saved
