@@ -78,7 +78,11 @@ class Forced:
         common = common_length(held, tokens)
         stable = 0
         if "stable_prefix" in accepts and kw.get("stable_prefix"):
-            stable = common_length(engine.tokenize(kw["stable_prefix"]), tokens)
+            prefixes = kw["stable_prefix"]  # one text, or several nested ones in newer trees
+            if isinstance(prefixes, str):
+                stable = common_length(engine.tokenize(prefixes), tokens)
+            else:
+                stable = tuple(sorted({common_length(engine.tokenize(p), tokens) for p in prefixes if p}))
         cached, evaluated = engine.prefill(tokens, stable=stable) if stable else engine.prefill(tokens)
         tool, args = calls[len(self.steps)]
         reply = _call(session.protocol, tool, args, f"To go on, I use {tool}.")
