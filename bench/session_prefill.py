@@ -29,6 +29,14 @@ import sys; sys.meta_path[:] = [f for f in sys.meta_path if "Editable" not in ge
 import inspect, json, os, sys, tempfile
 from pathlib import Path
 import git
+import llama_cpp
+if os.environ.get("BENCH_EXTRA_BUFFERS") == "0":  # older trees load with AMX buffers, which SIGILL on some VMs
+    _default = llama_cpp.llama_cpp.llama_model_default_params
+    def _params():
+        params = _default()
+        params.use_extra_bufts = False
+        return params
+    llama_cpp.llama_cpp.llama_model_default_params = _params
 from rudder.agent.factory import open_session
 from rudder.config import load_config
 from rudder.engine.config import EngineConfig
@@ -42,7 +50,7 @@ try:
 except ImportError:
     replay_tokens = None
 
-n_ctx, model, calls = int(sys.argv[1]), sys.argv[2] or None, json.loads(sys.argv[3])
+n_ctx, model, calls, sampled = int(sys.argv[1]), sys.argv[2] or None, json.loads(sys.argv[3]), sys.argv[4] == "1"
 engine = Engine(EngineConfig(model_path=model, n_ctx=n_ctx, n_threads=1))
 accepts = inspect.signature(engine.stream).parameters
 
@@ -70,7 +78,11 @@ class Forced:
         common = common_length(held, tokens)
         stable = 0
         if "stable_prefix" in accepts and kw.get("stable_prefix"):
-            stable = common_length(engine.tokenize(kw["stable_prefix"]), tokens)
+            prefixes = kw["stable_prefix"]  # one text, or several nested ones in newer trees
+            if isinstance(prefixes, str):
+                stable = common_length(engine.tokenize(prefixes), tokens)
+            else:
+                stable = tuple(sorted({common_length(engine.tokenize(p), tokens) for p in prefixes if p}))
         cached, evaluated = engine.prefill(tokens, stable=stable) if stable else engine.prefill(tokens)
         tool, args = calls[len(self.steps)]
         reply = _call(session.protocol, tool, args, f"To go on, I use {tool}.")
@@ -87,6 +99,28 @@ class Forced:
         return Reply(reply, stats)
 
 
+class Sampled:
+    """The model samples its own calls (random weights babble; the grammar keeps them calls), as the issue
+    measured: the counts then include what replaying the model's own tokens saves."""
+    def __init__(self, engine, session_ref):
+        self._engine, self._session, self._runs = engine, session_ref, []
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+    def stream(self, prompt, sampling=None, **kw):
+        engine, conv = self._engine, self._session[0].conversation
+        before = engine.format_chat(conv.messages()[:-2], add_generation_prompt=False) if conv.turns else ""
+        generation = engine.stream(prompt, sampling, **{k: v for k, v in kw.items() if k in accepts})
+        self._runs.append((generation, len(engine.tokenize(prompt)), len(engine.tokenize(before)) if before else 0))
+        return generation
+    @property
+    def steps(self):
+        return [
+            {"prompt": g.stats.prompt_tokens, "evaluated": g.stats.prompt_tokens_evaluated, "new": n - b,
+             "generated": g.stats.generated_tokens}
+            for g, n, b in self._runs
+        ]
+
+
 root = Path(tempfile.mkdtemp())
 repo = git.Repo.init(root)
 for i in range(8):
@@ -98,10 +132,14 @@ repo.git.commit(m="init", author="b <b@b>")
 config = load_config(root)
 agent = config.agent.model_copy(update={"max_steps": len(calls), "plan_first": False, "approval": "auto"})
 ref = []
-forced = Forced(engine, ref)
+forced = (Sampled if sampled else Forced)(engine, ref)
+if os.environ.get("BENCH_ALL_STEPS"):  # the scripted greps (or a random model) repeat: run all 20 steps anyway
+    import rudder.agent.discipline as discipline
+    discipline.LOOP_STOP = 10**9
 session = open_session(forced, root, agent, config.sampling, mode="neutral", record=False)
 ref.append(session)
-session.run("Read the modules one by one and add a docstring to helper_0_0 in mod0.py, then finish.")
+summary = session.run("Read the modules one by one and add a docstring to helper_0_0 in mod0.py, then finish.")
+print("SESSION", summary.status, summary.steps, file=sys.stderr)
 print(json.dumps(forced.steps))
 '''
 
@@ -121,13 +159,28 @@ def calls() -> list[tuple[str, dict[str, object]]]:
     return out
 
 
-def run(tree: Path, n_ctx: int, model: str) -> list[dict[str, int]]:
+def run(tree: Path, n_ctx: int, model: str, sampled: bool = False) -> list[dict[str, int]]:
     env = {**os.environ, "PYTHONPATH": str(tree), "RUDDER_THREADS": "1", "RUDDER_CACHE_DIR": tempfile.mkdtemp()}
-    args = [sys.executable, "-c", CHILD, str(n_ctx), model, json.dumps(calls())]
+    if not extra_buffers():
+        env["BENCH_EXTRA_BUFFERS"] = "0"
+    args = [sys.executable, "-c", CHILD, str(n_ctx), model, json.dumps(calls()), "1" if sampled else "0"]
     out = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"{tree}: {out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def extra_buffers() -> bool:
+    """llama.cpp's AMX buffers crash (SIGILL) on this build where the CPU advertises AMX (rudder/engine/amx.py,
+    where it exists); the bench turns them off there for every tree it runs, older ones included."""
+    override = os.environ.get("RUDDER_LLAMA_EXTRA_BUFFERS", "").strip()
+    if override in ("0", "1"):
+        return override == "1"
+    try:
+        flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
+    except OSError:
+        return True
+    return "amx_tile" not in flags.split()
 
 
 def summary(steps: list[dict[str, int]]) -> str:
@@ -148,8 +201,12 @@ def main() -> None:
     parser.add_argument("--model", default="", help="GGUF path [the embedded model]")
     parser.add_argument("--against", default="main", help="git revision to compare with; '' = this tree only")
     parser.add_argument("--detail", action="store_true", help="print every step's counts")
+    parser.add_argument("--sampled", action="store_true", help="the model samples its own calls (not scripted)")
+    parser.add_argument("--all-steps", action="store_true", help="no 'stuck' stop: all 20 calls run")
     parser.add_argument("--jobs", type=int, default=1, help="runs at once (each is one process, one thread)")
     args = parser.parse_args()
+    if args.all_steps:
+        os.environ["BENCH_ALL_STEPS"] = "1"
     with tempfile.TemporaryDirectory() as scratch:
         old = Path(scratch) / "old"
         trees = [("this tree", ROOT)]
@@ -162,7 +219,7 @@ def main() -> None:
         try:
             jobs = [(n_ctx, name, tree) for n_ctx in args.n_ctx for name, tree in trees]
             with ThreadPoolExecutor(args.jobs) as pool:  # token counts do not depend on timing
-                results = pool.map(lambda job: run(job[2], job[0], args.model), jobs)
+                results = pool.map(lambda job: run(job[2], job[0], args.model, args.sampled), jobs)
                 for (n_ctx, name, _), steps in zip(jobs, results, strict=True):
                     print(f"{time.strftime('%Y-%m-%d %H:%M')} n_ctx {n_ctx}, {name}: {summary(steps)}", flush=True)
                     if args.detail:

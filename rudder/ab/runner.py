@@ -56,6 +56,14 @@ def run_ab(opts: RunOptions, suite: Suite, progress: Callable[[int, int, int], N
             f"{opts.out}: its logs were made on other tasks than suite {suite.name!r} holds now (task digest "
             f"{before.run['suite_digest']}, now {digest}): resuming would mix the two; use a new --out"
         )
+    recorded = _recorded_suite_arg(opts.out) if before is not None else None
+    if recorded is not None and recorded != _suite_arg(opts.suite):
+        # Inspect resumes only a task with the same arguments, and the suite's absolute path is one of them:
+        # otherwise it refuses with "Existing log file ... is not associated with a task passed to eval_set"
+        raise SuiteError(
+            f"{opts.out}: its logs were made with --suite {recorded} (same tasks), and a resume must pass that "
+            f"exact path; if that checkout is gone, a symlink at {recorded} to {_suite_arg(opts.suite)} will do"
+        )
     done_before = len(before.finished()) if before is not None else 0
     counter = {"done": done_before, "infra": 0}
 
@@ -128,6 +136,21 @@ def run_ab(opts: RunOptions, suite: Suite, progress: Callable[[int, int, int], N
         "infra": len(results.infra()),
         "stale_removed": len(stale),
     }
+
+
+def _recorded_suite_arg(out: str) -> str | None:
+    """The `suite` argument the log dir's eval set was made with, when it names one."""
+    import json
+
+    import fsspec
+
+    try:
+        with fsspec.open(f"{out.rstrip('/')}/eval-set.json", "r") as handle:
+            tasks = json.load(handle).get("tasks", [])
+    except (OSError, ValueError):
+        return None
+    suites = {str((t.get("task_args") or {}).get("suite")) for t in tasks}
+    return suites.pop() if len(suites) == 1 else None
 
 
 def _exists(out: str) -> bool:

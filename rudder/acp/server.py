@@ -49,6 +49,7 @@ from rudder.agent.events import (
     Notice,
     RunFinished,
     StepFinished,
+    StepRetried,
     Token,
     ToolCallFinished,
     ToolCallStarted,
@@ -335,6 +336,9 @@ class RudderAgent(acp.Agent):
             ask.add_done_callback(state.asking.discard)
         elif isinstance(event, ModeSwitched):
             await self._send(state, update_current_mode(event.new.split("/")[0]))
+        elif isinstance(event, StepRetried):  # a thought already sent cannot be taken back: say it was set aside
+            note = f"\n\n({event.mode}'s reply set aside: {event.reason}; asked again without the mode)\n\n"
+            await self._send(state, acp.update_agent_thought_text(note))
         elif isinstance(event, Notice):
             log.warning("session %s: %s", state.id, event.text)
             await self._send(state, acp.update_agent_message_text(f"Warning: {event.text}\n\n"))

@@ -100,6 +100,16 @@ class ModeSwitched:
 
 
 @dataclass(frozen=True)
+class StepRetried:
+    """The mode's reply to this step visibly went wrong (aids/second_opinion.py): what it streamed is set
+    aside, and the step is asked again with the mode set aside; its new tokens follow."""
+
+    step: int
+    mode: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class StepFinished:
     record: StepRecord
 
@@ -120,6 +130,7 @@ Event = (
     | ApprovalRequested
     | Notice
     | ModeSwitched
+    | StepRetried
     | StepFinished
     | RunFinished
 )

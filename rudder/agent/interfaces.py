@@ -60,7 +60,7 @@ class Engine(Protocol):
         overflow: Literal["error", "truncate"] = "error",
         watchers: Sequence[Any] = (),
         token_filter: Any = None,
-        stable_prefix: str = "",
+        stable_prefix: str | Sequence[str] = "",
     ) -> Generation: ...
 
     def reset(self) -> None:

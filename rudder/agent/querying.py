@@ -93,13 +93,15 @@ class ModelQuery:
         watchers = [guard] if watch is None else [guard, watch]
         # the system prompt and examples are the same run after run: the engine keeps their KV state on disk
         stable = self.engine.format_chat(messages[: conversation.stable_messages], add_generation_prompt=False)
+        # the system prompt alone outlives the example (dropped near n_ctx): a cache that cannot shift restores it
+        system = self.engine.format_chat(messages[:1], add_generation_prompt=False)
         generation = self.engine.stream(
             render(messages),
             sampling,
             grammar=grammar,
             watchers=watchers,
             token_filter=constraints,
-            stable_prefix=stable,
+            stable_prefix=(system, stable) if system != stable else stable,
         )
         runaway: str | None = None
         thought_loop: str | None = None

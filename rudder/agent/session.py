@@ -26,7 +26,7 @@ from rudder.agent.aids import second_opinion
 from rudder.agent.approval import Approver
 from rudder.agent.config import AgentConfig
 from rudder.agent.context import Conversation
-from rudder.agent.events import Event, Listener, RunFinished, RunStarted, StepFinished, StepStarted
+from rudder.agent.events import Event, Listener, RunFinished, RunStarted, StepFinished, StepRetried, StepStarted
 from rudder.agent.execution import ToolExecution, checkpoints_or_none
 from rudder.agent.filelist import FileList
 from rudder.agent.guidance import Guidance
@@ -276,9 +276,10 @@ class Session:
         assert self.conversation is not None
         # a switch "now" during the second query still lands in self.policy
         again = functools.partial(self._query, record, grammar=self.protocol.grammar())
+        mode = self.policy.name
         return second_opinion.ask_again(
             reply, record, turn.steps, self.policy, self.protocol, self.ws, self.conversation, self._system_addendum,
-            self.engine.reset, again,
+            self.engine.reset, again, lambda why: self._emit(StepRetried(record.index, mode, why)),
         )  # fmt: skip
 
     def _observe(self, record: StepRecord, turn: TurnState, call: str, observation: str, summary: str) -> None:

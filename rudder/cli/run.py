@@ -17,7 +17,17 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from rudder.agent.approval import ApprovalRequest, Decision
-from rudder.agent.events import Event, Listener, ModeSwitched, Notice, RunStarted, StepFinished, StepStarted, Token
+from rudder.agent.events import (
+    Event,
+    Listener,
+    ModeSwitched,
+    Notice,
+    RunStarted,
+    StepFinished,
+    StepRetried,
+    StepStarted,
+    Token,
+)
 from rudder.agent.factory import open_session, save_recording
 from rudder.agent.instructions import describe_files
 from rudder.agent.records import trajectory_path
@@ -115,6 +125,9 @@ def make_listener(show_tokens: bool) -> Listener:
                 spinner.token()
         elif isinstance(event, ModeSwitched):
             console.print(display.plain(f"mode {event.old} -> {event.new}", "magenta"))
+        elif isinstance(event, StepRetried):
+            note = f"{event.mode}'s reply set aside ({event.reason}); asked again without the mode"
+            console.print(display.plain(("\n" if show_tokens else "") + note, "yellow"))
         elif isinstance(event, Notice):
             spinner.stop()
             console.print(display.plain(f"warning: {event.text}", "yellow"))

@@ -241,14 +241,16 @@ class Engine:
         head = min(64, room // 4)  # the system prompt's start stays; the oldest middle goes
         return tokens[:head] + tokens[len(tokens) - (room - head) :]
 
-    def prefill(self, tokens: Sequence[int], *, reuse_cache: bool = True, stable: int = 0) -> tuple[int, int]:
+    def prefill(
+        self, tokens: Sequence[int], *, reuse_cache: bool = True, stable: int | Sequence[int] = 0
+    ) -> tuple[int, int]:
         """Make the KV cache hold exactly `tokens` with logits for the last one (see engine/prefill.py).
 
         Returns (cached, evaluated): cached = tokens reused (the common prefix, a disk entry, runs that moved
         in the prompt), evaluated = the rest. Reused tokens keep the activations they were computed with; the last
         token is always evaluated so its logits (and any capture) are fresh. `stable`: how many leading
         tokens are the same run after run (system prompt, tools, examples): they are looked up in and
-        saved to the disk prompt cache under the steering active now.
+        saved to the disk prompt cache under the steering active now (several: see prefill.prefill).
         """
         tokens = list(tokens)
         if not tokens:
@@ -353,14 +355,15 @@ class Engine:
         overflow: Literal["error", "truncate"] = "error",
         watchers: Sequence[Watcher] = (),
         token_filter: TokenFilter | None = None,
-        stable_prefix: str = "",
+        stable_prefix: str | Sequence[str] = "",
     ) -> Generation:
         """Generate token by token. Iterate the result; its `.stats` and `.text` are final at the end.
 
         Steering may change while the caller holds a yielded token: the next decode uses it. `watchers`
         see each token after it is evaluated (see generation.Watcher); with a grammar, `token_filter` may
         veto likely tokens the grammar cannot express (see generation.TokenFilter). `stable_prefix`: the
-        start of `prompt` that stays the same run after run (goes through the disk prompt cache).
+        start of `prompt` that stays the same run after run (goes through the disk prompt cache); several
+        nested ones: a cache that cannot shift also saves the shorter ones (see prefill.prefill).
         """
         sampling = sampling or Sampling()
         extra = [s for s in self.stop_text if s not in sampling.stop]
@@ -368,7 +371,8 @@ class Engine:
             sampling = sampling.model_copy(update={"stop": [*sampling.stop, *extra]})
         tokens = prefill.replay_tokens(self, prompt) if isinstance(prompt, str) else list(prompt)
         tokens = self.fit_prompt(tokens, min(sampling.max_tokens, self.info.n_ctx // 4), overflow)
-        stable = common_length(self.tokenize(stable_prefix), tokens) if stable_prefix else 0
+        prefixes = [stable_prefix] if isinstance(stable_prefix, str) else stable_prefix
+        stable = tuple(sorted({common_length(self.tokenize(p), tokens) for p in prefixes if p}))
         return Generation(self, tokens, sampling, grammar, watchers, token_filter, stable)
 
     def complete(

@@ -147,9 +147,20 @@ def open_prompt_cache(engine: KVCacheOwner) -> PromptCache | None:
     return PromptCache(user_cache_dir() / "prompts", context, limit)
 
 
-def prefill(engine: KVCacheOwner, tokens: list[int], *, reuse_cache: bool, stable: int) -> tuple[int, int]:
-    """See Engine.prefill. Returns (cached, evaluated); `engine.restored` = tokens read from disk."""
+def prefill(
+    engine: KVCacheOwner, tokens: list[int], *, reuse_cache: bool, stable: int | Sequence[int]
+) -> tuple[int, int]:
+    """See Engine.prefill. Returns (cached, evaluated); `engine.restored` = tokens read from disk.
+
+    `stable`: the stable prefix's length, or several nested ones (the system prompt alone, then with the
+    worked examples). The longest is looked up and saved as one entry; a cache that cannot shift or drop a
+    tail (deepseek4) also saves the shorter ones, so that it can start over from the system prompt once the
+    examples are gone instead of from nothing."""
     llama, ledger = engine.llama, engine.ledger
+    stops = sorted({min(s, len(tokens) - 1) for s in ([stable] if isinstance(stable, int) else stable)} - {0})
+    stable = stops[-1] if stops else 0
+    if llama_internals.can_shift(llama):
+        stops = stops[-1:]
     engine.restored = 0
     with engine.hook.decoding(generating=False):
         key = engine.steering_key()
@@ -162,7 +173,6 @@ def prefill(engine: KVCacheOwner, tokens: list[int], *, reuse_cache: bool, stabl
                 cached = int(mismatch[0]) if mismatch.size else limit
             if engine.config.kv_reuse == "same-steering":
                 cached = min(cached, ledger.first_other(key))
-        stable = min(stable, len(tokens) - 1)
         cache = engine.prompt_cache if reuse_cache else None
         if cache is not None and stable > cached:
             restored = _restore(engine, cache, tokens[:stable], key, longer_than=cached)
@@ -180,10 +190,11 @@ def prefill(engine: KVCacheOwner, tokens: list[int], *, reuse_cache: bool, stabl
         llama.n_tokens = cached  # eval() drops everything in the KV cache from here on
         ledger.truncate(cached)
         if cache is not None and stable > cached:
-            _evaluate(engine, tokens[cached:stable], key)
-            engine.hook.raise_if_failed()  # a failed hook must not leave a saved entry
-            if ledger.uniform(stable) == key and not cache.has(key, tokens[:stable]):
-                cache.save(key, tokens[:stable], llama_internals.save_sequence(llama))
+            for stop in (s for s in stops if s > cached):
+                _evaluate(engine, tokens[llama.n_tokens : stop], key)
+                engine.hook.raise_if_failed()  # a failed hook must not leave a saved entry
+                if ledger.uniform(stop) == key and not cache.has(key, tokens[:stop]):
+                    cache.save(key, tokens[:stop], llama_internals.save_sequence(llama))
             evaluated_from = stable
         else:
             evaluated_from = cached

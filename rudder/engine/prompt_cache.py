@@ -75,11 +75,18 @@ class PromptCache:
         return out
 
     def find(self, steering: str, tokens: Sequence[int], *, longer_than: int = 0) -> tuple[Entry, int] | None:
-        """The entry sharing the longest prefix with `tokens` (and its length), if over `longer_than`."""
+        """The entry sharing the longest prefix with `tokens` (and its length), if over `longer_than`.
+
+        Of entries sharing as much, the shortest: it has the least tail to drop after loading, and a cache
+        that cannot drop one (deepseek4) can only use an entry that ends where the agreement does (the
+        agent's stable prefix shrinks to the system prompt when it drops the worked example; the longer
+        entry with the example shares all of it)."""
         best: tuple[Entry, int] | None = None
         for entry in self.entries(steering):
             common = common_length(entry.tokens, tokens)
-            if common >= max(MIN_TOKENS, longer_than + 1) and (best is None or common > best[1]):
+            if common < max(MIN_TOKENS, longer_than + 1):
+                continue
+            if best is None or (common, -len(entry.tokens)) > (best[1], -len(best[0].tokens)):
                 best = (entry, common)
         return best
 

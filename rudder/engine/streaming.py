@@ -38,7 +38,9 @@ class Decoder(Protocol):
     info: ModelInfo
     restored: int
 
-    def prefill(self, tokens: Sequence[int], *, reuse_cache: bool = True, stable: int = 0) -> tuple[int, int]: ...
+    def prefill(
+        self, tokens: Sequence[int], *, reuse_cache: bool = True, stable: int | Sequence[int] = 0
+    ) -> tuple[int, int]: ...
 
     def token_sampler(self, sampling: Sampling, grammar: str | None) -> TokenSampler: ...
 
@@ -64,7 +66,7 @@ class Generation(Iterator[TokenEvent]):
         grammar: str | None,
         watchers: Sequence[Watcher] = (),
         token_filter: TokenFilter | None = None,
-        stable: int = 0,
+        stable: int | Sequence[int] = 0,
     ) -> None:
         self._stable = stable
         self.engine = engine

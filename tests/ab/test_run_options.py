@@ -83,6 +83,16 @@ def test_each_epoch_samples_with_its_own_seed_and_arms_share_it(recorded):
     assert all(r.temperature == 0.7 for r in seen)
 
 
+def test_a_resume_from_another_checkout_path_names_the_path_to_pass(recorded, tmp_path):
+    _, opts = recorded
+    elsewhere = tmp_path / "checkout" / "suites"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "micro").symlink_to(MICRO)
+    moved = opts.model_copy(update={"suite": str(elsewhere / "micro")})
+    with pytest.raises(SuiteError, match=f"made with --suite {MICRO} .*a symlink at {MICRO} to {elsewhere / 'micro'}"):
+        run_ab(moved, select_tasks(load_suite(MICRO), opts.tasks, opts.split))
+
+
 def test_split_runs_only_the_recorded_tasks(recorded):
     seen, _ = recorded
     test_ids = [t.id for t in load_suite(MICRO).tasks if t.split == "test"][:3]

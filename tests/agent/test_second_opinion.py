@@ -47,7 +47,9 @@ def repo(tmp_path: Path) -> Path:
     return tmp_path / "repo"
 
 
-def run(repo: Path, mode: str, replies: list[str]) -> tuple[Session, ScriptedEngine, RecordingSteerer]:
+def run(
+    repo: Path, mode: str, replies: list[str], events: list[object] | None = None
+) -> tuple[Session, ScriptedEngine, RecordingSteerer]:
     engine, steerer = ScriptedEngine(replies), RecordingSteerer()
     s = Session(
         engine,
@@ -56,6 +58,7 @@ def run(repo: Path, mode: str, replies: list[str]) -> tuple[Session, ScriptedEng
         config=AgentConfig(max_steps=6, approval="auto"),
         steerer=steerer,
         trajectory=Trajectory(repo / ".git" / "run.jsonl"),
+        listener=events.append if events is not None else None,
     )
     s.run(TASK)
     return s, engine, steerer
@@ -93,6 +96,25 @@ def test_a_looping_steered_thought_is_cut_before_the_call_can_copy_it(repo: Path
     assert "looped" in (first.second_opinion or "") and first.tool == "edit_file"
     assert '"tool"' not in first.second_opinion.split("the mode's call: ", 1)[1]  # cut inside the thought
     assert len(engine.prompts) == 3 and s.summary.status == "finished"
+
+
+def test_readers_are_told_when_the_modes_streamed_reply_is_set_aside(repo: Path) -> None:
+    loop = "To change PORT to 80, to 8080, to 808080, to 80808080, to 8080808080808080, to 8080808080808080, to"
+    junk = call("edit_file", loop, path="config.py", search="PORT", replace="PORT8080808080808080")
+    events: list[object] = []
+    run(repo, "fast-draft", [junk, GOOD_EDIT, FINISH], events)
+    kinds = [type(e).__name__ for e in events if type(e).__name__ in ("Token", "StepRetried", "ToolCallStarted")]
+    retried = kinds.index("StepRetried")
+    # the loop streamed first, then the notice, then the second reply's tokens, then its call runs
+    assert "Token" in kinds[:retried] and kinds[retried + 1] == "Token" and "ToolCallStarted" in kinds[retried:]
+    (event,) = [e for e in events if type(e).__name__ == "StepRetried"]
+    assert event.step == 0 and event.mode == "fast-draft" and "looped" in event.reason
+
+
+def test_neutral_runs_emit_no_retries(repo: Path) -> None:
+    events: list[object] = []
+    run(repo, "neutral", [GOOD_EDIT, RE_EDIT, FINISH], events)
+    assert not [e for e in events if type(e).__name__ == "StepRetried"]
 
 
 def test_ordinary_thoughts_are_not_loops() -> None:

@@ -32,6 +32,14 @@ def test_an_entry_round_trips_and_is_found_by_its_longest_common_prefix(tmp_path
     assert cache.find("s1", TOKENS[: MIN_TOKENS - 1]) is None  # too short to be worth a restore
 
 
+def test_of_entries_sharing_as_much_the_shortest_is_found(tmp_path: Path) -> None:
+    cache = store(tmp_path)
+    cache.save("s1", TOKENS, b"state-100")  # the system prompt and the worked example
+    cache.save("s1", TOKENS[:60], b"state-60")  # the system prompt alone (the example was dropped)
+    entry, common = cache.find("s1", [*TOKENS[:60], 999])
+    assert (entry.tokens, common) == (tuple(TOKENS[:60]), 60)  # nothing to drop after loading it
+
+
 def test_other_steering_or_another_context_never_matches(tmp_path: Path) -> None:
     cache = store(tmp_path)
     cache.save("s1", TOKENS, b"state")

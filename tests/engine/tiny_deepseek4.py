@@ -75,13 +75,15 @@ def copy_tokenizer(writer: gguf.GGUFWriter, source: Path) -> int:
     return n_vocab
 
 
-def write_tiny_deepseek4(path: Path, tokenizer_from: Path, seed: int = 0) -> Path:
+def write_tiny_deepseek4(path: Path, tokenizer_from: Path, seed: int = 0, context_length: int = 4096) -> Path:
+    """`context_length`: the training length it claims (the engine caps n_ctx there); bench/session_prefill.py
+    compares it with the embedded model at that model's 8192."""
     rng = np.random.default_rng(seed)
     w = gguf.GGUFWriter(str(path), ARCH)
     n_vocab = copy_tokenizer(w, tokenizer_from)
     w.add_name("tiny-deepseek4-random")
     u32 = {
-        "context_length": 4096, "embedding_length": N_EMBD, "block_count": N_LAYER,
+        "context_length": context_length, "embedding_length": N_EMBD, "block_count": N_LAYER,
         "attention.head_count": N_HEAD, "attention.head_count_kv": 1,
         "attention.key_length": HEAD_DIM, "attention.value_length": HEAD_DIM,
         "rope.dimension_count": 64, "attention.q_lora_rank": Q_LORA, "attention.sliding_window": 128,

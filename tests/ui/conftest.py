@@ -35,8 +35,11 @@ def make_app(engine, repo: Path, approval: str = "auto", mode: str | None = None
     return app
 
 
-async def until(pilot, condition: Callable[[], object], timeout: float = 60.0, step: float = 0.02) -> float:
-    """Wait (letting the app run) until `condition()` is truthy; returns the seconds it took."""
+async def until(pilot, condition: Callable[[], object], timeout: float = 180.0, step: float = 0.02) -> float:
+    """Wait (letting the app run) until `condition()` is truthy; returns the seconds it took.
+
+    The default bound is for "eventually" (a whole turn on the real model), not a speed claim: at a load
+    average of 16-19 on 2 cores a turn took over 60 s (2026-12-07). Speed bounds are asserted explicitly."""
     start = time.perf_counter()
     while not condition():
         if time.perf_counter() - start > timeout:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from textual.widgets import Collapsible, Markdown, Static
 
-from rudder.agent.events import SteeringChanged, StepFinished, StepStarted, Token
+from rudder.agent.events import SteeringChanged, StepFinished, StepRetried, StepStarted, Token
 from rudder.agent.records import StepRecord
 from rudder.interfaces import Phase, StepKind
 from rudder.ui.messages import AgentEvent
@@ -81,6 +81,17 @@ async def test_a_vector_check_calls_weak_is_labelled_weak_in_the_steering_panel(
         assert "weak" not in str(rows["terse"].query_one(".slider-label", Static).render())
 
 
+async def shown_step(pilot, events: list[object]) -> StepBlock:
+    """Post the events to the main screen as a session would; the first step's block afterwards."""
+    screen = await ready(pilot)
+    for event in events:
+        screen.post_message(AgentEvent(event))
+        await pilot.pause()
+    block = screen.transcript.step(0)
+    assert isinstance(block, StepBlock)
+    return block
+
+
 async def test_collapse_guard_actions_show_in_the_step_and_rewound_text_is_taken_back(engine, repo: Path) -> None:
     guard = {
         "kind": "loop",
@@ -104,12 +115,7 @@ async def test_collapse_guard_actions_show_in_the_step_and_rewound_text_is_taken
     ]
     app = make_app(engine, repo, mode="fast-draft")
     async with app.run_test(size=SIZE) as pilot:
-        screen = await ready(pilot)
-        for event in events:
-            screen.post_message(AgentEvent(event))
-            await pilot.pause()
-        block = screen.transcript.step(0)
-        assert isinstance(block, StepBlock)
+        block = await shown_step(pilot, events)
         line = str(block.query_one(".guard", Static).render())
         assert "collapse guard" in line and "×1 → ×0.5" in line and "24 tokens rewound" in line
         assert "guard ×0.5" in str(block.query_one(".step-header", Static).render())
@@ -117,6 +123,24 @@ async def test_collapse_guard_actions_show_in_the_step_and_rewound_text_is_taken
         assert block.thought == shown and "of the" not in block.text
         await until(pilot, lambda: "in its own memory" in block.query_one(".thought", Markdown).source)
         assert "of the" not in block.query_one(".thought", Markdown).source
+
+
+async def test_a_reply_set_aside_is_taken_back_and_the_step_says_why(engine, repo: Path) -> None:
+    loop = "To change PORT from 80 to 8080, I use edit_file.config.8080 to make it 8080 to 8080 to 8080\nto 8080"
+    events = [
+        StepStarted(0, StepKind.EXPLORE, "fast-draft"),
+        Token(0, loop, Phase.THOUGHT),
+        Token(0, '{"path": "config.py", "search": "8080 to', Phase.TOOL_CALL),
+        StepRetried(0, "fast-draft", "its thought looped on 'to 8080'"),
+        Token(0, "To change PORT from 80 to 8080, I use edit_file.", Phase.THOUGHT),
+    ]
+    app = make_app(engine, repo, mode="fast-draft")
+    async with app.run_test(size=SIZE) as pilot:
+        block = await shown_step(pilot, events)
+        line = str(block.query_one(".retried", Static).render())
+        assert "fast-draft's reply set aside (its thought looped on 'to 8080')" in line
+        assert block.thought == "To change PORT from 80 to 8080, I use edit_file." and "to make it" not in block.text
+        assert block.call_text == "" and "to make it" not in block.query_one(".thought", Markdown).source
 
 
 async def test_a_resumed_session_shows_earlier_steps_like_live_ones(engine, repo: Path) -> None:

@@ -125,16 +125,18 @@ def without_addendum(system: str, addendum: str) -> str:
 def ask_again(
     reply: Reply, record: StepRecord, turn_steps: list[StepRecord], policy: StepPolicy, protocol: ToolCallProtocol,
     ws: Workspace, conversation: Conversation, system_addendum: str, reset: Callable[[], None],
-    query: Callable[..., Reply],
+    query: Callable[..., Reply], retrying: Callable[[str], None] = lambda why: None,
 ) -> Reply:
     """The mode's reply, or, when its step visibly went wrong, the reply asked again with the mode set aside:
-    `query(policy=..., system_addendum=...)` asks the model, `reset` empties the KV cache first."""
+    `query(policy=..., system_addendum=...)` asks the model, `reset` empties the KV cache first, `retrying(why)`
+    is told just before (so readers can take back what the mode's reply streamed)."""
     if not shapes(policy, record.kind):
         return reply
     why = reason(reply, protocol, turn_steps, ws)
     if why is None:
         return reply
     record.second_opinion = f"{why}; the mode's call: {reply.text[:400]}"
+    retrying(why)
     system = conversation.system
     conversation.system = without_addendum(system, system_addendum)
     reset()  # the cached conversation was read under the mode's steering: read it afresh

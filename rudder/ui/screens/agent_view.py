@@ -19,6 +19,7 @@ from rudder.agent.events import (
     RunStarted,
     SteeringChanged,
     StepFinished,
+    StepRetried,
     StepStarted,
     Token,
     ToolCallFinished,
@@ -143,6 +144,10 @@ class AgentView(Screen[None]):
             block = t.step(event.step)
             if block is not None:
                 block.set_mode(event.new)
+        elif isinstance(event, StepRetried):
+            block = t.step(event.step)
+            if block is not None:
+                await block.retract(event.mode, event.reason)
         elif isinstance(event, Notice):
             await t.note(f"warning: {event.text}", "warning")
             self.notify(event.text, title="warning", severity="warning", timeout=8)

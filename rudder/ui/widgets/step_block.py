@@ -131,6 +131,22 @@ class StepBlock(VerticalGroup):
             await self._stream.stop()
             self._stream = None
 
+    async def retract(self, mode: str, reason: str) -> None:
+        """The mode's reply was set aside (second_opinion.py): take back what it streamed, say why; the
+        step's text streams again from here."""
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        self.text = self.thought = self.call_text = ""
+        self._streamed = 0
+        markdown = self.query_one(".thought", Markdown)
+        await markdown.update("")
+        markdown.display = False
+        self.query_one(".thought-tail", StreamTail).show("")
+        self.query_one(".call", StreamTail).show("")
+        note = Text.assemble(("↻ ", "bold"), f"{mode}'s reply set aside ({reason}); asked again without the mode")
+        await self.mount(Static(note, classes="guard retried"), before=markdown)
+
     def hide_call(self) -> None:
         self.query_one(".call", StreamTail).display = False
 
