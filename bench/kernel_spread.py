@@ -7,7 +7,9 @@ them) and compare: the tests' tolerances come from the spread across builds, not
     RUDDER_THREADS=1 .venv-avx2/bin/python bench/kernel_spread.py > bench/out/spread-avx2.json
 
 It measures what tests/vectors/test_capture_batched.py and test_dense_weights.py assert (the same
-16 pairs, layers and comparisons) and the chat answers test_cli.py used to assert as text.
+16 pairs, layers and comparisons), the chat answers test_cli.py used to assert as text, and the numbers
+behind test_health.py's verdicts and test_calibrate.py's answer-length change (the same vectors, data,
+layers and scales). Name sections to run only those: `kernel_spread.py health calibrate`.
 """
 
 from __future__ import annotations
@@ -25,9 +27,16 @@ from rudder.engine.generation import Sampling
 from rudder.vectors.extraction.capture import capture
 from rudder.vectors.extraction.dataset import load_dataset
 from rudder.vectors.extraction.extract import extract, mean_difference, render_prompts
+from rudder.vectors.files.card import Recipe
+from rudder.vectors.files.formats import load_vector
+from rudder.vectors.trust.calibrate import DEFAULT_PROMPTS, calibrate
+from rudder.vectors.trust.health import check_vector
+from rudder.vectors.vector import SteeringVector
 
 DATASET = Path(__file__).resolve().parents[1] / "rudder" / "vectors" / "datasets" / "terse_verbose.jsonl"
 BATCH_LAYERS = [0, 1, 8, 15, 22, 28, 29]
+TERSE = DATASET.parents[1] / "library" / "terse.smollm2-135m.gguf"
+STEER = range(10, 16)
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -77,18 +86,58 @@ def chat_answers(engine: Engine) -> list[str]:
     return answers
 
 
+def health(engine: Engine) -> dict[str, object]:
+    """test_health.py's check of the terse vector and of a random one: verdicts, per-layer statistics, shifts."""
+    terse = load_vector(TERSE, model=engine.info.identity)
+    rng = np.random.default_rng(7)
+    directions = {}
+    for layer in range(6, 19):
+        v = rng.standard_normal(terse.n_embd).astype(np.float32)
+        directions[layer] = v / np.linalg.norm(v)
+    random = SteeringVector(terse.meta.model_copy(update={"name": "random", "method": "random"}), directions)
+    data = load_dataset(DATASET, limit=40)
+    out: dict[str, object] = {}
+    for name, vector in (("terse", terse), ("random", random)):
+        h = check_vector(engine, vector, data, steer_layers=STEER, permutations=200)
+        steered = [x for x in h.layers if x.layer in STEER]
+        out[name] = {
+            "verdict": h.verdict,
+            "shift": h.shift,
+            "shift_null": h.shift_null,
+            "layers": {x.layer: [x.verdict, x.consistency, x.auroc] for x in steered},
+        }
+    return out
+
+
+def calibration(engine: Engine) -> dict[str, object]:
+    """test_calibrate.py's sweep: per scale the answer-length change, damaged answers and perplexity."""
+    vector = load_vector(TERSE, model=engine.info.identity)
+    recipe = Recipe(dataset="terse_verbose.jsonl", prompts=DEFAULT_PROMPTS[:3], max_tokens=48)
+    result = calibrate(engine, vector, recipe, layers=STEER, scales=[0.05, 0.5])
+    return {
+        "chosen": result.scale,
+        **{str(r.scale): [round(r.change, 4), r.damaged, round(r.perplexity, 3)] for r in result.rows},
+    }
+
+
 def main() -> None:
+    sections = sys.argv[1:] or ["chat", "batched", "dense", "health", "calibrate"]
     engine = Engine(EngineConfig(n_ctx=4096))
     data = load_dataset(DATASET, limit=16)
     prompts = render_prompts(engine, [*data.positives, *data.negatives])
-    result = {
-        "system_info": llama_cpp.llama_print_system_info().decode().strip(),
-        "chat": chat_answers(engine),
-        "batched": batched_vs_one(engine, prompts),
-        "dense_auto_reads": "bf16" if dense.native_bf16() else "f16",
-        "dense_bf16": dense_vs_native(engine, data, "bf16"),
-        "dense_f16": dense_vs_native(engine, data, "f16"),
-    }
+    result: dict[str, object] = {"system_info": llama_cpp.llama_print_system_info().decode().strip()}
+    if "chat" in sections:
+        result["chat"] = chat_answers(engine)
+    if "batched" in sections:
+        result["batched"] = batched_vs_one(engine, prompts)
+    if "dense" in sections:
+        result["dense_auto_reads"] = "bf16" if dense.native_bf16() else "f16"
+        result["dense_bf16"] = dense_vs_native(engine, data, "bf16")
+        result["dense_f16"] = dense_vs_native(engine, data, "f16")
+    if "health" in sections:
+        result["health"] = health(engine)
+    if "calibrate" in sections:
+        result["calibrate"] = calibration(engine)
     engine.close()
     json.dump(result, sys.stdout)
     print()

@@ -26,7 +26,10 @@ def test_calibration_stops_below_the_scale_where_answers_degenerate(fresh, tmp_p
     result = calibrate(fresh, vector, recipe, layers=layers, scales=[0.05, OVER])
     by_scale = {row.scale: row for row in result.rows}
     assert result.scale == 0.05
-    assert by_scale[0.05].damaged == 0 and by_scale[0.05].change < -0.2  # shorter, intact
+    # shorter, intact. The change is greedy answer length, which differs per build: -0.2165 (AVX-512+BF16),
+    # -0.3267 (AVX2), -0.1485 (AVX only); the bound is half the weakest. No steering gives 0 (the same
+    # greedy text), steering the wrong way a longer answer: both fail.
+    assert by_scale[0.05].damaged == 0 and by_scale[0.05].change < -0.075
     over = by_scale[OVER]
     assert over.damaged >= 2 or over.perplexity > 4 * by_scale[0.0].perplexity
 

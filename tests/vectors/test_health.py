@@ -73,10 +73,20 @@ def test_check_calls_a_random_unit_vector_weak_and_the_terse_vector_strong(fresh
     assert weak.verdict == "weak"
     assert "random: weak" in printed(weak, "random", capsys)
     strong = check_vector(fresh, terse, data, steer_layers=range(10, 16), permutations=200)
-    assert strong.verdict == "strong", strong.reasons
-    assert strong.shift > 2 * abs(strong.shift_null)
+    # The overall verdict is "strong" when more than half the steered layers are: 4 of 6 on the AVX-512+BF16
+    # and the AVX2 build (layer 11 at AUROC 0.90 and 0.91, the threshold being 0.9), 3 of 6 ("ok") on an
+    # AVX-only build (docs/portability.md). So the test holds what every build shows with margin: no steered
+    # layer weak, and the deep layers 13-15 strong with consistency 0.548-0.611 and AUROC 0.98-1.0 on both
+    # builds measured per layer (bound 0.45: ~0.1 below the lowest, 0.15 above the strong threshold 0.3).
+    # A broken capture or extraction makes layers weak; the random vector above stays weak on every build.
+    assert strong.verdict in ("strong", "ok"), strong.reasons
+    by_layer = {h.layer: h for h in strong.layers}
+    assert all(by_layer[layer].verdict != "weak" for layer in range(10, 16)), strong.layers
+    deep = [by_layer[layer] for layer in (13, 14, 15)]
+    assert all(h.verdict == "strong" and h.consistency > 0.45 for h in deep), deep
+    assert strong.shift > 2 * abs(strong.shift_null)  # +129% to +132% against about -2%, every build
     assert strong.recommended_layers is not None
-    assert "terse: strong" in printed(strong, "terse", capsys)
+    assert f"terse: {strong.verdict}" in printed(strong, "terse", capsys)
 
 
 def test_check_without_a_recipe_or_dataset_says_what_to_pass(tmp_path: Path) -> None:
