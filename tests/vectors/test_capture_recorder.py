@@ -49,3 +49,30 @@ def test_a_layer_seen_twice_in_one_batched_decode_is_one_clear_error() -> None:
     recorder(0, rows)
     with pytest.raises(VectorError, match="2 times in one batched decode"):
         recorder.take(2)
+
+
+def test_calls_for_entries_that_are_not_this_captures_are_not_recorded() -> None:
+    recorder, layout = _recorder_for([[1, 2, 3], [1, 2, 4]])
+    recorder.offset = 1  # one steering entry ahead of the capture's
+    rows = np.ones((layout.n_tokens, N_EMBD), dtype=np.float32)
+    recorder(0, rows * 7)  # a capture entry left in the table ahead of this capture's (index - offset = -1)
+    recorder(1, rows)
+    (per_layer,) = recorder.take(2)
+    assert all((row == 1).all() for row in per_layer)
+
+
+@pytest.mark.slow
+def test_a_meter_probe_in_the_hooks_table_is_not_recorded_twice_and_stays(engine) -> None:
+    """CI failed this way (2026-12-07): a steerer's concept-meter probe on a node the capture also reads
+    reached the capture's recorder, which saw that layer twice in one batched decode."""
+    from rudder.engine.hook import HookEntry, HookOp
+    from rudder.vectors.extraction.capture import capture
+
+    probe = HookEntry("l_out-12", HookOp.CAPTURE)
+    engine.hook.set_entries([probe])
+    try:
+        result = capture(engine, ["Hello there.", "Hello again, friend."], [10, 12])
+        assert result.data[12].shape == (2, engine.info.n_embd)
+        assert list(engine.hook.entries) == [probe]  # the probe is back for its owner
+    finally:
+        engine.hook.set_entries([])

@@ -135,7 +135,8 @@ def capture_stream(
     layers = list(layers)
     check_site(engine, site, layers)
     batch = batch and engine.info.architecture in BATCHED_ARCHITECTURES
-    steering = list(engine.hook.entries)  # active steering stays in the table, ahead of the captures
+    before = list(engine.hook.entries)
+    steering = _steering_only(before)  # active steering stays in the table, ahead of the captures
     entries = [*steering, *(HookEntry(f"{site}-{layer}", HookOp.CAPTURE) for layer in layers)]
     deepest = len(steering) + layers.index(max(layers))
     recorder = _Recorder(len(steering), len(layers), rows, _token_rows(engine, site))
@@ -183,7 +184,7 @@ def capture_stream(
             if context.weights != previous:
                 engine.batch_context(weights=previous)
         engine.hook.set_rows(None)
-        engine.hook.set_entries(steering)
+        engine.hook.set_entries(before)
         engine.hook.set_capture(None)
 
 
@@ -231,6 +232,13 @@ def _plan(engine: Engine, tokens: Sequence[Sequence[int]], group: int, batch: bo
         yield pending, True
 
 
+def _steering_only(entries: Sequence[HookEntry]) -> list[HookEntry]:
+    """The hook's table without its capture entries (a steerer's concept-meter probes and step taps): they
+    would reach this capture's recorder too (one callback serves the hook), so a node they share with it
+    would be recorded twice. They are left out while this capture runs and put back after it."""
+    return [entry for entry in entries if entry.op != HookOp.CAPTURE]
+
+
 def _token_rows(engine: Engine, site: str) -> Callable[[np.ndarray], np.ndarray]:
     adapter = engine.profile.sites
     return lambda rows: adapter.token_rows(site, rows)
@@ -250,8 +258,8 @@ class _Recorder:
         self.thread = threading.get_ident()
 
     def __call__(self, index: int, view: np.ndarray) -> None:
-        if threading.get_ident() != self.thread:
-            return
+        if threading.get_ident() != self.thread or not 0 <= index - self.offset < len(self.chunks):
+            return  # another thread's decode, or an entry that is not one of this capture's
         try:
             self.chunks[index - self.offset].append(self._select(view))
         except Exception as exc:  # an exception cannot cross llama.cpp: report it after the decode
@@ -316,7 +324,8 @@ def _capture_generated(
 ) -> list[list[np.ndarray]]:
     """Greedy continuation of each prompt, averaging the generated tokens' rows (one prompt at a time)."""
     check_site(engine, site, layers)
-    steering = list(engine.hook.entries)
+    before = list(engine.hook.entries)
+    steering = _steering_only(before)
     entries = [*steering, *(HookEntry(f"{site}-{layer}", HookOp.CAPTURE) for layer in layers)]
     recorder = _Recorder(len(steering), len(layers), "mean", _token_rows(engine, site))
     engine.hook.set_capture(recorder, copy=False)
@@ -332,6 +341,6 @@ def _capture_generated(
             if progress:
                 progress(done, len(tokens))
     finally:
-        engine.hook.set_entries(steering)
+        engine.hook.set_entries(before)
         engine.hook.set_capture(None)
     return out
