@@ -31,7 +31,7 @@ from rudder.vectors.files.card import Recipe
 from rudder.vectors.files.formats import load_vector
 from rudder.vectors.trust.calibrate import DEFAULT_PROMPTS, calibrate
 from rudder.vectors.trust.health import check_vector
-from rudder.vectors.vector import SteeringVector
+from rudder.vectors.vector import random_like
 
 DATASET = Path(__file__).resolve().parents[1] / "rudder" / "vectors" / "datasets" / "terse_verbose.jsonl"
 BATCH_LAYERS = [0, 1, 8, 15, 22, 28, 29]
@@ -89,12 +89,7 @@ def chat_answers(engine: Engine) -> list[str]:
 def health(engine: Engine) -> dict[str, object]:
     """test_health.py's check of the terse vector and of a random one: verdicts, per-layer statistics, shifts."""
     terse = load_vector(TERSE, model=engine.info.identity)
-    rng = np.random.default_rng(7)
-    directions = {}
-    for layer in range(6, 19):
-        v = rng.standard_normal(terse.n_embd).astype(np.float32)
-        directions[layer] = v / np.linalg.norm(v)
-    random = SteeringVector(terse.meta.model_copy(update={"name": "random", "method": "random"}), directions)
+    random = random_like(terse, "random", range(6, 19), seed=7)
     data = load_dataset(DATASET, limit=40)
     out: dict[str, object] = {}
     for name, vector in (("terse", terse), ("random", random)):

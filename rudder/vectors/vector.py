@@ -136,6 +136,16 @@ class SteeringVector:
         return f"SteeringVector({self.meta.name!r}, layers={self.layers}, site={self.meta.site})"
 
 
+def random_like(vector: SteeringVector, name: str, layers: Iterable[int], seed: int) -> SteeringVector:
+    """A control: a random unit direction per layer, with `vector`'s model and metadata (method "random")."""
+    rng = np.random.default_rng(seed)
+    directions = {}
+    for layer in layers:
+        v = rng.standard_normal(vector.n_embd).astype(np.float32)
+        directions[layer] = v / np.linalg.norm(v)
+    return SteeringVector(vector.meta.model_copy(update={"name": name, "method": "random"}), directions)
+
+
 def sha256_bytes(*chunks: bytes) -> str:
     digest = hashlib.sha256()
     for chunk in chunks:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 from textual.widgets import Collapsible, Markdown, Static
 
@@ -20,7 +19,7 @@ from rudder.ui.widgets.tool_block import ToolBlock
 from rudder.vectors.files.card import Health, VectorCard, save_card
 from rudder.vectors.files.formats import load_vector, save_vector
 from rudder.vectors.files.library import SHIPPED_DIR
-from rudder.vectors.vector import SteeringVector
+from rudder.vectors.vector import random_like
 from tests.ui.conftest import SIZE, make_app, ready, until
 from tests.ui.test_tui_model import send
 
@@ -31,12 +30,7 @@ def add_weak_vector(engine, repo: Path) -> None:
     """A random direction in the repo's library, with the card `rudder vectors check --save-card` writes for
     such a vector (weak), and a repo mode that steers with it."""
     terse = load_vector(SHIPPED_DIR / "terse.smollm2-135m.gguf", model=engine.info.identity)
-    rng = np.random.default_rng(3)
-    directions = {}
-    for layer in range(10, 16):
-        v = rng.standard_normal(terse.n_embd).astype(np.float32)
-        directions[layer] = v / np.linalg.norm(v)
-    noise = SteeringVector(terse.meta.model_copy(update={"name": "noise", "method": "random"}), directions)
+    noise = random_like(terse, "noise", range(10, 16), seed=3)
     path = repo / ".rudder" / "vectors" / "noise.gguf"
     path.parent.mkdir(parents=True)
     save_vector(noise, path)

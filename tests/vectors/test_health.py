@@ -13,7 +13,7 @@ from rudder.cli.vectors_trust import print_health
 from rudder.vectors.extraction.dataset import load_dataset
 from rudder.vectors.files.formats import load_vector
 from rudder.vectors.trust.health import auroc, check_vector, layer_health, recommend
-from rudder.vectors.vector import SteeringVector
+from rudder.vectors.vector import random_like
 
 LIBRARY = Path(__file__).resolve().parents[2] / "rudder" / "vectors" / "library"
 DATASET = LIBRARY.parent / "datasets" / "terse_verbose.jsonl"
@@ -61,12 +61,7 @@ def printed(health, name: str, capsys) -> str:
 @pytest.mark.slow
 def test_check_calls_a_random_unit_vector_weak_and_the_terse_vector_strong(fresh, capsys) -> None:
     terse = load_vector(LIBRARY / "terse.smollm2-135m.gguf", model=fresh.info.identity)
-    rng = np.random.default_rng(7)
-    directions = {}
-    for layer in range(6, 19):
-        v = rng.standard_normal(terse.n_embd).astype(np.float32)
-        directions[layer] = v / np.linalg.norm(v)
-    random = SteeringVector(terse.meta.model_copy(update={"name": "random", "method": "random"}), directions)
+    random = random_like(terse, "random", range(6, 19), seed=7)
     data = load_dataset(DATASET, limit=40)  # 10 held out: fewer leave layers 10-12 inside the null
 
     weak = check_vector(fresh, random, data, steer_layers=range(10, 16), permutations=200)
