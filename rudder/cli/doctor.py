@@ -186,13 +186,8 @@ def _extra_buffers_row(engine: Engine | None, config: RudderConfig | None) -> st
 
     engine_config = engine.config if engine is not None else config.model if config is not None else EngineConfig()
     setting = engine_config.cpu_extra_buffers
+    why = f"cpu_extra_buffers = {setting}" if setting != "auto" else f"auto: {amx.decide()[1]}"
     state = "on" if extra_buffers(engine_config) else "off"
-    why = {
-        "on": "set to on",
-        "off": "set to off",
-        "auto": "auto: a CPU with AMX, where llama.cpp's AMX kernels crashed; "
-        f"${amx.ENV}=1 to use them" if not amx.extra_buffers() else "auto",
-    }[setting]
     return f"llama.cpp's repacked/AMX weight layouts {state} ({why})"
 
 

@@ -40,8 +40,14 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
 
 def extra_buffers(flags: set[str] | None = None, env: dict[str, str] | None = None) -> bool:
     """True = llama.cpp's default (extra buffers, AMX where the build has it); False on a CPU advertising AMX."""
+    return decide(flags, env)[0]
+
+
+def decide(flags: set[str] | None = None, env: dict[str, str] | None = None) -> tuple[bool, str]:
+    """The guess and why it was made, as `rudder doctor` says it."""
     override = (os.environ if env is None else env).get(ENV, "").strip()
     if override in ("0", "1"):
-        return override == "1"
-    flags = cpu_flags() if flags is None else flags
-    return "amx_tile" not in flags
+        return override == "1", f"${ENV}={override}"
+    if "amx_tile" in (cpu_flags() if flags is None else flags):
+        return False, f"this CPU has AMX, whose kernels crash as llama.cpp is built here; ${ENV}=1 to use them"
+    return True, "llama.cpp's default"

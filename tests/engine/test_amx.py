@@ -18,6 +18,12 @@ def test_extra_buffers_are_off_on_any_cpu_that_advertises_amx() -> None:
     assert amx.extra_buffers({"avx2"}, env={amx.ENV: "0"}) is False
 
 
+def test_the_guess_says_why() -> None:
+    assert amx.decide({"amx_tile"}, env={})[1].startswith("this CPU has AMX")
+    assert amx.decide({"avx2"}, env={}) == (True, "llama.cpp's default")
+    assert amx.decide({"avx2"}, env={amx.ENV: "0"}) == (False, f"${amx.ENV}=0")  # not blamed on AMX
+
+
 def test_cpu_flags_reads_the_flags_line(tmp_path: Path) -> None:
     info = tmp_path / "cpuinfo"
     info.write_text("processor\t: 0\nflags\t\t: fpu avx2 amx_tile hypervisor\n\nprocessor\t: 1\nflags\t: fpu\n")
